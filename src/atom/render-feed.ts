@@ -1,0 +1,99 @@
+import { create } from 'xmlbuilder2';
+import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
+import { v5 as uuidv5 } from 'uuid';
+import type { FeedConfig } from '../config/feed-config.js';
+import { NS } from './namespaces.js';
+import { withSeq, type Rendered } from './render-entry.js';
+
+/** Fixed namespace for deriving each feed's atom:id from its name, so the id survives restarts. */
+const FEED_ID_NAMESPACE = '5b0c1e0e-6a3f-4f4e-9d59-8a4c1b2f7e10';
+
+export const MEDIA = {
+  feed: 'application/atom+xml;type=feed;charset=utf-8',
+  entry: 'application/atom+xml;type=entry;charset=utf-8',
+  service: 'application/atomsvc+xml;charset=utf-8',
+  json: 'application/json;charset=utf-8',
+} as const;
+
+export function feedAtomId(name: string): string {
+  return `urn:uuid:${uuidv5(name, FEED_ID_NAMESPACE)}`;
+}
+
+/** One change as the renderers need it: its rendered forms, its seq and whether it is a tombstone. */
+export interface PageItem {
+  readonly seq: number;
+  readonly deleted: boolean;
+  readonly rendered: Rendered;
+}
+
+export interface FeedPage {
+  readonly feed: FeedConfig;
+  /** Absolute base URL with a trailing slash; every relative href in the document resolves against it. */
+  readonly base: string;
+  /** Relative to `base`. */
+  readonly selfPath: string;
+  readonly nextPath?: string | undefined;
+  readonly updated: string;
+  readonly items: readonly PageItem[];
+  readonly lastid: number;
+}
+
+function author(parent: XMLBuilder, person: FeedConfig['author']): void {
+  const a = parent.ele(NS.atom, 'author');
+  a.ele(NS.atom, 'name').txt(person.name);
+  if (person.email) a.ele(NS.atom, 'email').txt(person.email);
+  if (person.uri) a.ele(NS.atom, 'uri').txt(person.uri);
+}
+
+/**
+ * An Atom feed document. The head is built with xmlbuilder2; the entries were rendered when they
+ * were written and are spliced in as text, which is what keeps a page read cheap.
+ */
+export function renderFeedXml(page: FeedPage): string {
+  const doc = create({ version: '1.0', encoding: 'UTF-8' })
+    .ele(NS.atom, 'feed')
+    .att('xmlns:app', NS.app).att('xmlns:am', NS.am).att('xmlns:at', NS.at)
+    .att(NS.xml, 'xml:base', page.base);
+  doc.ele(NS.atom, 'id').txt(feedAtomId(page.feed.name));
+  doc.ele(NS.atom, 'title').txt(page.feed.title);
+  if (page.feed.subtitle) doc.ele(NS.atom, 'subtitle').txt(page.feed.subtitle);
+  doc.ele(NS.atom, 'updated').txt(page.updated);
+  author(doc, page.feed.author);
+  doc.ele(NS.atom, 'link').att('rel', 'self').att('href', page.selfPath);
+  if (page.nextPath) doc.ele(NS.atom, 'link').att('rel', 'next').att('href', page.nextPath);
+  doc.ele(NS.atom, 'generator').att('uri', 'https://github.com/atommq/atommq').txt('AtomMQ');
+  const head = doc.end({ headless: false });
+  const close = head.lastIndexOf('</feed>');
+  const entries = page.items.map((item) => withSeq(item.rendered, item.seq, item.deleted).xml).join('');
+  return head.slice(0, close) + entries + head.slice(close);
+}
+
+/** The same page as JSON: `{ feed, entries, lastid, next }`. */
+export function renderFeedJson(page: FeedPage): string {
+  const feed = JSON.stringify({
+    name: page.feed.name,
+    id: feedAtomId(page.feed.name),
+    title: page.feed.title,
+    ...(page.feed.subtitle ? { subtitle: page.feed.subtitle } : {}),
+    updated: page.updated,
+    author: page.feed.author,
+  });
+  const entries = page.items.map((item) => withSeq(item.rendered, item.seq, item.deleted).json).join(',');
+  const next = page.nextPath ? JSON.stringify(page.base + page.nextPath) : 'null';
+  return `{"feed":${feed},"entries":[${entries}],"lastid":${page.lastid},"next":${next}}`;
+}
+
+/** The AtomPub service document: one workspace, one collection per feed. */
+export function renderServiceXml(base: string, feeds: readonly FeedConfig[]): string {
+  const service = create({ version: '1.0', encoding: 'UTF-8' })
+    .ele(NS.app, 'service').att('xmlns:atom', NS.atom).att(NS.xml, 'xml:base', base);
+  const workspace = service.ele(NS.app, 'workspace');
+  workspace.ele(NS.atom, 'atom:title').txt('AtomMQ');
+  for (const feed of feeds) {
+    const collection = workspace.ele(NS.app, 'collection').att('href', `feeds/${feed.name}`);
+    collection.ele(NS.atom, 'atom:title').txt(feed.title);
+    collection.ele(NS.app, 'accept').txt('application/atom+xml;type=entry');
+    collection.ele(NS.app, 'accept').txt('application/json');
+  }
+  return service.end({ headless: false });
+}

@@ -1,0 +1,183 @@
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { AtomMQError } from '../errors/index.js';
+import { NS } from './namespaces.js';
+
+/**
+ * A node of fast-xml-parser's order-preserving tree: an element is `{ [qname]: children, ':@'?: attributes }`,
+ * text is `{ '#text': string }`, and comments and CDATA sections keep their own keys. Keeping the tree
+ * (rather than a mapped object) is what lets AtomMQ store foreign elements and xhtml content as posted.
+ */
+export type XmlNode = Record<string, unknown>;
+export type Attributes = Record<string, string>;
+
+const ATTRS = ':@';
+const TEXT = '#text';
+const COMMENT = '#comment';
+const CDATA = '#cdata';
+
+const treeOptions = {
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  processEntities: true,
+  // Decodes numeric character references; named HTML entities never reach the parser (see checkReferences).
+  htmlEntities: true,
+  commentPropName: COMMENT,
+  cdataPropName: CDATA,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  allowBooleanAttributes: false,
+} as const;
+
+const parser = new XMLParser(treeOptions);
+const builder = new XMLBuilder({ ...treeOptions, suppressEmptyNode: true, format: false });
+
+/** Characters XML 1.0 forbids anywhere in a document. */
+const FORBIDDEN_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+const MARKUP_WITHOUT_REFERENCES = /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g;
+const BAD_REFERENCE = /&(?!(?:amp|lt|gt|quot|apos);|#[0-9]{1,7};|#x[0-9a-fA-F]{1,6};)/;
+const NUMERIC_REFERENCE = /&#(x[0-9a-fA-F]+|[0-9]+);/g;
+
+function position(text: string, index: number): string {
+  const before = text.slice(0, index);
+  const line = before.split('\n').length;
+  const column = index - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}`;
+}
+
+function isXmlChar(code: number): boolean {
+  return (
+    code === 0x9 || code === 0xa || code === 0xd ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
+}
+
+/**
+ * fast-xml-parser is lenient where XML is strict: it passes undefined entities and references to
+ * characters XML forbids through as literal text. Those would come back out as different text or as a
+ * document no reader accepts, so they are refused here, before parsing.
+ */
+function checkReferences(text: string): void {
+  const blanked = text.replace(MARKUP_WITHOUT_REFERENCES, (m) => m.replace(/[^\n]/g, ' '));
+  const bad = BAD_REFERENCE.exec(blanked);
+  if (bad) {
+    throw new AtomMQError('INVALID_XML', `undefined entity or stray "&" at ${position(text, bad.index)}`);
+  }
+  for (const match of blanked.matchAll(NUMERIC_REFERENCE)) {
+    const digits = match[1] ?? '';
+    const code = digits.startsWith('x') ? parseInt(digits.slice(1), 16) : parseInt(digits, 10);
+    if (!isXmlChar(code)) {
+      throw new AtomMQError('INVALID_XML', `character reference ${match[0]} names a character XML forbids, at ${position(text, match.index ?? 0)}`);
+    }
+  }
+}
+
+/**
+ * Parses a complete XML document into an order-preserving tree and returns its one root element.
+ * Refuses DTDs outright: no entity declarations means no XXE and no entity expansion attacks.
+ */
+export function parseDocument(text: string): XmlNode {
+  const doctype = /<!DOCTYPE|<!ENTITY/.exec(text);
+  if (doctype) {
+    throw new AtomMQError('FORBIDDEN_XML', `DOCTYPE and entity declarations are not accepted (found at ${position(text, doctype.index)})`);
+  }
+  const forbidden = FORBIDDEN_CHAR.exec(text);
+  if (forbidden) {
+    throw new AtomMQError('INVALID_XML', `character U+${forbidden[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()} is not allowed in XML, at ${position(text, forbidden.index)}`);
+  }
+  const verdict = XMLValidator.validate(text, { allowBooleanAttributes: false });
+  if (verdict !== true) {
+    const where = verdict.err.line ? ` at line ${verdict.err.line}${verdict.err.col ? `, column ${verdict.err.col}` : ''}` : '';
+    throw new AtomMQError('INVALID_XML', `${verdict.err.msg}${where}`);
+  }
+  checkReferences(text);
+  const roots = (parser.parse(text) as XmlNode[]).filter((node) => elementName(node) !== undefined);
+  if (roots.length !== 1) {
+    throw new AtomMQError('INVALID_XML', `a document has exactly one root element, found ${roots.length}`);
+  }
+  const encoding = /^\s*<\?xml[^>]*\bencoding\s*=\s*["']([^"']+)["']/.exec(text)?.[1];
+  if (encoding && !/^(utf-?8|us-ascii)$/i.test(encoding)) {
+    throw new AtomMQError('INVALID_ENCODING', `the XML declaration names encoding "${encoding}"; AtomMQ accepts UTF-8 only`);
+  }
+  return roots[0] as XmlNode;
+}
+
+/** The qualified name of an element node, or undefined for text, comments and CDATA. */
+export function elementName(node: XmlNode): string | undefined {
+  for (const key of Object.keys(node)) {
+    if (key !== ATTRS && key !== TEXT && key !== COMMENT && key !== CDATA) return key;
+  }
+  return undefined;
+}
+
+export function attributes(node: XmlNode): Attributes {
+  return (node[ATTRS] as Attributes | undefined) ?? {};
+}
+
+export function children(node: XmlNode): XmlNode[] {
+  const name = elementName(node);
+  return name === undefined ? [] : ((node[name] as XmlNode[] | undefined) ?? []);
+}
+
+export function isText(node: XmlNode): boolean {
+  return TEXT in node || CDATA in node;
+}
+
+/** The characters of a text or CDATA node; '' for any other node. */
+export function characters(node: XmlNode): string {
+  if (TEXT in node) return String(node[TEXT]);
+  if (CDATA in node) return (node[CDATA] as XmlNode[]).map((c) => String(c[TEXT] ?? '')).join('');
+  return '';
+}
+
+/** The concatenated character data directly inside an element (text and CDATA, not descendants). */
+export function textContent(node: XmlNode): string {
+  return children(node).map(characters).join('');
+}
+
+export function element(name: string, attrs: Attributes, content: XmlNode[]): XmlNode {
+  return Object.keys(attrs).length ? { [name]: content, [ATTRS]: attrs } : { [name]: content };
+}
+
+export function text(value: string): XmlNode {
+  return { [TEXT]: value };
+}
+
+/** Serialises nodes back to XML text, escaping what needs it. */
+export function serialize(nodes: XmlNode[]): string {
+  return builder.build(nodes) as string;
+}
+
+/** Namespace declarations in scope: prefix ('' for the default namespace) to URI. */
+export type Scope = ReadonlyMap<string, string>;
+
+export const ROOT_SCOPE: Scope = new Map([['xml', NS.xml]]);
+
+/** The scope inside an element: its parent's scope plus the element's own xmlns declarations. */
+export function scopeOf(node: XmlNode, parent: Scope): Scope {
+  let scope: Map<string, string> | undefined;
+  for (const [name, value] of Object.entries(attributes(node))) {
+    if (name === 'xmlns' || name.startsWith('xmlns:')) {
+      scope ??= new Map(parent);
+      scope.set(name === 'xmlns' ? '' : name.slice(6), value);
+    }
+  }
+  return scope ?? parent;
+}
+
+/** Resolves an element's qualified name in its own scope; throws on an undeclared prefix. */
+export function resolveName(qname: string, scope: Scope): { ns: string; local: string } {
+  const colon = qname.indexOf(':');
+  const prefix = colon < 0 ? '' : qname.slice(0, colon);
+  const local = colon < 0 ? qname : qname.slice(colon + 1);
+  const ns = scope.get(prefix);
+  if (ns === undefined && prefix !== '') {
+    throw new AtomMQError('INVALID_XML', `namespace prefix "${prefix}" of <${qname}> is not declared`);
+  }
+  return { ns: ns ?? '', local };
+}

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors/index.js';
+import { parseDsn, type Dsn } from './dsn.js';
+
+export const FEED_NAME = /^[a-z0-9_-]{1,64}$/;
+
+const person = z.union([
+  z.string().min(1),
+  z.strictObject({ name: z.string().min(1), email: z.string().optional(), uri: z.string().optional() }),
+]);
+
+/** The fields of `feeds/<name>.json`. Every field is optional: `{}` is a feed with defaults. */
+const feedFile = z.strictObject({
+  /** @defaultValue the feed's name */
+  title: z.string().min(1).optional(),
+  subtitle: z.string().optional(),
+  /** The feed's atom:author, and the author of entries that name none. @defaultValue the title */
+  author: person.optional(),
+  /** Entries per page. @defaultValue 100 */
+  pageSize: z.number().int().min(1).max(1000).default(100),
+  /** Longest a long-poll may hold, in seconds. @defaultValue 30 */
+  maxWait: z.number().min(0).max(3600).default(30),
+  retention: z.strictObject({
+    maxEntries: z.number().int().min(1).optional(),
+    maxAgeSeconds: z.number().int().min(1).optional(),
+  }).optional(),
+  /** Refuse PUT and DELETE: a pure log. @defaultValue false */
+  immutable: z.boolean().default(false),
+  /** A database of its own for this feed. @defaultValue the server's --db */
+  db: z.string().min(1).optional(),
+});
+
+export interface FeedConfig {
+  readonly name: string;
+  readonly title: string;
+  readonly subtitle?: string | undefined;
+  readonly author: { readonly name: string; readonly email?: string | undefined; readonly uri?: string | undefined };
+  readonly pageSize: number;
+  readonly maxWait: number;
+  readonly retention?: { readonly maxEntries?: number | undefined; readonly maxAgeSeconds?: number | undefined } | undefined;
+  readonly immutable: boolean;
+  readonly db?: Dsn | undefined;
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${[...issue.path, k].join('.')}"`).join(', ')}`;
+  }
+  const field = issue.path.length ? `field "${issue.path.join('.')}"` : 'the file';
+  return `${field}: ${issue.message}`;
+}
+
+/**
+ * Reads and validates one feed file. Throws a ConfigError naming the file and the field.
+ *
+ * @example loadFeedFile('feeds/orders.json').pageSize // 100
+ */
+export function loadFeedFile(path: string): FeedConfig {
+  const name = basename(path, '.json');
+  if (!FEED_NAME.test(name)) {
+    throw new ConfigError(`${path}: "${name}" is not a valid feed name (1-64 lowercase letters, digits, "-" or "_")`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`${path}: ${(error as Error).message}`);
+  }
+  const parsed = feedFile.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(`${path}: ${parsed.error.issues.map(describe).join('; ')}`);
+  }
+  const f = parsed.data;
+  const title = f.title ?? name;
+  const author = f.author === undefined ? { name: title } : typeof f.author === 'string' ? { name: f.author } : f.author;
+  let db: Dsn | undefined;
+  if (f.db !== undefined) {
+    const dsn = parseDsn(f.db);
+    if (typeof dsn === 'string') throw new ConfigError(`${path}: field "db": ${dsn}`);
+    db = dsn;
+  }
+  return Object.freeze({
+    name, title, subtitle: f.subtitle, author, pageSize: f.pageSize, maxWait: f.maxWait,
+    retention: f.retention, immutable: f.immutable, db,
+  });
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors/index.js';
+import { parseDsn, type Dsn } from './dsn.js';
+
+/** Server options after validation: frozen, with every default filled in. */
+export interface ServerOptions {
+  /** @defaultValue 8080 */
+  readonly port: number;
+  /** @defaultValue every interface */
+  readonly host?: string | undefined;
+  /** @defaultValue ./feeds */
+  readonly feedsDir: string;
+  /** @defaultValue sqlite:./data/atommq.db */
+  readonly db: Dsn;
+  /** @defaultValue fsync */
+  readonly durability: 'fsync' | 'lose-on-power-failure';
+  /** Largest request body accepted, in bytes. @defaultValue 1 MiB */
+  readonly bodyLimit: number;
+  /** Absolute URL clients reach the server at, when behind a proxy. @defaultValue from each request's Host */
+  readonly baseUrl?: string | undefined;
+  /** @defaultValue info */
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** How often retention is enforced, in seconds. @defaultValue 10 */
+  readonly pruneInterval: number;
+}
+
+/** Raw option values as given on the command line or in the environment, before validation. */
+export type RawOptions = Partial<Record<keyof typeof OPTION_SOURCES, string | undefined>>;
+
+/** Where each option comes from: its flag, then its environment variable. */
+export const OPTION_SOURCES = {
+  port: { flag: '--port', env: 'PORT' },
+  host: { flag: '--host', env: 'HOST' },
+  feedsDir: { flag: '--feeds', env: 'ATOMMQ_FEEDS' },
+  db: { flag: '--db', env: 'ATOMMQ_DB' },
+  durability: { flag: '--durability', env: 'ATOMMQ_DURABILITY' },
+  bodyLimit: { flag: '--body-limit', env: 'ATOMMQ_BODY_LIMIT' },
+  baseUrl: { flag: '--base-url', env: 'ATOMMQ_BASE_URL' },
+  logLevel: { flag: '--log-level', env: 'ATOMMQ_LOG_LEVEL' },
+  pruneInterval: { flag: '--prune-interval', env: 'ATOMMQ_PRUNE_INTERVAL' },
+} as const;
+
+const schema = z.strictObject({
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  host: z.string().min(1).optional(),
+  feedsDir: z.string().min(1).default('./feeds'),
+  db: z.string().min(1).default('sqlite:./data/atommq.db'),
+  durability: z.enum(['fsync', 'lose-on-power-failure']).default('fsync'),
+  bodyLimit: z.coerce.number().int().min(1024).default(1024 * 1024),
+  baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  pruneInterval: z.coerce.number().positive().default(10),
+});
+
+/**
+ * Validates options once, at the edge, and freezes them. Messages name the flag (and its variable).
+ *
+ * @example resolveOptions({ port: '9090' }).port // 9090
+ */
+export function resolveOptions(raw: RawOptions): ServerOptions {
+  const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+  const parsed = schema.safeParse(defined);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => {
+      const key = issue.path[0] as keyof typeof OPTION_SOURCES | undefined;
+      const source = key && OPTION_SOURCES[key] ? `${OPTION_SOURCES[key].flag} (${OPTION_SOURCES[key].env})` : 'options';
+      return `${source}: ${issue.message}`;
+    }).join('\n'));
+  }
+  const db = parseDsn(parsed.data.db);
+  if (typeof db === 'string') throw new ConfigError(`--db (ATOMMQ_DB): ${db}`);
+  return Object.freeze({ ...parsed.data, db, baseUrl: parsed.data.baseUrl?.replace(/\/+$/, '') });
+}

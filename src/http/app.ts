@@ -1,0 +1,35 @@
+import express, { type Express } from 'express';
+import { AtomMQError } from '../errors/index.js';
+import type { AppContext } from './context.js';
+import { entryRouter } from './entry-router.js';
+import { errorHandler, notFound } from './error-handler.js';
+import { feedRouter } from './feed-router.js';
+import { serviceRouter } from './service-router.js';
+
+/**
+ * The Express application: routers for the service document, feeds and entries, and the one error
+ * handler. It holds no state of its own; everything comes in through `ctx`.
+ */
+export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Feeds and entries compute their own validators; Express's body hash would cost a pass over every page.
+  app.set('etag', false);
+  app.use((_req, res, next) => {
+    if (ctx.shutdown.aborted) {
+      res.set('Connection', 'close');
+      throw new AtomMQError('SHUTTING_DOWN', 'the server is shutting down; retry against another instance or after restart', { headers: { 'Retry-After': '1' } });
+    }
+    next();
+  });
+  // Raw bytes, not text: the entry reader refuses invalid UTF-8 instead of letting it be replaced.
+  const body = express.raw({ type: () => true, limit: ctx.options.bodyLimit });
+  app.post('/feeds/:name', body);
+  app.put('/feeds/:name/entries/:key', body);
+  app.use(serviceRouter(ctx, pingStores));
+  app.use(feedRouter(ctx));
+  app.use(entryRouter(ctx));
+  app.use(notFound);
+  app.use(errorHandler(ctx));
+  return app;
+}

@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import type { FeedConfig } from '../config/feed-config.js';
+import type { ServerOptions } from '../config/server-options.js';
+import type { Hub } from '../hub/hub.js';
+import type { Store } from '../store/store.js';
+
+/** The feeds being served, as the routers see them. */
+export interface FeedCatalogue {
+  get(name: string): FeedConfig | undefined;
+  list(): FeedConfig[];
+}
+
+/** Everything the HTTP layer depends on, passed in rather than imported, so tests can build their own. */
+export interface AppContext {
+  readonly options: ServerOptions;
+  readonly feeds: FeedCatalogue;
+  readonly storeFor: (feed: FeedConfig) => Store;
+  readonly hub: Hub;
+  readonly logger: Logger;
+  /** Aborted when the server starts shutting down: held requests answer at once, new ones get 503. */
+  readonly shutdown: AbortSignal;
+  /** atom:updated of a feed with no entries yet. */
+  readonly startedAt: string;
+}

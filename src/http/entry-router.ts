@@ -1,0 +1,83 @@
+import { Router, type Request, type Response } from 'express';
+import type { FeedConfig } from '../config/feed-config.js';
+import { AtomMQError } from '../errors/index.js';
+import type { AppContext } from './context.js';
+import { isJsonBody, readEntry } from './entry-body.js';
+import { methodNotAllowed } from './error-handler.js';
+import { requireFeed } from './feed-router.js';
+import { readFormat } from './read-params.js';
+import { entityTags, entryEtag, noneMatch, sendEntry } from './respond.js';
+import { entryRevision, tombstoneRevision } from './revision.js';
+import { baseUrl } from './urls.js';
+
+function keyOf(req: Request): string {
+  const key = req.params.key;
+  if (typeof key !== 'string') throw new AtomMQError('ENTRY_NOT_FOUND', 'no entry key in the URL');
+  return key;
+}
+
+/** If-Match as the versions it accepts; undefined when any existing version will do. */
+function expectedSeqs(req: Request): number[] | undefined {
+  const tags = entityTags(req.get('if-match'));
+  if (tags.length === 0 || tags.includes('*')) return undefined;
+  // Strong comparison (RFC 9110 13.1.1): weak tags never match, so they fail with 412 as they should.
+  return tags.flatMap((t) => /^"(\d+)"$/.exec(t)?.[1] ?? []).map(Number);
+}
+
+function refuseIfImmutable(feed: FeedConfig): void {
+  if (feed.immutable) {
+    throw new AtomMQError('METHOD_NOT_ALLOWED', `feed "${feed.name}" is immutable: its entries cannot be changed or deleted`, { headers: { Allow: 'GET, HEAD' } });
+  }
+}
+
+async function getMember(ctx: AppContext, req: Request, res: Response): Promise<void> {
+  const feed = requireFeed(ctx, req);
+  const key = keyOf(req);
+  const entry = await ctx.storeFor(feed).get(feed.name, key);
+  if (!entry) throw new AtomMQError('ENTRY_NOT_FOUND', `feed "${feed.name}" has no entry "${key}"`);
+  if (entry.deleted) throw new AtomMQError('ENTRY_GONE', `entry "${key}" of feed "${feed.name}" was deleted at seq ${entry.seq}`);
+  if (noneMatch(req, entryEtag(entry))) {
+    res.status(304).set({ ETag: entryEtag(entry), Xlastid: String(entry.seq) }).end();
+    return;
+  }
+  sendEntry(res, entry, readFormat(req), baseUrl(req, ctx));
+}
+
+/** PUT replaces the entry and re-appends it at a new seq, so cursor readers see the edit. */
+async function putMember(ctx: AppContext, req: Request, res: Response): Promise<void> {
+  const feed = requireFeed(ctx, req);
+  refuseIfImmutable(feed);
+  const entry = readEntry(req);
+  const now = new Date().toISOString();
+  const stored = await ctx.storeFor(feed).replace({
+    feed: feed.name,
+    key: keyOf(req),
+    expectedSeqs: expectedSeqs(req),
+    build: (current) => entryRevision(feed, entry, current, now),
+  });
+  sendEntry(res, stored, readFormat(req, isJsonBody(req) ? 'json' : 'atom'), baseUrl(req, ctx));
+}
+
+/** DELETE appends an RFC 6721 tombstone at a new seq, so cursor readers learn of the deletion. */
+async function deleteMember(ctx: AppContext, req: Request, res: Response): Promise<void> {
+  const feed = requireFeed(ctx, req);
+  refuseIfImmutable(feed);
+  const now = new Date().toISOString();
+  const tombstone = await ctx.storeFor(feed).remove({
+    feed: feed.name,
+    key: keyOf(req),
+    expectedSeqs: expectedSeqs(req),
+    build: (current) => tombstoneRevision(feed, current, now),
+  });
+  res.status(204).set('Xlastid', String(tombstone.seq)).end();
+}
+
+export function entryRouter(ctx: AppContext): Router {
+  const router = Router();
+  const path = '/feeds/:name/entries/:key';
+  router.get(path, (req, res) => getMember(ctx, req, res));
+  router.put(path, (req, res) => putMember(ctx, req, res));
+  router.delete(path, (req, res) => deleteMember(ctx, req, res));
+  router.all(path, methodNotAllowed('GET, HEAD, PUT, DELETE'));
+  return router;
+}

@@ -1,0 +1,66 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AtomMQError, type ErrorCode } from '../errors/index.js';
+import type { AppContext } from './context.js';
+
+/** body-parser reports its failures as http-errors with a `type`; these are the ones a client causes. */
+const BODY_PARSER_ERRORS: Record<string, ErrorCode> = {
+  'entity.too.large': 'PAYLOAD_TOO_LARGE',
+  'encoding.unsupported': 'UNSUPPORTED_MEDIA_TYPE',
+  'charset.unsupported': 'UNSUPPORTED_MEDIA_TYPE',
+  'request.aborted': 'BAD_REQUEST',
+  'request.size.invalid': 'BAD_REQUEST',
+  'stream.encoding.set': 'BAD_REQUEST',
+};
+
+function asAtomMQError(error: unknown): AtomMQError | undefined {
+  if (error instanceof AtomMQError) return error;
+  const type = (error as { type?: unknown } | null)?.type;
+  if (typeof type === 'string' && type in BODY_PARSER_ERRORS) {
+    const code = BODY_PARSER_ERRORS[type] as ErrorCode;
+    const detail = code === 'PAYLOAD_TOO_LARGE'
+      ? `the request body is larger than the limit of ${(error as { limit?: number }).limit ?? '?'} bytes`
+      : (error as Error).message;
+    return new AtomMQError(code, detail, { cause: error });
+  }
+  return undefined;
+}
+
+/**
+ * The one place that turns an error into a response: an RFC 9457 problem document. Known errors
+ * answer with their own status and are logged at info; anything else is a bug, logged in full and
+ * answered with a bare 500.
+ */
+export function errorHandler(ctx: AppContext): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const known = asAtomMQError(error);
+    const status = known?.status ?? 500;
+    const code: ErrorCode | 'INTERNAL' = known?.code ?? 'INTERNAL';
+    if (known) ctx.logger.info({ code, status, method: req.method, url: req.originalUrl }, known.message);
+    else ctx.logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error');
+    const problem = {
+      type: `tag:atommq.org,2026:problem:${code.toLowerCase().replace(/_/g, '-')}`,
+      title: known?.title ?? 'Internal server error',
+      status,
+      detail: known?.message ?? 'an unexpected error occurred; it has been logged',
+      code,
+      instance: req.originalUrl,
+    };
+    res.status(status).set(known?.headers ?? {}).type('application/problem+json').send(JSON.stringify(problem));
+  };
+}
+
+/** 404 for a path no router claims. */
+export const notFound: RequestHandler = (req) => {
+  throw new AtomMQError('NOT_FOUND', `nothing is served at ${req.path}`);
+};
+
+/** For a path that exists but not with this method; `allow` lists the methods that do. */
+export function methodNotAllowed(allow: string): RequestHandler {
+  return (req) => {
+    throw new AtomMQError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}; use ${allow}`, { headers: { Allow: allow } });
+  };
+}

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
+import { v7 as uuidv7 } from 'uuid';
+import { MEDIA, renderFeedJson, renderFeedXml, type FeedPage } from '../atom/render-feed.js';
+import type { FeedConfig } from '../config/feed-config.js';
+import { AtomMQError } from '../errors/index.js';
+import type { Store, StoredEntry } from '../store/store.js';
+import type { AppContext } from './context.js';
+import { isJsonBody, readEntry } from './entry-body.js';
+import { methodNotAllowed } from './error-handler.js';
+import { holdUntil, watchFeed } from './long-poll.js';
+import { readBefore, readCursor, readFormat, readLimit, readWait, type Format } from './read-params.js';
+import { noneMatch, sendEntry } from './respond.js';
+import { entryRevision, slugKey } from './revision.js';
+import { baseUrl, feedPath, memberPath } from './urls.js';
+
+/** The feed a request names, or a 404 naming it. */
+export function requireFeed(ctx: AppContext, req: Request): FeedConfig {
+  const name = req.params.name;
+  const feed = typeof name === 'string' ? ctx.feeds.get(name) : undefined;
+  if (!feed) throw new AtomMQError('FEED_NOT_FOUND', `no feed named "${name}"; GET / lists the feeds`);
+  return feed;
+}
+
+const configVersions = new WeakMap<FeedConfig, string>();
+
+/** A feed's configuration is part of every page (title, author), so a change to it must change the ETag. */
+function configVersion(feed: FeedConfig): string {
+  let version = configVersions.get(feed);
+  if (version === undefined) configVersions.set(feed, (version = JSON.stringify(feed)));
+  return version;
+}
+
+function idempotencyKey(req: Request): string | undefined {
+  const key = req.get('idempotency-key');
+  if (key !== undefined && !/^[\x21-\x7e][\x20-\x7e]{0,254}$/.test(key)) {
+    throw new AtomMQError('BAD_REQUEST', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
+  }
+  return key;
+}
+
+interface View {
+  readonly cursor: number | undefined;
+  readonly before: number | undefined;
+  readonly limit: number;
+  readonly format: Format;
+}
+
+function pagePath(feed: FeedConfig, view: View, position: Record<string, number>): string {
+  const query = new URLSearchParams(Object.entries(position).map(([k, v]) => [k, String(v)]));
+  if (view.limit !== feed.pageSize) query.set('limit', String(view.limit));
+  if (view.format === 'json') query.set('format', 'json');
+  return `${feedPath(feed.name)}?${query}`;
+}
+
+/**
+ * Reads one page. Cursor view: changes after the cursor, oldest first, tombstones included.
+ * Collection view: live entries, newest first. One extra row tells whether a next page exists.
+ */
+async function readPage(store: Store, feed: FeedConfig, view: View): Promise<{ items: StoredEntry[]; more: boolean }> {
+  const rows = view.cursor !== undefined
+    ? await store.readAfter(feed.name, view.cursor, view.limit + 1)
+    : await store.readBefore(feed.name, view.before, view.limit + 1);
+  return { items: rows.slice(0, view.limit), more: rows.length > view.limit };
+}
+
+function sendPage(req: Request, res: Response, ctx: AppContext, feed: FeedConfig, view: View,
+  page: { items: StoredEntry[]; more: boolean }, lastid: number, updated: string): void {
+  const last = page.items.at(-1);
+  const nextPath = page.more && last
+    ? pagePath(feed, view, view.cursor !== undefined ? { lastid: last.seq } : { before: last.seq })
+    : undefined;
+  const base = baseUrl(req, ctx);
+  const search = req.originalUrl.indexOf('?');
+  const doc: FeedPage = {
+    feed, base, nextPath, lastid,
+    selfPath: feedPath(feed.name) + (search < 0 ? '' : req.originalUrl.slice(search)),
+    updated: page.items.reduce((newest, e) => (e.edited > newest ? e.edited : newest), updated),
+    items: page.items.map((e) => ({ seq: e.seq, deleted: e.deleted, rendered: e })),
+  };
+  res.set('Xlastid', String(lastid));
+  if (nextPath) res.set('Link', `<${base}${nextPath}>; rel="next"`);
+  if (view.format === 'json') res.type(MEDIA.json).send(renderFeedJson(doc));
+  else res.type(MEDIA.feed).send(renderFeedXml(doc));
+}
+
+/** `GET /feeds/<name>`: the collection view, the cursor view, and long-polling on the cursor view. */
+async function getFeed(ctx: AppContext, req: Request, res: Response): Promise<void> {
+  const feed = requireFeed(ctx, req);
+  const store = ctx.storeFor(feed);
+  const cursor = await readCursor(req, feed, store);
+  const view: View = {
+    cursor,
+    before: cursor === undefined ? readBefore(req) : undefined,
+    limit: readLimit(req, feed),
+    format: readFormat(req),
+  };
+  const wait = cursor !== undefined ? readWait(req, feed) : undefined;
+  res.set('Vary', 'Accept, Xlastid, Prefer');
+  res.set('Cache-Control', 'no-cache');
+
+  if (wait) {
+    res.set('Preference-Applied', wait.preferred ? `wait=${wait.seconds}` : undefined);
+    const watch = watchFeed(ctx.hub, feed.name, cursor as number);
+    try {
+      let page = await readPage(store, feed, view);
+      if (page.items.length === 0) {
+        const gone = new AbortController();
+        res.once('close', () => gone.abort());
+        await holdUntil(watch.news, wait.seconds * 1000, AbortSignal.any([gone.signal, ctx.shutdown]));
+        if (gone.signal.aborted) return;
+        page = await readPage(store, feed, view);
+      }
+      const bounds = await store.bounds(feed.name);
+      sendPage(req, res, ctx, feed, view, page, page.items.at(-1)?.seq ?? (cursor as number), bounds.newestEdited ?? ctx.startedAt);
+    } finally {
+      watch.stop();
+    }
+    return;
+  }
+
+  const bounds = await store.bounds(feed.name);
+  // Any commit to the feed moves newestSeq and retention moves oldestSeq, so together with the
+  // request and the feed's configuration they identify the bytes of this page.
+  const etag = `W/"${createHash('sha1')
+    .update(`${bounds.newestSeq}:${bounds.oldestSeq}:${view.cursor}:${view.before}:${view.limit}:${view.format}:${configVersion(feed)}`)
+    .digest('base64url').slice(0, 20)}"`;
+  const lastidIfEmpty = cursor ?? bounds.newestSeq;
+  res.set('ETag', etag);
+  if (noneMatch(req, etag)) {
+    res.status(304).set('Xlastid', String(lastidIfEmpty)).end();
+    return;
+  }
+  const page = await readPage(store, feed, view);
+  const lastid = cursor === undefined ? bounds.newestSeq : page.items.at(-1)?.seq ?? cursor;
+  sendPage(req, res, ctx, feed, view, page, lastid, bounds.newestEdited ?? ctx.startedAt);
+}
+
+/** `POST /feeds/<name>`: publishes one entry; a retry carrying a known idempotency key creates nothing. */
+async function postEntry(ctx: AppContext, req: Request, res: Response): Promise<void> {
+  const feed = requireFeed(ctx, req);
+  const entry = readEntry(req);
+  const format = readFormat(req, isJsonBody(req) ? 'json' : 'atom');
+  const uuid = uuidv7();
+  const now = new Date().toISOString();
+  const { created, entry: stored } = await ctx.storeFor(feed).append({
+    feed: feed.name,
+    preferredKey: slugKey(req.get('slug')),
+    fallbackKey: uuid,
+    idempotencyKey: idempotencyKey(req) ?? entry.clientId,
+    build: (key) => entryRevision(feed, entry, { key, atomId: `urn:uuid:${uuid}`, published: now }, now),
+  });
+  if (stored.deleted) {
+    throw new AtomMQError('ENTRY_GONE', `this entry was already published as "${stored.key}" and has since been deleted`);
+  }
+  const base = baseUrl(req, ctx);
+  const location = base + memberPath(feed.name, stored.key);
+  res.set({ Location: location, 'Content-Location': location });
+  sendEntry(res, stored, format, base, created ? 201 : 200);
+}
+
+export function feedRouter(ctx: AppContext): Router {
+  const router = Router();
+  router.get('/feeds/:name', (req, res) => getFeed(ctx, req, res));
+  router.post('/feeds/:name', (req, res) => postEntry(ctx, req, res));
+  router.all('/feeds/:name', methodNotAllowed('GET, HEAD, POST'));
+  return router;
+}

@@ -1,0 +1,43 @@
+import { v4 as uuidv4 } from 'uuid';
+import type { Hub } from '../hub/hub.js';
+
+export interface FeedWatch {
+  /** Resolves when a change newer than the cursor is committed. */
+  readonly news: Promise<void>;
+  readonly stop: () => void;
+}
+
+/**
+ * Registers with the hub for news of a feed beyond `after`. Callers register *before* reading the
+ * feed, so a commit that lands between the read and the wait cannot be missed; the hub then wakes
+ * the request on commit, and a held request costs no polling of the database.
+ */
+export function watchFeed(hub: Hub, feed: string, after: number): FeedWatch {
+  const id = `long-poll:${uuidv4()}`;
+  let wake!: () => void;
+  const news = new Promise<void>((resolve) => { wake = resolve; });
+  hub.register(id, { feed }, (change) => {
+    if (change.seq > after) wake();
+  });
+  return { news, stop: () => hub.unregister(id) };
+}
+
+/** Waits for `news`, at most `ms`, and no longer than `signal` stays unaborted. */
+export async function holdUntil(news: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([
+      news,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+        onAbort = resolve;
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}

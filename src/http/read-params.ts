@@ -1,0 +1,108 @@
+import type { Request } from 'express';
+import type { FeedConfig } from '../config/feed-config.js';
+import { AtomMQError } from '../errors/index.js';
+import type { Store } from '../store/store.js';
+
+export const MAX_LIMIT = 1000;
+
+/** One query parameter as a single string: a repeated parameter is ambiguous and refused. */
+export function queryParam(req: Request, name: string): string | undefined {
+  const value: unknown = req.query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new AtomMQError('INVALID_PARAMETER', `query parameter "${name}" must be given once, as a plain value`);
+  return value;
+}
+
+function wholeNumber(text: string): number | undefined {
+  if (!/^\d{1,16}$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * The reader's cursor, from the `Xlastid` header (the original AtomMQ's) or `?lastid=`; undefined
+ * means the collection view. A cursor is a seq, or the atom:id of an entry of this feed.
+ */
+export async function readCursor(req: Request, feed: FeedConfig, store: Store): Promise<number | undefined> {
+  const header = req.get('xlastid');
+  const text = header ?? queryParam(req, 'lastid');
+  if (text === undefined) return undefined;
+  const source = header !== undefined ? 'Xlastid header' : 'lastid parameter';
+  const value = text.trim();
+  const seq = wholeNumber(value);
+  if (seq !== undefined) return seq;
+  if (/^urn:/i.test(value)) {
+    const found = await store.seqOfAtomId(feed.name, value);
+    if (found === undefined) throw new AtomMQError('INVALID_CURSOR', `${source}: feed "${feed.name}" has no entry with atom:id "${value}"`);
+    return found;
+  }
+  throw new AtomMQError('INVALID_CURSOR', `${source} "${value.slice(0, 100)}" is not a seq (an integer from 0 to ${Number.MAX_SAFE_INTEGER}) or the atom:id of an entry`);
+}
+
+/** `?limit=`: entries per page, up to MAX_LIMIT; the feed's pageSize when absent. */
+export function readLimit(req: Request, feed: FeedConfig): number {
+  const text = queryParam(req, 'limit');
+  if (text === undefined) return feed.pageSize;
+  const n = wholeNumber(text);
+  if (n === undefined || n < 1 || n > MAX_LIMIT) {
+    throw new AtomMQError('INVALID_PARAMETER', `limit "${text.slice(0, 100)}" must be an integer from 1 to ${MAX_LIMIT}`);
+  }
+  return n;
+}
+
+/** `?before=`: the collection view's paging position (entries older than this seq). */
+export function readBefore(req: Request): number | undefined {
+  const text = queryParam(req, 'before');
+  if (text === undefined) return undefined;
+  const n = wholeNumber(text);
+  if (n === undefined || n < 1) throw new AtomMQError('INVALID_PARAMETER', `before "${text.slice(0, 100)}" must be a positive integer seq`);
+  return n;
+}
+
+export interface WaitRequest {
+  /** Seconds to hold the request, capped by the feed's maxWait. */
+  readonly seconds: number;
+  /** Set when the wait came from `Prefer: wait=`, to answer with Preference-Applied. */
+  readonly preferred: boolean;
+}
+
+function seconds(text: string, source: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new AtomMQError('INVALID_PARAMETER', `${source} "${text.slice(0, 100)}" must be a number of seconds`);
+  return Number(text);
+}
+
+/** How long a cursor read may wait for news: `?wait=S`, `Prefer: wait=S` (RFC 7240) or QST's `long-polling=true`. */
+export function readWait(req: Request, feed: FeedConfig): WaitRequest | undefined {
+  const wait = queryParam(req, 'wait');
+  const longPolling = queryParam(req, 'long-polling');
+  const prefer = /(?:^|[,;\s])wait\s*=\s*"?([^",;\s]*)"?/i.exec(req.get('prefer') ?? '')?.[1];
+  let requested: number | undefined;
+  let preferred = false;
+  if (wait !== undefined) requested = seconds(wait, 'wait');
+  else if (longPolling !== undefined) {
+    if (longPolling !== 'true' && longPolling !== 'false') throw new AtomMQError('INVALID_PARAMETER', `long-polling must be true or false, not "${longPolling.slice(0, 100)}"`);
+    requested = longPolling === 'true' ? feed.maxWait : undefined;
+  } else if (prefer !== undefined) {
+    requested = seconds(prefer, 'Prefer wait');
+    preferred = true;
+  }
+  if (requested === undefined || requested === 0) return undefined;
+  return { seconds: Math.min(requested, feed.maxWait), preferred };
+}
+
+export type Format = 'atom' | 'json';
+
+/** `?format=` wins; otherwise the Accept header; Atom when the client does not say. */
+export function readFormat(req: Request, fallback: Format = 'atom'): Format {
+  const format = queryParam(req, 'format');
+  if (format !== undefined) {
+    if (format === 'json') return 'json';
+    if (format === 'atom' || format === 'xml') return 'atom';
+    throw new AtomMQError('INVALID_PARAMETER', `format "${format.slice(0, 100)}" must be atom, xml or json`);
+  }
+  if (!req.get('accept')) return fallback;
+  const preferred = req.accepts(fallback === 'json'
+    ? ['application/json', 'application/atom+xml', 'application/xml']
+    : ['application/atom+xml', 'application/xml', 'application/json']);
+  return preferred === 'application/json' ? 'json' : 'atom';
+}

@@ -1,0 +1,46 @@
+import type { ParsedEntry } from '../atom/parse-entry.js';
+import { renderEntry, renderTombstone } from '../atom/render-entry.js';
+import type { FeedConfig } from '../config/feed-config.js';
+import type { Revision } from '../store/store.js';
+import { memberPath } from './urls.js';
+
+/** The longest member-URI segment a Slug may produce. */
+const SLUG_MAX = 64;
+
+/**
+ * A Slug header (RFC 5023 9.7: percent-encoded UTF-8) turned into a safe member-URI segment:
+ * lowercase letters, digits, `.`, `_` and `-`. Undefined when nothing usable is left.
+ */
+export function slugKey(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  let text = header;
+  try {
+    text = decodeURIComponent(header);
+  } catch {
+    // Not valid percent-encoding: use the header as it stands.
+  }
+  const key = text.normalize('NFKD').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, SLUG_MAX);
+  return key === '' ? undefined : key;
+}
+
+export interface Identity {
+  readonly key: string;
+  readonly atomId: string;
+  readonly published: string;
+}
+
+/** Renders what a POST or PUT stores, once the entry's key is settled. */
+export function entryRevision(feed: FeedConfig, entry: ParsedEntry, identity: Identity, now: string): Revision {
+  const published = entry.published ?? identity.published;
+  const rendered = renderEntry(entry, {
+    key: identity.key, atomId: identity.atomId, updated: now, published,
+    memberPath: memberPath(feed.name, identity.key), defaultAuthor: feed.author,
+  });
+  return { atomId: identity.atomId, published, edited: now, ...rendered };
+}
+
+/** What a DELETE stores: the entry's tombstone. */
+export function tombstoneRevision(feed: FeedConfig, identity: Identity, now: string): Revision {
+  const rendered = renderTombstone({ key: identity.key, atomId: identity.atomId, updated: now, memberPath: memberPath(feed.name, identity.key) });
+  return { atomId: identity.atomId, published: identity.published, edited: now, ...rendered };
+}

@@ -1,0 +1,101 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { FeedDirectory } from './config/feed-directory.js';
+import type { ServerOptions } from './config/server-options.js';
+import { createApp } from './http/app.js';
+import type { AppContext } from './http/context.js';
+import { Hub } from './hub/hub.js';
+import { StoreSet } from './store/store-set.js';
+
+export interface RunningServer {
+  /** e.g. `http://127.0.0.1:8080` */
+  readonly url: string;
+  readonly port: number;
+  /** Graceful: stops accepting, answers held requests, lets in-flight writes finish, closes the database. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** How long in-flight requests get to finish on shutdown before their connections are cut. */
+const DRAIN_MS = 10_000;
+
+function listen(server: Server, port: number, host: string | undefined): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/**
+ * Starts AtomMQ: loads and watches the feed files, opens the database, mounts the routes, listens.
+ *
+ * @example const server = await startServer(resolveOptions({ port: '0' }), pino()); await server.close();
+ */
+export async function startServer(options: ServerOptions, logger: Logger): Promise<RunningServer> {
+  const feeds = new FeedDirectory(options.feedsDir);
+  const hub = new Hub((level, message) => logger[level](message));
+  const stores = new StoreSet(options, (changes) => {
+    for (const change of changes) hub.distribute(change);
+  });
+  const shutdown = new AbortController();
+  const ctx: AppContext = {
+    options, hub, logger,
+    feeds,
+    storeFor: (feed) => stores.get(feed.db),
+    shutdown: shutdown.signal,
+    startedAt: new Date().toISOString(),
+  };
+  // Open every database now, so a bad path fails start-up rather than the first request.
+  for (const feed of feeds.list()) ctx.storeFor(feed);
+  stores.get();
+
+  feeds.watch((event) => {
+    if (event.type === 'invalid') logger.error(event.error.message);
+    else if (event.type === 'unmounted') logger.info({ feed: event.name }, 'feed unmounted');
+    else {
+      ctx.storeFor(event.feed);
+      logger.info({ feed: event.feed.name }, `feed ${event.type}`);
+    }
+  });
+
+  const pruner = setInterval(() => {
+    for (const feed of feeds.list()) {
+      if (!feed.retention) continue;
+      ctx.storeFor(feed).prune(feed.name, feed.retention, Date.now())
+        .then((n) => { if (n) logger.debug({ feed: feed.name, removed: n }, 'retention'); })
+        .catch((error: unknown) => logger.error({ err: error, feed: feed.name }, 'retention failed'));
+    }
+  }, options.pruneInterval * 1000);
+  pruner.unref();
+
+  const server = createServer(createApp(ctx, () => stores.ping()));
+  const address = await listen(server, options.port, options.host);
+  const host = address.family === 'IPv6' ? `[${address.address === '::' ? '::1' : address.address}]` : address.address === '0.0.0.0' ? '127.0.0.1' : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url, feeds: feeds.list().map((f) => f.name), db: options.db.path }, 'AtomMQ listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      logger.info('shutting down');
+      shutdown.abort();
+      feeds.close();
+      clearInterval(pruner);
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections that finish their last request after close() are idle: close them as they go.
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      const deadline = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+      server.closeIdleConnections();
+      await drained;
+      clearInterval(idle);
+      clearTimeout(deadline);
+      await stores.close();
+      logger.info('stopped');
+    })();
+    return closing;
+  };
+  return { url, port: address.port, close };
+}

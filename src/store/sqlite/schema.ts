@@ -1,0 +1,27 @@
+/**
+ * One table holds every feed's changes. `seq` is the rowid with AUTOINCREMENT, so it only grows,
+ * is never reused after deletes, and one sequence serves all feeds (as in the original AtomMQ).
+ * A live entry and its later tombstone share a key: PUT and DELETE replace the row at a new seq.
+ */
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS entries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  feed TEXT NOT NULL,
+  key TEXT NOT NULL,
+  atom_id TEXT NOT NULL,
+  idempotency_key TEXT,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  published TEXT NOT NULL,
+  edited TEXT NOT NULL,
+  edited_ms INTEGER NOT NULL,
+  xml TEXT NOT NULL,
+  json TEXT NOT NULL
+);
+-- Cursor reads: O(log n + page) whatever the feed's size.
+CREATE INDEX IF NOT EXISTS entries_by_feed ON entries (feed, seq);
+-- Collection view: newest live entries without stepping over tombstones.
+CREATE INDEX IF NOT EXISTS entries_live ON entries (feed, seq) WHERE deleted = 0;
+CREATE UNIQUE INDEX IF NOT EXISTS entries_member ON entries (feed, key);
+CREATE UNIQUE INDEX IF NOT EXISTS entries_idempotency ON entries (feed, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_atom_id ON entries (atom_id);
+`;

@@ -1,0 +1,96 @@
+/**
+ * The storage behind AtomMQ, as one interface. Everything outside `src/store` talks to this and
+ * never to SQL. Each method is one atomic state change or one consistent read.
+ */
+
+/** One stored change of a feed: a live entry, or the tombstone of a deleted one. */
+export interface StoredEntry {
+  readonly seq: number;
+  readonly feed: string;
+  readonly key: string;
+  readonly atomId: string;
+  readonly deleted: boolean;
+  readonly published: string;
+  /** RFC 3339 time of this change (app:edited). */
+  readonly edited: string;
+  /** Rendered Atom, without its seq (see atom/render-entry.ts `withSeq`). */
+  readonly xml: string;
+  /** Rendered JSON fields, without its seq. */
+  readonly json: string;
+}
+
+/** What a write stores; built inside the write's transaction, once the key is settled. */
+export interface Revision {
+  readonly atomId: string;
+  readonly published: string;
+  readonly edited: string;
+  readonly xml: string;
+  readonly json: string;
+}
+
+export interface AppendRequest {
+  readonly feed: string;
+  /** A Slug-derived key to use if it is free; otherwise `fallbackKey`. */
+  readonly preferredKey?: string | undefined;
+  readonly fallbackKey: string;
+  /** Recognises a retried POST: the Idempotency-Key header or the client's atom:id. */
+  readonly idempotencyKey?: string | undefined;
+  readonly build: (key: string) => Revision;
+}
+
+export interface AppendResult {
+  /** False when the idempotency key was already stored: `entry` is then the earlier one. */
+  readonly created: boolean;
+  readonly entry: StoredEntry;
+}
+
+export interface ChangeRequest {
+  readonly feed: string;
+  readonly key: string;
+  /** If-Match: the versions (seqs) the client accepts; any other current seq fails the change. */
+  readonly expectedSeqs?: readonly number[] | undefined;
+  readonly build: (current: StoredEntry) => Revision;
+}
+
+export interface FeedBounds {
+  /** 0 when the feed is empty. */
+  readonly newestSeq: number;
+  readonly oldestSeq: number;
+  /** app:edited of the newest change; undefined when the feed is empty. */
+  readonly newestEdited?: string | undefined;
+}
+
+export interface Retention {
+  readonly maxEntries?: number | undefined;
+  readonly maxAgeSeconds?: number | undefined;
+}
+
+/**
+ * Reads are promises although SQLite answers them synchronously, so that a networked store
+ * (PostgreSQL) fits the same interface.
+ */
+export interface Store {
+  /** Publishes an entry at a new seq; resolves once the commit is durable. */
+  append(request: AppendRequest): Promise<AppendResult>;
+  /** Replaces an entry and moves it to a new seq. Throws ENTRY_NOT_FOUND, ENTRY_GONE or PRECONDITION_FAILED. */
+  replace(request: ChangeRequest): Promise<StoredEntry>;
+  /** Deletes an entry by appending its tombstone at a new seq. Same errors as `replace`. */
+  remove(request: ChangeRequest): Promise<StoredEntry>;
+  /** Deletes what the feed's retention no longer keeps; resolves with how many changes went. */
+  prune(feed: string, retention: Retention, now: number): Promise<number>;
+
+  get(feed: string, key: string): Promise<StoredEntry | undefined>;
+  seqOfAtomId(feed: string, atomId: string): Promise<number | undefined>;
+  /** Cursor view: changes after `seq`, oldest first, tombstones included. */
+  readAfter(feed: string, seq: number, limit: number): Promise<StoredEntry[]>;
+  /** Collection view: live entries before `seq` (all when undefined), newest first. */
+  readBefore(feed: string, seq: number | undefined, limit: number): Promise<StoredEntry[]>;
+  bounds(feed: string): Promise<FeedBounds>;
+
+  /** Called after every durable commit with the changes it made, in seq order. */
+  onCommit(listener: (changes: readonly StoredEntry[]) => void): void;
+  /** Throws if the database cannot answer. */
+  ping(): Promise<void>;
+  /** Commits what is queued, then closes; safe to call twice. */
+  close(): Promise<void>;
+}
