@@ -71,16 +71,31 @@ function checkAtomChild(child: EntryChild, scope: Scope): void {
   }
 }
 
+/** The namespace prefixes ('' for the default) that names in a subtree use. */
+function prefixesUsed(node: XmlNode, into: Set<string>): Set<string> {
+  const name = elementName(node);
+  if (name === undefined) return into;
+  into.add(name.includes(':') ? name.slice(0, name.indexOf(':')) : '');
+  for (const attr of Object.keys(attributes(node))) {
+    if (attr.includes(':') && !attr.startsWith('xmlns:')) into.add(attr.slice(0, attr.indexOf(':')));
+  }
+  for (const child of children(node)) prefixesUsed(child, into);
+  return into;
+}
+
 /**
- * Copies the root's namespace declarations onto a top-level child, so the child means the same once
- * AtomMQ writes it under a root of its own.
+ * Copies the root's namespace declarations that a top-level child relies on onto the child, so it
+ * means the same once AtomMQ writes it under a root of its own.
  */
 function selfContained(node: XmlNode, rootDeclarations: Record<string, string>): XmlNode {
-  const name = elementName(node) as string;
   const own = attributes(node);
-  const merged: Record<string, string> = {};
-  for (const [attr, uri] of Object.entries(rootDeclarations)) if (!(attr in own)) merged[attr] = uri;
-  return element(name, { ...merged, ...own }, children(node));
+  const used = prefixesUsed(node, new Set());
+  const inherited: Record<string, string> = {};
+  for (const [attr, uri] of Object.entries(rootDeclarations)) {
+    const prefix = attr === 'xmlns' ? '' : attr.slice('xmlns:'.length);
+    if (used.has(prefix) && !(attr in own)) inherited[attr] = uri;
+  }
+  return element(elementName(node) as string, { ...inherited, ...own }, children(node));
 }
 
 /**
@@ -99,9 +114,9 @@ export function parseEntryXml(body: string): ParsedEntry {
   }
   // Children in no namespace are Atom when the root itself is in none (the legacy form above).
   const atomNs = rootName.ns;
-  const declarations = Object.fromEntries(
-    Object.entries(attributes(root)).filter(([attr, uri]) => (attr === 'xmlns' ? uri !== NS.atom : attr.startsWith('xmlns:'))),
-  );
+  // AtomMQ's own root declares Atom as the default namespace, and app: and am: as usual.
+  const declarations = Object.fromEntries(Object.entries(attributes(root)).filter(([attr, uri]) =>
+    attr === 'xmlns' ? uri !== NS.atom : attr.startsWith('xmlns:') && !(attr === 'xmlns:app' && uri === NS.app) && !(attr === 'xmlns:am' && uri === NS.am)));
   const kept: EntryChild[] = [];
   const seen = new Map<string, number>();
   let clientId: string | undefined;

@@ -84,6 +84,9 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
   const titles = atom(entry, 'title');
   const authors = atom(entry, 'author');
   const clientPublished = atom(entry, 'published').length > 0;
+  // RFC 4287 4.1.1: an entry without content must link to an alternate; the member itself serves.
+  const needsAlternate = atom(entry, 'content').length === 0 &&
+    !atom(entry, 'link').some((l) => (attributes(l.node).rel ?? 'alternate') === 'alternate');
   const xml =
     `<entry ${ROOT_ATTRS}>` +
     `<id>${stamp.atomId}</id>` +
@@ -93,6 +96,7 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
     `<app:edited>${stamp.updated}</app:edited>` +
     (authors.length ? '' : personXml(stamp.defaultAuthor)) +
     `<link rel="edit" href="${escapeXml(stamp.memberPath)}"/>` +
+    (needsAlternate ? `<link rel="alternate" href="${escapeXml(stamp.memberPath)}"/>` : '') +
     serialize(entry.children.map((c) => c.node));
 
   const content = atom(entry, 'content')[0];
