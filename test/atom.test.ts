@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseEntryJson, parseEntryXml } from '../src/atom/parse-entry.js';
+import { renderEntry, withSeq } from '../src/atom/render-entry.js';
+import { AtomMQError } from '../src/errors/index.js';
+import { validateEntry } from './support/atom-validator.js';
+
+const stamp = {
+  key: 'k1', atomId: 'urn:uuid:00000000-0000-4000-8000-000000000001', updated: '2026-01-02T03:04:05.000Z',
+  published: '2026-01-02T03:04:05.000Z', memberPath: 'feeds/f/entries/k1', defaultAuthor: { name: 'Feed' },
+};
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof AtomMQError, String(error));
+    return error.code;
+  }
+  return 'none';
+}
+
+function render(xml: string): string {
+  return withSeq(renderEntry(parseEntryXml(xml), stamp), 7, false).xml;
+}
+
+describe('parsing and rendering entries', () => {
+  test('a rendered entry is a valid standalone Atom entry carrying its seq', () => {
+    const xml = render('<entry><title>t</title></entry>');
+    assert.deepEqual(validateEntry(xml), []);
+    assert.match(xml, /<am:seq>7<\/am:seq><\/entry>$/);
+  });
+
+  test('xhtml content keeps its div and markup', () => {
+    const xml = render('<entry><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p class="x">a &amp; <b>b</b></p></div></content></entry>');
+    assert.match(xml, /<content type="xhtml"><div xmlns="http:\/\/www.w3.org\/1999\/xhtml"><p class="x">a &amp; <b>b<\/b><\/p><\/div><\/content>/);
+  });
+
+  test('character references are decoded once and re-escaped once', () => {
+    const entry = renderEntry(parseEntryXml('<entry><title>&#x41;&#66; &amp;lt; &lt;</title></entry>'), stamp);
+    assert.equal((JSON.parse(withSeq(entry, 1, false).json) as { title: string }).title, 'AB &lt; <');
+    assert.match(entry.xml, /<title>AB &amp;lt; &lt;<\/title>/);
+  });
+
+  test('the client atom:id is taken as the retry key and replaced', () => {
+    const parsed = parseEntryXml('<entry xmlns="http://www.w3.org/2005/Atom"><id> urn:x:1 </id><title>t</title></entry>');
+    assert.equal(parsed.clientId, 'urn:x:1');
+    assert.doesNotMatch(renderEntry(parsed, stamp).xml, /urn:x:1/);
+  });
+
+  test('refuses what is not a well-formed Atom entry, with the right code', () => {
+    assert.equal(code(() => parseEntryXml('<entry><title>t</entry>')), 'INVALID_XML');
+    assert.equal(code(() => parseEntryXml('<feed xmlns="http://www.w3.org/2005/Atom"/>')), 'INVALID_ATOM');
+    assert.equal(code(() => parseEntryXml('<entry xmlns="urn:not-atom"/>')), 'INVALID_ATOM');
+    assert.equal(code(() => parseEntryXml('<!DOCTYPE entry [<!ENTITY a "b">]><entry>&a;</entry>')), 'FORBIDDEN_XML');
+    assert.equal(code(() => parseEntryXml('<entry><title>&nbsp;</title></entry>')), 'INVALID_XML');
+    assert.equal(code(() => parseEntryXml('<entry><title>&#0;</title></entry>')), 'INVALID_XML');
+    assert.equal(code(() => parseEntryXml('<entry><title>\u0001</title></entry>')), 'INVALID_XML');
+    assert.equal(code(() => parseEntryXml('<entry/><entry/>')), 'INVALID_XML');
+    assert.equal(code(() => parseEntryXml('<x:entry/>')), 'INVALID_XML');
+    assert.equal(code(() => parseEntryXml('<entry><title>a</title><title>b</title></entry>')), 'INVALID_ATOM');
+    assert.equal(code(() => parseEntryXml('<entry><content type="xhtml">no div</content></entry>')), 'INVALID_ATOM');
+    assert.equal(code(() => parseEntryXml('<entry><published>yesterday</published></entry>')), 'INVALID_ATOM');
+    assert.equal(code(() => parseEntryXml('<entry><author><email>a@b</email></author></entry>')), 'INVALID_ATOM');
+    assert.equal(code(() => parseEntryXml('<entry>stray text</entry>')), 'INVALID_ATOM');
+    assert.equal(code(() => parseEntryXml('<?xml version="1.0" encoding="ISO-8859-1"?><entry/>')), 'INVALID_ENCODING');
+  });
+
+  test('malformed XML errors name the line and column', () => {
+    try {
+      parseEntryXml('<entry>\n  <title>t</titel>\n</entry>');
+      assert.fail('accepted');
+    } catch (error) {
+      assert.match((error as Error).message, /line 2/);
+    }
+  });
+
+  test('JSON entries: unknown fields are refused by name; structured content is Base64 with a summary', () => {
+    try {
+      parseEntryJson({ title: 't', colour: 'red' });
+      assert.fail('accepted');
+    } catch (error) {
+      assert.equal((error as AtomMQError).code, 'INVALID_JSON');
+      assert.match((error as Error).message, /colour/);
+    }
+    const xml = withSeq(renderEntry(parseEntryJson({ title: 't', content: { a: 1 } }), stamp), 1, false).xml;
+    assert.deepEqual(validateEntry(xml), []);
+    assert.match(xml, /<content type="application\/json">eyJhIjoxfQ==<\/content>/);
+  });
+});

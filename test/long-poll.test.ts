@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { entryXml, postAtom, startTestServer, type JsonPage, type TestServer } from './support/server.js';
+
+describe('long-polling on the cursor view', () => {
+  let server: TestServer;
+  let url: string;
+  let newest = 0;
+  before(async () => {
+    server = await startTestServer({ test: { maxWait: 2 } });
+    url = server.feedUrl('test');
+    newest = Number((await postAtom(url, entryXml('seed'))).headers.get('xlastid'));
+  });
+  after(() => server.close());
+
+  async function heldRead(query: string, headers: Record<string, string> = {}): Promise<{ res: Response; page: JsonPage; ms: number }> {
+    const started = Date.now();
+    const res = await fetch(`${url}?format=json${query}`, { headers: { Xlastid: String(newest), ...headers } });
+    return { res, page: (await res.json()) as JsonPage, ms: Date.now() - started };
+  }
+
+  for (const [name, query, headers] of [
+    ['?wait=S', '&wait=5', {}],
+    ['Prefer: wait=S', '', { Prefer: 'wait=5' }],
+    ["QST's long-polling=true", '&long-polling=true', {}],
+  ] as const) {
+    test(`${name}: a held request is answered by the next commit, with it`, async () => {
+      const held = heldRead(query, headers);
+      await new Promise((r) => setTimeout(r, 150));
+      const posted = await postAtom(url, entryXml(`woken by ${name}`));
+      const seq = Number(posted.headers.get('xlastid'));
+      const { res, page, ms } = await held;
+      assert.equal(res.status, 200);
+      assert.deepEqual(page.entries.map((e) => e.seq), [seq]);
+      assert.equal(res.headers.get('xlastid'), String(seq));
+      assert.ok(ms < 1500, `answered on commit, not at the deadline (${ms} ms)`);
+      newest = seq;
+    });
+  }
+
+  test('Prefer: wait is capped at the feed maxWait and acknowledged with Preference-Applied', async () => {
+    const { res, page, ms } = await heldRead('', { Prefer: 'wait=600' });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('preference-applied'), 'wait=2');
+    assert.deepEqual(page.entries, []);
+    assert.equal(res.headers.get('xlastid'), String(newest));
+    assert.ok(ms >= 1900 && ms < 4000, `held about maxWait (${ms} ms)`);
+  });
+
+  test('no wait when entries are already there; a commit to another feed does not wake it', async () => {
+    server.writeFeed('other', {});
+    await new Promise((r) => setTimeout(r, 300));
+    const immediate = await fetch(`${url}?format=json&wait=5`, { headers: { Xlastid: '0' } });
+    assert.ok(((await immediate.json()) as JsonPage).entries.length > 0);
+
+    const held = heldRead('&wait=1');
+    await postAtom(server.feedUrl('other'), entryXml('elsewhere'));
+    const { page, ms } = await held;
+    assert.deepEqual(page.entries, []);
+    assert.ok(ms >= 900, `not woken by another feed (${ms} ms)`);
+  });
+
+  test('a client that leaves stops its wait (no consumer left registered)', async () => {
+    const controller = new AbortController();
+    const held = fetch(`${url}?wait=2`, { headers: { Xlastid: String(newest) }, signal: controller.signal }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 150));
+    const during = (await (await fetch(`${server.url}/healthz`)).json()) as { consumers: number };
+    assert.equal(during.consumers, 1);
+    controller.abort();
+    await held;
+    await new Promise((r) => setTimeout(r, 100));
+    const afterwards = (await (await fetch(`${server.url}/healthz`)).json()) as { consumers: number };
+    assert.equal(afterwards.consumers, 0);
+  });
+});
