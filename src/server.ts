@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { FeedDirectory } from './config/feed-directory.js';
@@ -72,6 +72,13 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   pruner.unref();
 
   const server = createServer(createApp(ctx, () => stores.ping()));
+  // Responses still being prepared when shutdown starts must tell keep-alive clients not to reuse
+  // the connection: it is closed right after them, and a request sent on it would be lost unanswered.
+  const inFlight = new Set<ServerResponse>();
+  server.on('request', (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   const address = await listen(server, options.port, options.host);
   const host = address.family === 'IPv6' ? `[${address.address === '::' ? '::1' : address.address}]` : address.address === '0.0.0.0' ? '127.0.0.1' : address.address;
   const url = `http://${host}:${address.port}`;
@@ -81,6 +88,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const close = (): Promise<void> => {
     closing ??= (async () => {
       logger.info('shutting down');
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       shutdown.abort();
       feeds.close();
       clearInterval(pruner);

@@ -22,9 +22,10 @@ const treeOptions = {
   parseTagValue: false,
   parseAttributeValue: false,
   trimValues: false,
-  processEntities: true,
-  // Decodes numeric character references; named HTML entities never reach the parser (see checkReferences).
-  htmlEntities: true,
+  // References are decoded by decodeReferences in one pass: the parser's own HTML-entity decoding
+  // costs most of a parse, and XML needs only its five entities and numeric references.
+  processEntities: false,
+  htmlEntities: false,
   commentPropName: COMMENT,
   cdataPropName: CDATA,
   ignoreDeclaration: true,
@@ -33,13 +34,36 @@ const treeOptions = {
 } as const;
 
 const parser = new XMLParser(treeOptions);
-const builder = new XMLBuilder({ ...treeOptions, suppressEmptyNode: true, format: false });
+// The builder escapes what it writes: text and attribute values in the tree are decoded.
+const builder = new XMLBuilder({ ...treeOptions, processEntities: true, suppressEmptyNode: true, format: false });
 
 /** Characters XML 1.0 forbids anywhere in a document. */
 const FORBIDDEN_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 const MARKUP_WITHOUT_REFERENCES = /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g;
 const BAD_REFERENCE = /&(?!(?:amp|lt|gt|quot|apos);|#[0-9]{1,7};|#x[0-9a-fA-F]{1,6};)/;
 const NUMERIC_REFERENCE = /&#(x[0-9a-fA-F]+|[0-9]+);/g;
+const REFERENCE = /&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));/g;
+const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function decode(text: string): string {
+  if (!text.includes('&')) return text;
+  return text.replace(REFERENCE, (_m, hex: string | undefined, dec: string | undefined, name: string | undefined) =>
+    name ? (NAMED[name] as string) : String.fromCodePoint(hex ? parseInt(hex, 16) : parseInt(dec as string, 10)));
+}
+
+/** Decodes references in text and attribute values, in place (not in CDATA or comments, where they are literal). */
+function decodeReferences(nodes: XmlNode[]): void {
+  for (const node of nodes) {
+    if (TEXT in node) {
+      node[TEXT] = decode(String(node[TEXT]));
+      continue;
+    }
+    const attrs = node[ATTRS] as Attributes | undefined;
+    if (attrs) for (const name of Object.keys(attrs)) attrs[name] = decode(attrs[name] as string);
+    const name = elementName(node);
+    if (name !== undefined) decodeReferences(node[name] as XmlNode[]);
+  }
+}
 
 function position(text: string, index: number): string {
   const before = text.slice(0, index);
@@ -97,6 +121,7 @@ export function parseDocument(text: string): XmlNode {
   }
   checkReferences(text);
   const roots = (parser.parse(text) as XmlNode[]).filter((node) => elementName(node) !== undefined);
+  decodeReferences(roots);
   if (roots.length !== 1) {
     throw new AtomMQError('INVALID_XML', `a document has exactly one root element, found ${roots.length}`);
   }
