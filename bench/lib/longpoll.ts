@@ -1,0 +1,97 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { httpRequest, lastIdHeader, singleConnectionAgent, type HttpResponse } from './http-client.js';
+import { Samples, type LatencySummary } from './stats.js';
+import { feedUrl, postOne } from './workload.js';
+import type { Agent } from 'node:http';
+
+export interface WakeOptions {
+  readonly iterations: number;
+  /** Unmeasured rounds first: connection setup and JIT warm-up are not wake latency. */
+  readonly warmup?: number;
+  /**
+   * Pause between the long-poll GET leaving this process and the POST, so the
+   * server has parsed the GET and parked it. Without it some rounds would
+   * measure an ordinary read of an already-committed entry instead of a wake.
+   */
+  readonly settleMs?: number;
+}
+
+export interface WakeResult {
+  readonly latency: LatencySummary;
+  /** Long-polls answered before the POST was sent (server did not hold them). */
+  readonly early: number;
+  /** Woken with something other than the entry just posted. */
+  readonly mismatched: number;
+}
+
+type Round =
+  | { readonly kind: 'woken'; readonly ms: number; readonly newest: number }
+  | { readonly kind: 'early' | 'mismatched'; readonly newest: number };
+
+/**
+ * Sequential rounds of: reader parks GET ?wait=10 at the newest seq, writer
+ * POSTs one entry, time from just before the POST to the reader's response.
+ * Reader and writer each own one keep-alive connection so neither waits for
+ * a TCP handshake or for the other's socket.
+ */
+export async function measureWakeLatency(baseUrl: string, options: WakeOptions): Promise<WakeResult> {
+  const warmup = options.warmup ?? 20;
+  const settleMs = options.settleMs ?? 10;
+  const reader = singleConnectionAgent();
+  const writer = singleConnectionAgent();
+  const samples = new Samples();
+  let early = 0;
+  let mismatched = 0;
+  try {
+    let newest = await postOne(baseUrl, { agent: writer });
+    for (let i = 0; i < warmup + options.iterations; i++) {
+      const round = await wakeRound(baseUrl, reader, writer, newest, settleMs);
+      newest = round.newest;
+      if (i < warmup) continue;
+      if (round.kind === 'woken') samples.add(round.ms);
+      else if (round.kind === 'early') early++;
+      else mismatched++;
+    }
+  } finally {
+    reader.destroy();
+    writer.destroy();
+  }
+  return { latency: samples.summary(), early, mismatched };
+}
+
+async function wakeRound(
+  baseUrl: string,
+  reader: Agent,
+  writer: Agent,
+  newest: number,
+  settleMs: number,
+): Promise<Round> {
+  let markFlushed = (): void => {};
+  const flushed = new Promise<void>((resolve) => (markFlushed = resolve));
+  let answered = false;
+  const poll: Promise<HttpResponse> = httpRequest(feedUrl(baseUrl, '?wait=10'), {
+    agent: reader,
+    headers: { xlastid: String(newest) },
+    timeoutMs: 15_000,
+    onFlushed: markFlushed,
+  }).then((res) => {
+    answered = true;
+    return res;
+  });
+
+  // Racing with `poll` so a failed GET surfaces instead of hanging the round.
+  await Promise.race([flushed, poll]);
+  await sleep(settleMs);
+  if (answered) {
+    const res = await poll;
+    return { kind: 'early', newest: lastIdHeader(res) ?? newest };
+  }
+
+  const sentAt = performance.now();
+  const [res, posted] = await Promise.all([poll, postOne(baseUrl, { agent: writer })]);
+  if (res.status !== 200 || lastIdHeader(res) !== posted) return { kind: 'mismatched', newest: posted };
+  // receivedAt is stamped in the response's 'end' handler, so awaiting the
+  // POST as well does not inflate the figure.
+  return { kind: 'woken', ms: res.receivedAt - sentAt, newest: posted };
+}

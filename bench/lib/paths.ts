@@ -1,0 +1,11 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// This module runs from dist/bench/lib/, so everything is located relative to
+// the compiled tree rather than the current working directory.
+const distDir = fileURLToPath(new URL('../../', import.meta.url));
+
+export const repoRoot = dirname(distDir.replace(/[\\/]$/, ''));
+export const atomMqCli = join(distDir, 'src', 'cli.js');
+export const expressBaselineScript = join(distDir, 'bench', 'baselines', 'express-server.js');
+export const nodeBaselineScript = join(distDir, 'bench', 'baselines', 'node-server.js');

@@ -1,0 +1,131 @@
+import type { BenchConfig } from './config.js';
+import type { LoadResult } from './load.js';
+import type { WakeResult } from './longpoll.js';
+import { autocannonVersion, machineSummary } from './machine.js';
+import { fmtBytes, fmtCount, fmtInt, fmtMs, fmtRatio, renderTable } from './table.js';
+
+export type ServerKey = 'atommq' | 'express' | 'node';
+
+export const SERVER_LABEL: Record<ServerKey, string> = {
+  atommq: 'AtomMQ',
+  express: 'bare Express 5',
+  node: 'bare node:http',
+};
+
+export interface SeedStats {
+  readonly requested: number;
+  readonly stored: number;
+  readonly elapsedS: number;
+}
+
+/** Everything one run measured; sections that failed or were skipped stay undefined. */
+export interface Report {
+  readonly post: Map<string, LoadResult>;
+  readonly get: Partial<Record<'small' | 'big' | 'express' | 'node', LoadResult>>;
+  stored: Partial<Record<'small' | 'big', number>>;
+  seed?: SeedStats;
+  pageBytes: number;
+  pageBytesSource: string;
+  wake?: WakeResult;
+  readonly notes: string[];
+}
+
+export function postKey(server: ServerKey, connections: number): string {
+  return `${server}/${connections}`;
+}
+
+function loadCells(r: LoadResult | undefined): string[] {
+  if (!r) return ['n/a', 'n/a', 'n/a', '-', '-'];
+  return [fmtInt(r.rps), fmtMs(r.latency?.p50), fmtMs(r.latency?.p99), fmtInt(r.non2xx), fmtInt(r.errors)];
+}
+
+const LOAD_HEADER = ['req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'];
+
+export function renderReport(report: Report, config: BenchConfig): string {
+  const out: string[] = [];
+  out.push(
+    'AtomMQ benchmark',
+    `machine:        ${machineSummary()}`,
+    `node:           ${process.version}`,
+    `load generator: autocannon ${autocannonVersion()} in a separate process (each server under test runs as a child process)`,
+    `phases:         ${config.durationS} s measured after ${config.warmupS} s warm-up; latency = response time seen by the load generator`,
+    '',
+  );
+
+  const servers: ServerKey[] = ['atommq', 'express', 'node'];
+  out.push('(a) POST /feeds/bench (~300 B Atom entry) -> 201');
+  const postRows = config.postConnections.flatMap((c) =>
+    servers.map((s) => [SERVER_LABEL[s], String(c), ...loadCells(report.post.get(postKey(s, c)))]),
+  );
+  out.push(renderTable(['server', 'conns', ...LOAD_HEADER], postRows), '');
+  const ratioRows = config.postConnections.map((c) => {
+    const mq = report.post.get(postKey('atommq', c))?.rps;
+    return [
+      String(c),
+      fmtRatio(mq, report.post.get(postKey('express', c))?.rps),
+      fmtRatio(mq, report.post.get(postKey('node', c))?.rps),
+    ];
+  });
+  out.push(renderTable(['conns', 'AtomMQ/Express req/s', 'AtomMQ/node:http req/s'], ratioRows), '');
+
+  out.push(
+    `(b) GET /feeds/bench?limit=50 with a random Xlastid cursor per request, ${config.getConnections} connections, ` +
+      `${fmtBytes(report.pageBytes)} per page (${report.pageBytesSource})`,
+  );
+  const storedCell = (n: number | undefined): string => (n === undefined ? 'n/a' : fmtInt(n));
+  const small = `AtomMQ @ ${fmtCount(config.smallEntries)}`;
+  const big = `AtomMQ @ ${fmtCount(config.bigEntries)}`;
+  out.push(
+    renderTable(
+      ['target', 'stored entries', ...LOAD_HEADER],
+      [
+        [small, storedCell(report.stored.small), ...loadCells(report.get.small)],
+        [big, storedCell(report.stored.big), ...loadCells(report.get.big)],
+        [SERVER_LABEL.express, '-', ...loadCells(report.get.express)],
+        [SERVER_LABEL.node, '-', ...loadCells(report.get.node)],
+      ],
+    ),
+    '',
+  );
+  const s = report.get.small;
+  const b = report.get.big;
+  out.push(
+    `ratio ${fmtCount(config.bigEntries)}/${fmtCount(config.smallEntries)}: req/s ${fmtRatio(b?.rps, s?.rps)}, ` +
+      `p50 ${fmtRatio(b?.latency?.p50, s?.latency?.p50)}, p99 ${fmtRatio(b?.latency?.p99, s?.latency?.p99)}`,
+  );
+  out.push(
+    `${big} vs baselines, req/s: AtomMQ/Express ${fmtRatio(b?.rps, report.get.express?.rps)}, ` +
+      `AtomMQ/node:http ${fmtRatio(b?.rps, report.get.node?.rps)}`,
+  );
+  if (report.seed) {
+    const seed = report.seed;
+    out.push(
+      `seeding ${big} (separate database, written through the store before the server started): ` +
+        `${fmtInt(seed.stored)} entries in ${seed.elapsedS.toFixed(1)} s`,
+    );
+  }
+  out.push('');
+
+  out.push('(c) long-poll wake latency: POST sent -> parked GET ?wait=10 answered (sequential rounds)');
+  const w = report.wake;
+  out.push(
+    renderTable(
+      ['rounds', 'p50 ms', 'p99 ms', 'max ms', 'early', 'mismatched'],
+      [
+        w
+          ? [
+              fmtInt(w.latency.count),
+              fmtMs(w.latency.p50),
+              fmtMs(w.latency.p99),
+              fmtMs(w.latency.max),
+              fmtInt(w.early),
+              fmtInt(w.mismatched),
+            ]
+          : ['n/a', 'n/a', 'n/a', 'n/a', '-', '-'],
+      ],
+    ),
+  );
+
+  if (report.notes.length > 0) out.push('', 'notes:', ...report.notes.map((n) => `  - ${n}`));
+  return out.join('\n');
+}
