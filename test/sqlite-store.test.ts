@@ -5,6 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { Revision, StoredEntry } from '../src/store/store.js';
+import { openDatabase } from '../src/store/sqlite/writer.js';
+import type { AtomMQError } from '../src/errors/index.js';
 import { tempDir } from './support/server.js';
 
 function revision(text: string, edited = new Date().toISOString()): Revision {
@@ -23,49 +25,59 @@ describe('SQLite store', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('writes queued in one turn commit together; one failing write does not fail the others', async () => {
+  test('writes sent together commit together; a refused write does not fail the others', async () => {
     const commits: number[] = [];
     store.onCommit((changes) => commits.push(changes.length));
-    const writes = Array.from({ length: 50 }, (_, i) => store.append({
-      feed: 'f', fallbackKey: `k${i}`, build: (key) => {
-        if (key === 'k25') throw new Error('render failed');
-        return revision(`m${i}`);
-      },
-    }));
+    const writes = Array.from({ length: 50 }, (_, i) => i === 25
+      ? store.replace({ feed: 'f', key: 'never-stored', revision: revision('x') })
+      : store.append({ feed: 'f', candidates: [{ key: `k${i}`, revision: revision(`m${i}`) }] }));
     const results = await Promise.allSettled(writes);
-    assert.equal(results.filter((r) => r.status === 'rejected').length, 1);
+    const refused = results.filter((r) => r.status === 'rejected');
+    assert.equal(refused.length, 1);
+    assert.equal(((refused[0] as PromiseRejectedResult).reason as AtomMQError).code, 'ENTRY_NOT_FOUND');
     assert.deepEqual(commits, [49], 'one transaction, one listener call, for the whole batch');
     const stored = await store.readAfter('f', 0, 100);
     assert.equal(stored.length, 49);
-    assert.ok(!stored.some((e) => e.key === 'k25'));
+    assert.deepEqual(stored.map((e) => e.seq), [...stored.map((e) => e.seq)].sort((a, b) => a - b));
+  });
+
+  test('a taken first candidate key falls back to the next, inside the transaction', async () => {
+    const first = await store.append({ feed: 's', candidates: [{ key: 'slug', revision: revision('a') }, { key: 'u1', revision: revision('a') }] });
+    const second = await store.append({ feed: 's', candidates: [{ key: 'slug', revision: revision('b') }, { key: 'u2', revision: revision('b') }] });
+    assert.deepEqual([first.entry.key, second.entry.key], ['slug', 'u2']);
+  });
+
+  test('an idempotency key already stored returns the earlier entry and stores nothing', async () => {
+    const first = await store.append({ feed: 'i', idempotencyKey: 'once', candidates: [{ key: 'a', revision: revision('a') }] });
+    const again = await store.append({ feed: 'i', idempotencyKey: 'once', candidates: [{ key: 'b', revision: revision('b') }] });
+    assert.equal(again.created, false);
+    assert.equal(again.entry.seq, first.entry.seq);
+    assert.equal((await store.readAfter('i', 0, 10)).length, 1);
   });
 
   test('seqs only grow, across feeds, deletes and reopening the file', async () => {
-    const first = (await store.append({ feed: 'g', fallbackKey: 'a', build: () => revision('a') })).entry;
-    const removed = await store.remove({ feed: 'g', key: 'a', build: () => revision('a-tombstone') });
+    const first = (await store.append({ feed: 'g', candidates: [{ key: 'a', revision: revision('a') }] })).entry;
+    const removed = await store.remove({ feed: 'g', key: 'a', revision: revision('a-tombstone') });
     assert.ok(removed.seq > first.seq);
     await store.close();
     store = new SqliteStore({ path: join(dir, 'store.db') });
-    const next = (await store.append({ feed: 'h', fallbackKey: 'b', build: () => revision('b') })).entry;
+    const next = (await store.append({ feed: 'h', candidates: [{ key: 'b', revision: revision('b') }] })).entry;
     assert.ok(next.seq > removed.seq);
   });
 
-  test('durability is fsync by default (synchronous=FULL, WAL)', () => {
-    const db = new Database(join(dir, 'store.db'), { readonly: true });
-    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-    db.close();
-    const modes = { fsync: 2, 'lose-on-power-failure': 1 } as const;
-    for (const [durability, level] of Object.entries(modes)) {
-      const s = new SqliteStore({ path: join(dir, `${durability}.db`), durability: durability as keyof typeof modes });
-      assert.equal((s as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true }), level);
-      void s.close();
+  test('durability: fsync by default (synchronous=FULL), NORMAL when asked to risk power loss; WAL', () => {
+    for (const [durability, level] of [['fsync', 2], ['lose-on-power-failure', 1]] as const) {
+      const db = openDatabase(join(dir, `${durability}.db`), durability);
+      assert.equal(db.pragma('synchronous', { simple: true }), level);
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      db.close();
     }
   });
 
   test('retention by count and by age removes the oldest changes only', async () => {
     const old = new Date(Date.now() - 3600_000).toISOString();
-    for (let i = 0; i < 5; i++) await store.append({ feed: 'r', fallbackKey: `old${i}`, build: () => revision(`old${i}`, old) });
-    for (let i = 0; i < 5; i++) await store.append({ feed: 'r', fallbackKey: `new${i}`, build: () => revision(`new${i}`) });
+    for (let i = 0; i < 5; i++) await store.append({ feed: 'r', candidates: [{ key: `old${i}`, revision: revision(`old${i}`, old) }] });
+    for (let i = 0; i < 5; i++) await store.append({ feed: 'r', candidates: [{ key: `new${i}`, revision: revision(`new${i}`) }] });
     assert.equal(await store.prune('r', { maxAgeSeconds: 60 }, Date.now()), 5);
     assert.equal(await store.prune('r', { maxEntries: 3 }, Date.now()), 2);
     const left: StoredEntry[] = await store.readAfter('r', 0, 100);

@@ -1,8 +1,7 @@
 import { parseEntryXml } from '../../src/atom/parse-entry.js';
-import { entryRevision } from '../../src/http/revision.js';
+import { entryRevision, newEntryUuid } from '../../src/http/revision.js';
 import { loadFeedFile } from '../../src/config/feed-config.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { v7 as uuidv7 } from 'uuid';
 import { POST_BODY } from './workload.js';
 
 /** Entries queued per transaction while seeding. */
@@ -27,12 +26,11 @@ export async function seedDatabase(
   try {
     for (let done = 0; done < count; done += CHUNK) {
       const writes = Array.from({ length: Math.min(CHUNK, count - done) }, () => {
-        const key = uuidv7();
+        const key = newEntryUuid();
         const now = new Date().toISOString();
         return store.append({
           feed: feed.name,
-          fallbackKey: key,
-          build: () => entryRevision(feed, entry, { key, atomId: `urn:uuid:${key}`, published: now }, now),
+          candidates: [{ key, revision: entryRevision(feed, entry, { key, atomId: `urn:uuid:${key}`, published: now }, now) }],
         });
       });
       await Promise.all(writes);

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { FeedConfig } from '../config/feed-config.js';
+import type { StoredEntry } from '../store/store.js';
 import { AtomMQError } from '../errors/index.js';
 import type { AppContext } from './context.js';
 import { isJsonBody, readEntry } from './entry-body.js';
@@ -30,12 +31,18 @@ function refuseIfImmutable(feed: FeedConfig): void {
   }
 }
 
-async function getMember(ctx: AppContext, req: Request, res: Response): Promise<void> {
-  const feed = requireFeed(ctx, req);
+/** The live entry a request names: 404 if it never existed, 410 if it was deleted. */
+async function requireEntry(ctx: AppContext, feed: FeedConfig, req: Request): Promise<StoredEntry> {
   const key = keyOf(req);
   const entry = await ctx.storeFor(feed).get(feed.name, key);
   if (!entry) throw new AtomMQError('ENTRY_NOT_FOUND', `feed "${feed.name}" has no entry "${key}"`);
   if (entry.deleted) throw new AtomMQError('ENTRY_GONE', `entry "${key}" of feed "${feed.name}" was deleted at seq ${entry.seq}`);
+  return entry;
+}
+
+async function getMember(ctx: AppContext, req: Request, res: Response): Promise<void> {
+  const feed = requireFeed(ctx, req);
+  const entry = await requireEntry(ctx, feed, req);
   if (noneMatch(req, entryEtag(entry))) {
     res.status(304).set({ ETag: entryEtag(entry), Xlastid: String(entry.seq) }).end();
     return;
@@ -48,12 +55,12 @@ async function putMember(ctx: AppContext, req: Request, res: Response): Promise<
   const feed = requireFeed(ctx, req);
   refuseIfImmutable(feed);
   const entry = readEntry(req);
-  const now = new Date().toISOString();
+  const current = await requireEntry(ctx, feed, req);
   const stored = await ctx.storeFor(feed).replace({
     feed: feed.name,
-    key: keyOf(req),
+    key: current.key,
     expectedSeqs: expectedSeqs(req),
-    build: (current) => entryRevision(feed, entry, current, now),
+    revision: entryRevision(feed, entry, current, new Date().toISOString()),
   });
   sendEntry(res, stored, readFormat(req, isJsonBody(req) ? 'json' : 'atom'), baseUrl(req, ctx));
 }
@@ -62,12 +69,12 @@ async function putMember(ctx: AppContext, req: Request, res: Response): Promise<
 async function deleteMember(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
   refuseIfImmutable(feed);
-  const now = new Date().toISOString();
+  const current = await requireEntry(ctx, feed, req);
   const tombstone = await ctx.storeFor(feed).remove({
     feed: feed.name,
-    key: keyOf(req),
+    key: current.key,
     expectedSeqs: expectedSeqs(req),
-    build: (current) => tombstoneRevision(feed, current, now),
+    revision: tombstoneRevision(feed, current, new Date().toISOString()),
   });
   res.status(204).set('Xlastid', String(tombstone.seq)).end();
 }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { v7 as uuidv7 } from 'uuid';
 import { MEDIA, renderFeedJson, renderFeedXml, type FeedPage } from '../atom/render-feed.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
@@ -11,7 +10,7 @@ import { methodNotAllowed } from './error-handler.js';
 import { holdUntil, watchFeed } from './long-poll.js';
 import { readBefore, readCursor, readFormat, readLimit, readWait, type Format } from './read-params.js';
 import { noneMatch, sendEntry } from './respond.js';
-import { entryRevision, slugKey } from './revision.js';
+import { entryRevision, newEntryUuid, slugKey } from './revision.js';
 import { baseUrl, feedPath, memberPath } from './urls.js';
 
 /** The feed a request names, or a 404 naming it. */
@@ -141,14 +140,17 @@ async function postEntry(ctx: AppContext, req: Request, res: Response): Promise<
   const feed = requireFeed(ctx, req);
   const entry = readEntry(req);
   const format = readFormat(req, isJsonBody(req) ? 'json' : 'atom');
-  const uuid = uuidv7();
+  const uuid = newEntryUuid();
   const now = new Date().toISOString();
+  const slug = slugKey(req.get('slug'));
+  // The Slug's key if it is free, else the UUID's: the store picks inside its transaction.
+  const candidates = [...(slug === undefined ? [] : [slug]), uuid].map((key) => ({
+    key, revision: entryRevision(feed, entry, { key, atomId: `urn:uuid:${uuid}`, published: now }, now),
+  }));
   const { created, entry: stored } = await ctx.storeFor(feed).append({
     feed: feed.name,
-    preferredKey: slugKey(req.get('slug')),
-    fallbackKey: uuid,
+    candidates,
     idempotencyKey: idempotencyKey(req) ?? entry.clientId,
-    build: (key) => entryRevision(feed, entry, { key, atomId: `urn:uuid:${uuid}`, published: now }, now),
   });
   if (stored.deleted) {
     throw new AtomMQError('ENTRY_GONE', `this entry was already published as "${stored.key}" and has since been deleted`);

@@ -1,8 +1,30 @@
+import { randomFillSync } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import type { ParsedEntry } from '../atom/parse-entry.js';
 import { renderEntry, renderTombstone } from '../atom/render-entry.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import type { Revision } from '../store/store.js';
 import { memberPath } from './urls.js';
+
+const randomPool = new Uint8Array(4096);
+let randomOffset = randomPool.length;
+
+/** Random bytes for UUIDs, drawn from a pool: one getRandomValues per UUID costs more than the rest of it. */
+function pooledRandom(): Uint8Array {
+  if (randomOffset + 16 > randomPool.length) {
+    randomFillSync(randomPool);
+    randomOffset = 0;
+  }
+  return randomPool.subarray(randomOffset, (randomOffset += 16));
+}
+
+/**
+ * A new entry's UUID: version 7, so keys sort by creation time and inserts into the member index
+ * stay at its right edge instead of touching random pages of a large table.
+ */
+export function newEntryUuid(): string {
+  return uuidv7({ rng: pooledRandom });
+}
 
 /** The longest member-URI segment a Slug may produce. */
 const SLUG_MAX = 64;

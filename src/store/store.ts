@@ -19,7 +19,7 @@ export interface StoredEntry {
   readonly json: string;
 }
 
-/** What a write stores; built inside the write's transaction, once the key is settled. */
+/** What a write stores: an entry or tombstone, rendered by the caller before it is sent to the store. */
 export interface Revision {
   readonly atomId: string;
   readonly published: string;
@@ -28,14 +28,21 @@ export interface Revision {
   readonly json: string;
 }
 
+/** One way to store a new entry: under `key`, rendered as `revision` (which names that key). */
+export interface Candidate {
+  readonly key: string;
+  readonly revision: Revision;
+}
+
 export interface AppendRequest {
   readonly feed: string;
-  /** A Slug-derived key to use if it is free; otherwise `fallbackKey`. */
-  readonly preferredKey?: string | undefined;
-  readonly fallbackKey: string;
+  /**
+   * Tried in order; the first key the feed has not used yet wins. The last one must be fresh (a
+   * new UUID), so a Slug that is taken falls back to it inside the same transaction.
+   */
+  readonly candidates: readonly Candidate[];
   /** Recognises a retried POST: the Idempotency-Key header or the client's atom:id. */
   readonly idempotencyKey?: string | undefined;
-  readonly build: (key: string) => Revision;
 }
 
 export interface AppendResult {
@@ -49,7 +56,11 @@ export interface ChangeRequest {
   readonly key: string;
   /** If-Match: the versions (seqs) the client accepts; any other current seq fails the change. */
   readonly expectedSeqs?: readonly number[] | undefined;
-  readonly build: (current: StoredEntry) => Revision;
+  /**
+   * The new version. It may be rendered from an earlier read of the entry: what it takes from it
+   * (key, atom:id, published) never changes while the entry lives.
+   */
+  readonly revision: Revision;
 }
 
 export interface FeedBounds {

@@ -1,3 +1,5 @@
+import type { StoredEntry } from '../store.js';
+
 /**
  * One table holds every feed's changes. `seq` is the rowid with AUTOINCREMENT, so it only grows,
  * is never reused after deletes, and one sequence serves all feeds (as in the original AtomMQ).
@@ -25,3 +27,25 @@ CREATE UNIQUE INDEX IF NOT EXISTS entries_member ON entries (feed, key);
 CREATE UNIQUE INDEX IF NOT EXISTS entries_idempotency ON entries (feed, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_atom_id ON entries (atom_id);
 `;
+
+/** A row as the queries read it. */
+export interface Row {
+  seq: number;
+  feed: string;
+  key: string;
+  atom_id: string;
+  deleted: number;
+  published: string;
+  edited: string;
+  xml: string;
+  json: string;
+}
+
+export const COLUMNS = 'seq, feed, key, atom_id, deleted, published, edited, xml, json';
+
+export function toEntry(row: Row): StoredEntry {
+  return {
+    seq: row.seq, feed: row.feed, key: row.key, atomId: row.atom_id, deleted: row.deleted === 1,
+    published: row.published, edited: row.edited, xml: row.xml, json: row.json,
+  };
+}

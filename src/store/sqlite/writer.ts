@@ -1,0 +1,124 @@
+import Database from 'better-sqlite3';
+import { AtomMQError } from '../../errors/index.js';
+import type { AppendRequest, ChangeRequest, Retention, Revision } from '../store.js';
+import { COLUMNS, SCHEMA, type Row } from './schema.js';
+
+/** A write as it crosses to the writer thread: plain data, no callbacks. */
+export type WriteOp =
+  | { readonly op: 'append'; readonly request: AppendRequest }
+  | { readonly op: 'replace' | 'remove'; readonly request: ChangeRequest }
+  | { readonly op: 'prune'; readonly feed: string; readonly retention: Retention; readonly now: number };
+
+/** What a write did. Only what the caller does not already know comes back (seqs, the chosen key). */
+export type WriteResult =
+  | { readonly op: 'append'; readonly seq: number; readonly key: string }
+  | { readonly op: 'duplicate'; readonly row: Row }
+  | { readonly op: 'replace' | 'remove'; readonly seq: number }
+  | { readonly op: 'prune'; readonly removed: number };
+
+export type Outcome =
+  | { readonly ok: true; readonly result: WriteResult }
+  | { readonly ok: false; readonly error: { readonly code: AtomMQError['code']; readonly message: string } };
+
+export type Durability = 'fsync' | 'lose-on-power-failure';
+
+const PRUNE_BATCH = 1000;
+
+/** Opens a connection with the settings every AtomMQ connection shares, and the schema in place. */
+export function openDatabase(path: string, durability: Durability): Database.Database {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  return db;
+}
+
+/**
+ * The write side of the SQLite store: applies a batch of writes in one transaction (group commit:
+ * one fsync for the batch). Each write checks everything that can refuse it before it changes
+ * anything, so a refused write leaves the batch intact; any other failure rolls the batch back.
+ */
+export class SqliteWriter {
+  private readonly s;
+  private readonly commitBatch: (ops: readonly WriteOp[]) => Outcome[];
+
+  constructor(readonly db: Database.Database) {
+    this.s = {
+      insert: db.prepare<[string, string, string, string | null, number, string, string, number, string, string], never>(
+        'INSERT INTO entries (feed, key, atom_id, idempotency_key, deleted, published, edited, edited_ms, xml, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      member: db.prepare<[string, string], { seq: number; deleted: number; idempotency_key: string | null }>(
+        'SELECT seq, deleted, idempotency_key FROM entries WHERE feed = ? AND key = ?'),
+      byIdempotencyKey: db.prepare<[string, string], Row>(`SELECT ${COLUMNS} FROM entries WHERE feed = ? AND idempotency_key = ?`),
+      deleteSeq: db.prepare<[number], never>('DELETE FROM entries WHERE seq = ?'),
+      pruneCount: db.prepare<[string, string, number], never>(
+        'DELETE FROM entries WHERE feed = ? AND seq <= (SELECT seq FROM entries WHERE feed = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)'),
+      pruneAge: db.prepare<[string, number, number], never>(
+        'DELETE FROM entries WHERE seq IN (SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT ?) AND edited_ms < ?'),
+    };
+    this.commitBatch = db.transaction((ops: readonly WriteOp[]) => ops.map((op) => {
+      try {
+        return { ok: true, result: this.apply(op) } as const;
+      } catch (error) {
+        if (!(error instanceof AtomMQError)) throw error;
+        return { ok: false, error: { code: error.code, message: error.message } } as const;
+      }
+    }));
+  }
+
+  /** Commits a batch; throws (nothing committed) if the transaction itself fails. */
+  commit(ops: readonly WriteOp[]): Outcome[] {
+    return this.commitBatch(ops);
+  }
+
+  private apply(op: WriteOp): WriteResult {
+    switch (op.op) {
+      case 'append': return this.append(op.request);
+      case 'replace':
+      case 'remove': return { op: op.op, seq: this.change(op.request, op.op === 'remove') };
+      case 'prune': return { op: 'prune', removed: this.prune(op.feed, op.retention, op.now) };
+    }
+  }
+
+  private append(request: AppendRequest): WriteResult {
+    if (request.idempotencyKey !== undefined) {
+      const earlier = this.s.byIdempotencyKey.get(request.feed, request.idempotencyKey);
+      if (earlier) return { op: 'duplicate', row: earlier };
+    }
+    const chosen = request.candidates.find((c, i) => i === request.candidates.length - 1 || !this.s.member.get(request.feed, c.key));
+    if (!chosen) throw new AtomMQError('BAD_REQUEST', 'an append needs at least one candidate key');
+    const seq = this.insert(request.feed, chosen.key, request.idempotencyKey ?? null, false, chosen.revision);
+    return { op: 'append', seq, key: chosen.key };
+  }
+
+  private change(request: ChangeRequest, deleting: boolean): number {
+    const current = this.s.member.get(request.feed, request.key);
+    if (!current) throw new AtomMQError('ENTRY_NOT_FOUND', `feed "${request.feed}" has no entry "${request.key}"`);
+    if (current.deleted) throw new AtomMQError('ENTRY_GONE', `entry "${request.key}" of feed "${request.feed}" was deleted at seq ${current.seq}`);
+    if (request.expectedSeqs !== undefined && !request.expectedSeqs.includes(current.seq)) {
+      throw new AtomMQError('PRECONDITION_FAILED', `If-Match does not name the current version of entry "${request.key}", which is "${current.seq}"`);
+    }
+    this.s.deleteSeq.run(current.seq);
+    return this.insert(request.feed, request.key, current.idempotency_key, deleting, request.revision);
+  }
+
+  private prune(feed: string, retention: Retention, now: number): number {
+    let removed = 0;
+    if (retention.maxEntries !== undefined) removed += this.s.pruneCount.run(feed, feed, retention.maxEntries).changes;
+    if (retention.maxAgeSeconds !== undefined) {
+      const cutoff = now - retention.maxAgeSeconds * 1000;
+      // In batches, oldest first: seq order is edit order, so the first young row ends the sweep.
+      for (let n = PRUNE_BATCH; n === PRUNE_BATCH;) {
+        n = this.s.pruneAge.run(feed, PRUNE_BATCH, cutoff).changes;
+        removed += n;
+      }
+    }
+    return removed;
+  }
+
+  private insert(feed: string, key: string, idempotencyKey: string | null, deleted: boolean, r: Revision): number {
+    const { lastInsertRowid } = this.s.insert.run(
+      feed, key, r.atomId, idempotencyKey, deleted ? 1 : 0, r.published, r.edited, Date.parse(r.edited), r.xml, r.json);
+    return Number(lastInsertRowid);
+  }
+}
