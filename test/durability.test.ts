@@ -6,11 +6,10 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  entryXml, freePort, makeFeedsDir, postAtom, readJson, spawnServer, tempDir,
-  type ChildServer, type JsonEntry,
+  entryXml, freePort, makeFeedsDir, postAtom, ProcessScope, readJson, spawnServer,
+  type JsonEntry,
 } from './support/server.js';
 
 const FEED = 'crash';
@@ -72,22 +71,11 @@ async function readWholeFeed(feedUrl: string): Promise<JsonEntry[]> {
 }
 
 describe('durability across SIGKILL', () => {
-  const dirs: string[] = [];
-  const children: ChildServer[] = [];
-
-  after(async () => {
-    for (const child of children) {
-      if (child.process.exitCode === null && child.process.signalCode === null) {
-        child.process.kill('SIGKILL');
-        await child.exited;
-      }
-    }
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  const scope = new ProcessScope();
+  after(scope.cleanUp);
 
   test('every acknowledged entry survives a kill mid-load, once, at its seq; seqs keep growing', { timeout: 60_000 }, async () => {
-    const dir = tempDir('atommq-durability-');
-    dirs.push(dir);
+    const dir = scope.tempDir('atommq-durability-');
     const feedsDir = makeFeedsDir(dir, { [FEED]: {} });
     const dbPath = join(dir, 'atommq.db');
     const port = await freePort();
@@ -98,7 +86,7 @@ describe('durability across SIGKILL', () => {
     const everUnknown = new Set<string>();
 
     let server = await spawnServer({ port, feedsDir, dbPath });
-    children.push(server);
+    scope.track(server);
     for (let round = 1; round <= ROUNDS; round++) {
       const feedUrl = `${server.url}/feeds/${FEED}`;
       const load = publishUntilStopped(feedUrl, round);
@@ -112,7 +100,7 @@ describe('durability across SIGKILL', () => {
       for (const title of unknown) everUnknown.add(title);
 
       server = await spawnServer({ port, feedsDir, dbPath });
-      children.push(server);
+      scope.track(server);
       const entries = await readWholeFeed(`${server.url}/feeds/${FEED}`);
 
       // Seqs strictly increasing, titles unique.

@@ -7,13 +7,13 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
-  ATOM, CLI, entryXml, freePort, makeFeedsDir, postAtom, readJson, spawnServer, tempDir,
-  type ChildServer, type JsonEntry,
+  ATOM, CLI, entryXml, freePort, makeFeedsDir, postAtom, ProcessScope, readJson, spawnServer,
+  type JsonEntry,
 } from './support/server.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -117,21 +117,11 @@ function assertClosedCleanly(dbPath: string, feed: string): number[] {
 }
 
 describe('graceful shutdown', () => {
-  const dirs: string[] = [];
-  const children: ChildServer[] = [];
-  after(async () => {
-    for (const child of children) {
-      if (child.process.exitCode === null && child.process.signalCode === null) {
-        child.process.kill('SIGKILL');
-        await child.exited;
-      }
-    }
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  const scope = new ProcessScope();
+  after(scope.cleanUp);
 
   function setUp(): { feedsDir: string; dbPath: string } {
-    const dir = tempDir('atommq-shutdown-');
-    dirs.push(dir);
+    const dir = scope.tempDir('atommq-shutdown-');
     return { feedsDir: makeFeedsDir(dir, { busy: {}, quiet: {} }), dbPath: join(dir, 'atommq.db') };
   }
 
@@ -139,7 +129,7 @@ describe('graceful shutdown', () => {
     const { feedsDir, dbPath } = setUp();
     const port = await freePort();
     const server = await spawnServer({ port, feedsDir, dbPath });
-    children.push(server);
+    scope.track(server);
     const busy = `${server.url}/feeds/busy`;
     const quiet = `${server.url}/feeds/quiet`;
 
@@ -205,7 +195,7 @@ describe('graceful shutdown', () => {
 
     // Everything acknowledged is there after a restart, once, at its seq.
     const again = await spawnServer({ port, feedsDir, dbPath });
-    children.push(again);
+    scope.track(again);
     const entries = await readWholeFeed(`${again.url}/feeds/busy`);
     const seen = new Map<string, number>();
     for (const e of entries) {
@@ -229,7 +219,7 @@ describe('graceful shutdown', () => {
   test('SIGINT also shuts down cleanly: exit 0, WAL checkpointed away, integrity ok, every write there', { timeout: 20_000 }, async () => {
     const { feedsDir, dbPath } = setUp();
     const server = await spawnServer({ port: await freePort(), feedsDir, dbPath });
-    children.push(server);
+    scope.track(server);
     const busy = `${server.url}/feeds/busy`;
     const seqs = await Promise.all(Array.from({ length: 50 }, (_, i) => post(busy, `entry-${i}`)));
     assert.ok(existsSync(`${dbPath}-wal`), 'the server runs in WAL mode');
@@ -243,15 +233,12 @@ describe('graceful shutdown', () => {
 });
 
 describe('start-up failure', () => {
-  const dirs: string[] = [];
-  after(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  const scope = new ProcessScope();
+  after(scope.cleanUp);
 
   /** Runs `atommq serve` against a feeds directory; resolves with its exit code and stderr. */
   async function serveWith(feeds: Record<string, object>): Promise<{ code: number | null; stderr: string; feedsDir: string }> {
-    const dir = tempDir('atommq-startup-');
-    dirs.push(dir);
+    const dir = scope.tempDir('atommq-startup-');
     const feedsDir = makeFeedsDir(dir, feeds);
     const child = spawn(process.execPath, [CLI, 'serve', '--feeds', feedsDir, '--db', `sqlite:${join(dir, 'atommq.db')}`,
       '--port', String(await freePort()), '--host', '127.0.0.1', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AtomMQError } from '../errors/index.js';
 import { NS } from './namespaces.js';
+import { personSchema, toPerson, type Person } from './person.js';
 import {
   attributes, characters, children, element, elementName, isText, parseDocument, resolveName, ROOT_SCOPE,
   scopeOf, textContent, type Scope, type XmlNode,
@@ -147,11 +148,6 @@ export function parseEntryXml(body: string): ParsedEntry {
   return { children: kept, clientId, published };
 }
 
-const person = z.union([
-  z.string().min(1),
-  z.strictObject({ name: z.string().min(1), email: z.string().optional(), uri: z.string().optional() }),
-]);
-
 /** The JSON form of an entry a client may POST: Atom's fields by name. */
 const jsonEntry = z.strictObject({
   id: z.string().min(1).optional(),
@@ -160,8 +156,8 @@ const jsonEntry = z.strictObject({
   content: z.unknown().optional(),
   contentType: z.string().min(1).optional(),
   published: z.string().regex(RFC3339, 'an RFC 3339 date-time').optional(),
-  author: person.optional(),
-  authors: z.array(person).optional(),
+  author: personSchema.optional(),
+  authors: z.array(personSchema).optional(),
   categories: z.array(z.union([z.string().min(1), z.strictObject({ term: z.string().min(1), scheme: z.string().optional(), label: z.string().optional() })])).optional(),
   links: z.array(z.strictObject({ href: z.string().min(1), rel: z.string().optional(), type: z.string().optional(), title: z.string().optional(), hreflang: z.string().optional() })).optional(),
 });
@@ -174,9 +170,9 @@ function attrs(values: Record<string, string | undefined>): string {
   return Object.entries(values).filter(([, v]) => v !== undefined).map(([k, v]) => ` ${k}="${escapeXml(v as string)}"`).join('');
 }
 
-function personXml(p: z.infer<typeof person>): string {
-  const { name, email, uri } = typeof p === 'string' ? { name: p, email: undefined, uri: undefined } : p;
-  return `<author><name>${escapeXml(name)}</name>${email ? `<email>${escapeXml(email)}</email>` : ''}${uri ? `<uri>${escapeXml(uri)}</uri>` : ''}</author>`;
+/** An atom:author element for a person. */
+export function personXml(p: Person): string {
+  return `<author><name>${escapeXml(p.name)}</name>${p.email ? `<email>${escapeXml(p.email)}</email>` : ''}${p.uri ? `<uri>${escapeXml(p.uri)}</uri>` : ''}</author>`;
 }
 
 function contentXml(content: unknown, contentType: string | undefined, needsSummary: boolean): string {
@@ -216,7 +212,7 @@ export function parseEntryJson(value: unknown): ParsedEntry {
     (e.id ? `<id>${escapeXml(e.id)}</id>` : '') +
     (e.title !== undefined ? `<title>${escapeXml(e.title)}</title>` : '') +
     (e.published ? `<published>${e.published}</published>` : '') +
-    authors.map(personXml).join('') +
+    authors.map((a) => personXml(toPerson(a))).join('') +
     (e.categories ?? []).map((c) => `<category${attrs(typeof c === 'string' ? { term: c } : c)}/>`).join('') +
     (e.links ?? []).map((l) => `<link${attrs(l)}/>`).join('') +
     (e.summary !== undefined ? `<summary>${escapeXml(e.summary)}</summary>` : '') +

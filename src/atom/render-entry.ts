@@ -1,12 +1,7 @@
 import { NS } from './namespaces.js';
-import { escapeXml, type EntryChild, type ParsedEntry } from './parse-entry.js';
+import { escapeXml, personXml, type EntryChild, type ParsedEntry } from './parse-entry.js';
+import type { Person } from './person.js';
 import { attributes, children, elementName, serialize, textContent, type XmlNode } from './xml-tree.js';
-
-export interface Person {
-  readonly name: string;
-  readonly email?: string | undefined;
-  readonly uri?: string | undefined;
-}
 
 /** What the server decides about an entry when it stores it. */
 export interface EntryStamp {
@@ -32,10 +27,6 @@ export interface Rendered {
 }
 
 const ROOT_ATTRS = `xmlns="${NS.atom}" xmlns:app="${NS.app}" xmlns:am="${NS.am}"`;
-
-function personXml(p: Person): string {
-  return `<author><name>${escapeXml(p.name)}</name>${p.email ? `<email>${escapeXml(p.email)}</email>` : ''}${p.uri ? `<uri>${escapeXml(p.uri)}</uri>` : ''}</author>`;
-}
 
 function atom(entry: ParsedEntry, local: string): EntryChild[] {
   return entry.children.filter((c) => c.ns === NS.atom && c.local === local);

@@ -1,15 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
+import { personSchema, toPerson, type Person } from '../atom/person.js';
 import { ConfigError } from '../errors/index.js';
 import { parseDsn, type Dsn } from './dsn.js';
 
 export const FEED_NAME = /^[a-z0-9_-]{1,64}$/;
-
-const person = z.union([
-  z.string().min(1),
-  z.strictObject({ name: z.string().min(1), email: z.string().optional(), uri: z.string().optional() }),
-]);
 
 /** The fields of `feeds/<name>.json`. Every field is optional: `{}` is a feed with defaults. */
 const feedFile = z.strictObject({
@@ -17,7 +13,7 @@ const feedFile = z.strictObject({
   title: z.string().min(1).optional(),
   subtitle: z.string().optional(),
   /** The feed's atom:author, and the author of entries that name none. @defaultValue the title */
-  author: person.optional(),
+  author: personSchema.optional(),
   /** Entries per page. @defaultValue 100 */
   pageSize: z.number().int().min(1).max(1000).default(100),
   /** Longest a long-poll may hold, in seconds. @defaultValue 30 */
@@ -36,7 +32,7 @@ export interface FeedConfig {
   readonly name: string;
   readonly title: string;
   readonly subtitle?: string | undefined;
-  readonly author: { readonly name: string; readonly email?: string | undefined; readonly uri?: string | undefined };
+  readonly author: Person;
   readonly pageSize: number;
   readonly maxWait: number;
   readonly retention?: { readonly maxEntries?: number | undefined; readonly maxAgeSeconds?: number | undefined } | undefined;
@@ -74,7 +70,7 @@ export function loadFeedFile(path: string): FeedConfig {
   }
   const f = parsed.data;
   const title = f.title ?? name;
-  const author = f.author === undefined ? { name: title } : typeof f.author === 'string' ? { name: f.author } : f.author;
+  const author = f.author === undefined ? { name: title } : toPerson(f.author);
   let db: Dsn | undefined;
   if (f.db !== undefined) {
     const dsn = parseDsn(f.db);

@@ -92,6 +92,36 @@ export async function spawnServer(args: { port: number; feedsDir: string; dbPath
   return { url, process: child, exited, output: () => output };
 }
 
+/**
+ * The child servers and temp directories a test file creates, so one `after(scope.cleanUp)` kills
+ * whatever is still running and removes everything, whichever assertion failed first.
+ */
+export class ProcessScope {
+  readonly children: ChildServer[] = [];
+  readonly dirs: string[] = [];
+
+  tempDir(prefix?: string): string {
+    const dir = tempDir(prefix);
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  track(child: ChildServer): ChildServer {
+    this.children.push(child);
+    return child;
+  }
+
+  readonly cleanUp = async (): Promise<void> => {
+    for (const child of this.children) {
+      if (child.process.exitCode === null && child.process.signalCode === null) {
+        child.process.kill('SIGKILL');
+        await child.exited;
+      }
+    }
+    for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
+  };
+}
+
 /** A free TCP port on loopback, for child servers that must be restarted on the same port. */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
