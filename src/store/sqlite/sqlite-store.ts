@@ -7,7 +7,7 @@ import type {
   AppendRequest, AppendResult, ChangeRequest, FeedBounds, Retention, Store, StoredEntry,
 } from '../store.js';
 import { COLUMNS, toEntry, type Row } from './schema.js';
-import type { FromWriter, ToWriter, WriterData } from './writer-thread.js';
+import type { FromWriter, QueuedWrite, ToWriter, WriterData } from './writer-thread.js';
 import { openDatabase, type Durability, type Outcome, type WriteOp, type WriteResult } from './writer.js';
 
 export interface SqliteStoreOptions {
@@ -43,6 +43,8 @@ export class SqliteStore implements Store {
   private readonly writer: Worker;
   private readonly s;
   private readonly pending = new Map<number, Pending>();
+  /** Writes of this turn of the event loop, sent to the writer together: one message, one wake-up. */
+  private outbox: QueuedWrite[] = [];
   private nextId = 1;
   private readonly listeners: Array<(changes: readonly StoredEntry[]) => void> = [];
   private closing: Promise<void> | undefined;
@@ -135,6 +137,7 @@ export class SqliteStore implements Store {
         return;
       }
       this.writer.once('exit', done);
+      this.send();
       this.writer.postMessage({ type: 'close' } satisfies ToWriter);
     });
     return this.closing;
@@ -152,8 +155,15 @@ export class SqliteStore implements Store {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { op, resolve, reject });
-      this.writer.postMessage({ type: 'write', id, op } satisfies ToWriter);
+      if (this.outbox.length === 0) setImmediate(() => this.send());
+      this.outbox.push({ id, op });
     });
+  }
+
+  private send(): void {
+    const writes = this.outbox;
+    this.outbox = [];
+    if (writes.length) this.writer.postMessage({ type: 'write', writes } satisfies ToWriter);
   }
 
   /** Answers a committed batch, then tells the listeners of its changes in seq order. */

@@ -6,8 +6,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase, SqliteWriter, type Durability, type WriteOp } from './writer.js';
 
+export interface QueuedWrite {
+  readonly id: number;
+  readonly op: WriteOp;
+}
+
 export type ToWriter =
-  | { readonly type: 'write'; readonly id: number; readonly op: WriteOp }
+  | { readonly type: 'write'; readonly writes: readonly QueuedWrite[] }
   | { readonly type: 'close' };
 
 export type FromWriter =
@@ -24,7 +29,7 @@ const port = parentPort;
 if (!port) throw new Error('writer-thread.ts runs as a worker thread');
 const { path, durability } = workerData as WriterData;
 const writer = new SqliteWriter(openDatabase(path, durability));
-let queue: Array<{ id: number; op: WriteOp }> = [];
+let queue: QueuedWrite[] = [];
 let scheduled = false;
 
 function flush(): void {
@@ -49,7 +54,7 @@ port.on('message', (message: ToWriter) => {
     port.close();
     return;
   }
-  queue.push(message);
+  queue.push(...message.writes);
   if (!scheduled) {
     scheduled = true;
     setImmediate(flush);
