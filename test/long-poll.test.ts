@@ -33,6 +33,7 @@ describe('long-polling on the cursor view', () => {
       assert.equal(res.status, 200);
       assert.deepEqual(page.entries.map((e) => e.seq), [seq]);
       assert.equal(res.headers.get('xlastid'), String(seq));
+      assert.equal(res.headers.get('preference-applied'), 'Prefer' in headers ? 'wait=2' : null);
       assert.ok(ms < 1500, `answered on commit, not at the deadline (${ms} ms)`);
       newest = seq;
     });

@@ -8,7 +8,7 @@ import type { AppContext } from './context.js';
 import { isJsonBody, readEntry } from './entry-body.js';
 import { methodNotAllowed } from './error-handler.js';
 import { holdUntil, watchFeed } from './long-poll.js';
-import { readBefore, readCursor, readFormat, readLimit, readWait, type Format } from './read-params.js';
+import { readBefore, readCursor, readFormat, readLimit, readWait, type Format, type WaitRequest } from './read-params.js';
 import { noneMatch, sendEntry } from './respond.js';
 import { entryRevision, newEntryUuid, slugKey } from './revision.js';
 import { baseUrl, feedPath, memberPath } from './urls.js';
@@ -83,6 +83,31 @@ function sendPage(req: Request, res: Response, ctx: AppContext, feed: FeedConfig
   else res.type(MEDIA.feed).send(renderFeedXml(doc));
 }
 
+/**
+ * A cursor read that may wait: answered at once when there is news, otherwise held until the hub
+ * reports a commit beyond the cursor, the wait runs out, the client leaves or the server shuts down.
+ */
+async function longPoll(ctx: AppContext, req: Request, res: Response, feed: FeedConfig, view: View,
+  cursor: number, wait: WaitRequest): Promise<void> {
+  const store = ctx.storeFor(feed);
+  if (wait.preferred) res.set('Preference-Applied', `wait=${wait.seconds}`);
+  const watch = watchFeed(ctx.hub, feed.name, cursor);
+  try {
+    let page = await readPage(store, feed, view);
+    if (page.items.length === 0) {
+      const gone = new AbortController();
+      res.once('close', () => gone.abort());
+      await holdUntil(watch.news, wait.seconds * 1000, AbortSignal.any([gone.signal, ctx.shutdown]));
+      if (gone.signal.aborted) return;
+      page = await readPage(store, feed, view);
+    }
+    const bounds = await store.bounds(feed.name);
+    sendPage(req, res, ctx, feed, view, page, page.items.at(-1)?.seq ?? cursor, bounds.newestEdited ?? ctx.startedAt);
+  } finally {
+    watch.stop();
+  }
+}
+
 /** `GET /feeds/<name>`: the collection view, the cursor view, and long-polling on the cursor view. */
 async function getFeed(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
@@ -94,27 +119,11 @@ async function getFeed(ctx: AppContext, req: Request, res: Response): Promise<vo
     limit: readLimit(req, feed),
     format: readFormat(req),
   };
-  const wait = cursor !== undefined ? readWait(req, feed) : undefined;
+  const wait = cursor === undefined ? undefined : readWait(req, feed);
   res.set('Vary', 'Accept, Xlastid, Prefer');
   res.set('Cache-Control', 'no-cache');
-
-  if (wait) {
-    res.set('Preference-Applied', wait.preferred ? `wait=${wait.seconds}` : undefined);
-    const watch = watchFeed(ctx.hub, feed.name, cursor as number);
-    try {
-      let page = await readPage(store, feed, view);
-      if (page.items.length === 0) {
-        const gone = new AbortController();
-        res.once('close', () => gone.abort());
-        await holdUntil(watch.news, wait.seconds * 1000, AbortSignal.any([gone.signal, ctx.shutdown]));
-        if (gone.signal.aborted) return;
-        page = await readPage(store, feed, view);
-      }
-      const bounds = await store.bounds(feed.name);
-      sendPage(req, res, ctx, feed, view, page, page.items.at(-1)?.seq ?? (cursor as number), bounds.newestEdited ?? ctx.startedAt);
-    } finally {
-      watch.stop();
-    }
+  if (cursor !== undefined && wait) {
+    await longPoll(ctx, req, res, feed, view, cursor, wait);
     return;
   }
 
