@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { describeIssue } from '../errors/describe-issue.js';
 import { AtomMQError } from '../errors/index.js';
 import { NS } from './namespaces.js';
 import { personSchema, toPerson, type Person } from './person.js';
 import {
-  attributes, characters, children, element, elementName, isText, parseDocument, resolveName, ROOT_SCOPE,
+  attributes, characters, children, element, FORBIDDEN_CHAR, elementName, isText, parseDocument, resolveName, ROOT_SCOPE,
   scopeOf, textContent, type Scope, type XmlNode,
 } from './xml-tree.js';
 
@@ -148,18 +149,21 @@ export function parseEntryXml(body: string): ParsedEntry {
   return { children: kept, clientId, published };
 }
 
+/** A string XML can carry: refused here, a NUL would otherwise be reported against XML the client never wrote. */
+const text = z.string().refine((v) => !FORBIDDEN_CHAR.test(v), 'contains a control character XML cannot carry');
+
 /** The JSON form of an entry a client may POST: Atom's fields by name. */
 const jsonEntry = z.strictObject({
-  id: z.string().min(1).optional(),
-  title: z.string().optional(),
-  summary: z.string().optional(),
-  content: z.unknown().optional(),
-  contentType: z.string().min(1).optional(),
-  published: z.string().regex(RFC3339, 'an RFC 3339 date-time').optional(),
+  id: text.min(1).optional(),
+  title: text.optional(),
+  summary: text.optional(),
+  content: z.unknown().refine((v) => typeof v !== 'string' || !FORBIDDEN_CHAR.test(v), 'contains a control character XML cannot carry').optional(),
+  contentType: text.min(1).optional(),
+  published: text.regex(RFC3339, 'an RFC 3339 date-time').optional(),
   author: personSchema.optional(),
   authors: z.array(personSchema).optional(),
-  categories: z.array(z.union([z.string().min(1), z.strictObject({ term: z.string().min(1), scheme: z.string().optional(), label: z.string().optional() })])).optional(),
-  links: z.array(z.strictObject({ href: z.string().min(1), rel: z.string().optional(), type: z.string().optional(), title: z.string().optional(), hreflang: z.string().optional() })).optional(),
+  categories: z.array(z.union([text.min(1), z.strictObject({ term: text.min(1), scheme: text.optional(), label: text.optional() })])).optional(),
+  links: z.array(z.strictObject({ href: text.min(1), rel: text.optional(), type: text.optional(), title: text.optional(), hreflang: text.optional() })).optional(),
 });
 
 export function escapeXml(value: string): string {
@@ -201,9 +205,7 @@ function contentXml(content: unknown, contentType: string | undefined, needsSumm
 export function parseEntryJson(value: unknown): ParsedEntry {
   const checked = jsonEntry.safeParse(value);
   if (!checked.success) {
-    const issue = checked.error.issues[0];
-    const field = issue?.path.length ? issue.path.join('.') : '(body)';
-    throw new AtomMQError('INVALID_JSON', `field "${field}": ${issue?.message ?? 'invalid'}`);
+    throw new AtomMQError('INVALID_JSON', checked.error.issues.map(describeIssue).join('; '));
   }
   const e = checked.data;
   const authors = [...(e.author ? [e.author] : []), ...(e.authors ?? [])];

@@ -38,11 +38,20 @@ export interface FeedPage {
   readonly lastid: number;
 }
 
+/**
+ * xmlbuilder2 escapes `<`, `>` and `"` but passes `&name;` through as an entity reference it trusts,
+ * so a value like `?a=1&T;` would come out as an undefined entity. Escaping `&` first makes every
+ * value literal (xmlbuilder2 leaves the resulting `&amp;` alone).
+ */
+function literal(value: string): string {
+  return value.replace(/&/g, '&amp;');
+}
+
 function author(parent: XMLBuilder, person: FeedConfig['author']): void {
   const a = parent.ele(NS.atom, 'author');
-  a.ele(NS.atom, 'name').txt(person.name);
-  if (person.email) a.ele(NS.atom, 'email').txt(person.email);
-  if (person.uri) a.ele(NS.atom, 'uri').txt(person.uri);
+  a.ele(NS.atom, 'name').txt(literal(person.name));
+  if (person.email) a.ele(NS.atom, 'email').txt(literal(person.email));
+  if (person.uri) a.ele(NS.atom, 'uri').txt(literal(person.uri));
 }
 
 /**
@@ -53,14 +62,14 @@ export function renderFeedXml(page: FeedPage): string {
   const doc = create({ version: '1.0', encoding: 'UTF-8' })
     .ele(NS.atom, 'feed')
     .att('xmlns:app', NS.app).att('xmlns:am', NS.am).att('xmlns:at', NS.at)
-    .att(NS.xml, 'xml:base', page.base);
+    .att(NS.xml, 'xml:base', literal(page.base));
   doc.ele(NS.atom, 'id').txt(feedAtomId(page.feed.name));
-  doc.ele(NS.atom, 'title').txt(page.feed.title);
-  if (page.feed.subtitle) doc.ele(NS.atom, 'subtitle').txt(page.feed.subtitle);
+  doc.ele(NS.atom, 'title').txt(literal(page.feed.title));
+  if (page.feed.subtitle) doc.ele(NS.atom, 'subtitle').txt(literal(page.feed.subtitle));
   doc.ele(NS.atom, 'updated').txt(page.updated);
   author(doc, page.feed.author);
-  doc.ele(NS.atom, 'link').att('rel', 'self').att('href', page.selfPath);
-  if (page.nextPath) doc.ele(NS.atom, 'link').att('rel', 'next').att('href', page.nextPath);
+  doc.ele(NS.atom, 'link').att('rel', 'self').att('href', literal(page.selfPath));
+  if (page.nextPath) doc.ele(NS.atom, 'link').att('rel', 'next').att('href', literal(page.nextPath));
   doc.ele(NS.atom, 'generator').att('uri', 'https://github.com/atommq/atommq').txt('AtomMQ');
   const head = doc.end({ headless: false });
   const close = head.lastIndexOf('</feed>');
@@ -86,12 +95,12 @@ export function renderFeedJson(page: FeedPage): string {
 /** The AtomPub service document: one workspace, one collection per feed. */
 export function renderServiceXml(base: string, feeds: readonly FeedConfig[]): string {
   const service = create({ version: '1.0', encoding: 'UTF-8' })
-    .ele(NS.app, 'service').att('xmlns:atom', NS.atom).att(NS.xml, 'xml:base', base);
+    .ele(NS.app, 'service').att('xmlns:atom', NS.atom).att(NS.xml, 'xml:base', literal(base));
   const workspace = service.ele(NS.app, 'workspace');
   workspace.ele(NS.atom, 'atom:title').txt('AtomMQ');
   for (const feed of feeds) {
     const collection = workspace.ele(NS.app, 'collection').att('href', `feeds/${feed.name}`);
-    collection.ele(NS.atom, 'atom:title').txt(feed.title);
+    collection.ele(NS.atom, 'atom:title').txt(literal(feed.title));
     collection.ele(NS.app, 'accept').txt('application/atom+xml;type=entry');
     collection.ele(NS.app, 'accept').txt('application/json');
   }

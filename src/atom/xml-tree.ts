@@ -38,7 +38,7 @@ const parser = new XMLParser(treeOptions);
 const builder = new XMLBuilder({ ...treeOptions, processEntities: true, suppressEmptyNode: true, format: false });
 
 /** Characters XML 1.0 forbids anywhere in a document. */
-const FORBIDDEN_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+export const FORBIDDEN_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 const MARKUP_WITHOUT_REFERENCES = /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g;
 const BAD_REFERENCE = /&(?!(?:amp|lt|gt|quot|apos);|#[0-9]{1,7};|#x[0-9a-fA-F]{1,6};)/;
 const NUMERIC_REFERENCE = /&#(x[0-9a-fA-F]+|[0-9]+);/g;
@@ -88,6 +88,9 @@ function isXmlChar(code: number): boolean {
  */
 function checkReferences(text: string): void {
   const blanked = text.replace(MARKUP_WITHOUT_REFERENCES, (m) => m.replace(/[^\n]/g, ' '));
+  // Comments and CDATA are blanked and DOCTYPE is refused earlier: any other "<!" is not XML.
+  const bogus = blanked.indexOf('<!');
+  if (bogus >= 0) throw new AtomMQError('INVALID_XML', `"<!" starts neither a comment nor a CDATA section, at ${position(text, bogus)}`);
   const bad = BAD_REFERENCE.exec(blanked);
   if (bad) {
     throw new AtomMQError('INVALID_XML', `undefined entity or stray "&" at ${position(text, bad.index)}`);
@@ -120,7 +123,15 @@ export function parseDocument(text: string): XmlNode {
     throw new AtomMQError('INVALID_XML', `${verdict.err.msg}${where}`);
   }
   checkReferences(text);
-  const roots = (parser.parse(text) as XmlNode[]).filter((node) => elementName(node) !== undefined);
+  let nodes: XmlNode[];
+  try {
+    nodes = parser.parse(text) as XmlNode[];
+  } catch (error) {
+    // The validator passes a few malformed constructs (processing instructions, CDATA) the parser then rejects.
+    throw new AtomMQError('INVALID_XML', (error as Error).message, { cause: error });
+  }
+  const roots = nodes.filter((node) => elementName(node) !== undefined);
+  for (const root of roots) checkNames(root, ROOT_SCOPE);
   decodeReferences(roots);
   if (roots.length !== 1) {
     throw new AtomMQError('INVALID_XML', `a document has exactly one root element, found ${roots.length}`);
@@ -178,6 +189,34 @@ export function serialize(nodes: XmlNode[]): string {
   return builder.build(nodes) as string;
 }
 
+/** XML 1.0 (fifth edition) Name, which the validator does not enforce for non-ASCII characters. */
+const NAME_START = ':A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\u{10000}-\u{EFFFF}';
+const XML_NAME = new RegExp(`^[${NAME_START}][${NAME_START}\\-.0-9\u00B7\u0300-\u036F\u203F-\u2040]*$`, 'u');
+
+/**
+ * Checks every element and attribute name in a tree: a well-formed XML name, in a declared namespace
+ * (Namespaces in XML 1.0), so that what AtomMQ stores is read the same by every namespace-aware parser.
+ */
+function checkNames(node: XmlNode, parentScope: Scope): void {
+  const name = elementName(node);
+  if (name === undefined) return;
+  if (!XML_NAME.test(name)) throw new AtomMQError('INVALID_XML', `<${name}> is not a valid XML element name`);
+  const scope = scopeOf(node, parentScope);
+  resolveName(name, scope);
+  for (const [attr, value] of Object.entries(attributes(node))) {
+    if (!XML_NAME.test(attr)) throw new AtomMQError('INVALID_XML', `"${attr}" on <${name}> is not a valid XML attribute name`);
+    if (attr.startsWith('xmlns:')) {
+      const prefix = attr.slice(6);
+      if (value === '' || prefix === 'xmlns' || (prefix === 'xml') !== (value === NS.xml)) {
+        throw new AtomMQError('INVALID_XML', `<${name}> declares ${attr}="${value}", which Namespaces in XML forbids`);
+      }
+    } else if (attr.includes(':')) {
+      resolveName(attr, scope);
+    }
+  }
+  for (const child of children(node)) checkNames(child, scope);
+}
+
 /** Namespace declarations in scope: prefix ('' for the default namespace) to URI. */
 export type Scope = ReadonlyMap<string, string>;
 
@@ -202,7 +241,7 @@ export function resolveName(qname: string, scope: Scope): { ns: string; local: s
   const local = colon < 0 ? qname : qname.slice(colon + 1);
   const ns = scope.get(prefix);
   if (ns === undefined && prefix !== '') {
-    throw new AtomMQError('INVALID_XML', `namespace prefix "${prefix}" of <${qname}> is not declared`);
+    throw new AtomMQError('INVALID_XML', `namespace prefix "${prefix}" of "${qname}" is not declared`);
   }
   return { ns: ns ?? '', local };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { personSchema, toPerson, type Person } from '../atom/person.js';
+import { describeIssue } from '../errors/describe-issue.js';
 import { ConfigError } from '../errors/index.js';
 import { parseDsn, type Dsn } from './dsn.js';
 
@@ -40,14 +41,6 @@ export interface FeedConfig {
   readonly db?: Dsn | undefined;
 }
 
-function describe(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') {
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${[...issue.path, k].join('.')}"`).join(', ')}`;
-  }
-  const field = issue.path.length ? `field "${issue.path.join('.')}"` : 'the file';
-  return `${field}: ${issue.message}`;
-}
-
 /**
  * Reads and validates one feed file. Throws a ConfigError naming the file and the field.
  *
@@ -66,7 +59,7 @@ export function loadFeedFile(path: string): FeedConfig {
   }
   const parsed = feedFile.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(`${path}: ${parsed.error.issues.map(describe).join('; ')}`);
+    throw new ConfigError(`${path}: ${parsed.error.issues.map(describeIssue).join('; ')}`);
   }
   const f = parsed.data;
   const title = f.title ?? name;

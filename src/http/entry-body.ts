@@ -34,7 +34,10 @@ export function isJsonBody(req: Request): boolean {
  */
 export function readEntry(req: Request): ParsedEntry {
   const { type, params } = mediaType(req);
-  if (type !== undefined && !XML_TYPES.has(type) && type !== JSON_TYPE) {
+  if (type === undefined) {
+    throw new AtomMQError('UNSUPPORTED_MEDIA_TYPE', `the request has no Content-Type; send one of ${ACCEPTED_TYPES}`);
+  }
+  if (!XML_TYPES.has(type) && type !== JSON_TYPE) {
     throw new AtomMQError('UNSUPPORTED_MEDIA_TYPE', `Content-Type "${type}" is not accepted; send one of ${ACCEPTED_TYPES}`);
   }
   if (type === 'application/atom+xml' && params.has('type') && params.get('type') !== 'entry') {

@@ -12,17 +12,20 @@ const BODY_PARSER_ERRORS: Record<string, ErrorCode> = {
   'stream.encoding.set': 'BAD_REQUEST',
 };
 
+/** Statuses body-parser gives the client errors it does not type (a corrupt gzip body, for one). */
+const BY_STATUS: Record<number, ErrorCode> = { 400: 'BAD_REQUEST', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' };
+
 function asAtomMQError(error: unknown): AtomMQError | undefined {
   if (error instanceof AtomMQError) return error;
-  const type = (error as { type?: unknown } | null)?.type;
-  if (typeof type === 'string' && type in BODY_PARSER_ERRORS) {
-    const code = BODY_PARSER_ERRORS[type] as ErrorCode;
-    const detail = code === 'PAYLOAD_TOO_LARGE'
-      ? `the request body is larger than the limit of ${(error as { limit?: number }).limit ?? '?'} bytes`
-      : (error as Error).message;
-    return new AtomMQError(code, detail, { cause: error });
-  }
-  return undefined;
+  const { type, status, expose, limit } = (error ?? {}) as { type?: unknown; status?: unknown; expose?: unknown; limit?: number };
+  const code = typeof type === 'string' && type in BODY_PARSER_ERRORS
+    ? BODY_PARSER_ERRORS[type]
+    : expose === true && typeof status === 'number' ? BY_STATUS[status] : undefined;
+  if (code === undefined) return undefined;
+  const detail = code === 'PAYLOAD_TOO_LARGE'
+    ? `the request body is larger than the limit of ${limit ?? '?'} bytes`
+    : `the request body could not be read: ${(error as Error).message}`;
+  return new AtomMQError(code, detail, { cause: error });
 }
 
 /**
