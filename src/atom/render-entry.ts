@@ -119,10 +119,17 @@ export function renderTombstone(stamp: Pick<EntryStamp, 'key' | 'atomId' | 'upda
   return { xml, json };
 }
 
-/** Completes a rendered entry (or tombstone) with the seq it was committed at. */
+/** A stored entry's (or tombstone's) Atom, completed with the seq it was committed at. */
+export function xmlWithSeq(rendered: Rendered, seq: number, deleted: boolean): string {
+  return `${rendered.xml}<am:seq>${seq}</am:seq>${deleted ? '</at:deleted-entry>' : '</entry>'}`;
+}
+
+/** A stored entry's JSON, completed with the seq it was committed at. */
+export function jsonWithSeq(rendered: Rendered, seq: number): string {
+  return `{"seq":${seq},${rendered.json}}`;
+}
+
+/** Completes both representations; a page needs only one, and uses the functions above. */
 export function withSeq(rendered: Rendered, seq: number, deleted: boolean): Rendered {
-  return {
-    xml: `${rendered.xml}<am:seq>${seq}</am:seq>${deleted ? '</at:deleted-entry>' : '</entry>'}`,
-    json: `{"seq":${seq},${rendered.json}}`,
-  };
+  return { xml: xmlWithSeq(rendered, seq, deleted), json: jsonWithSeq(rendered, seq) };
 }

@@ -3,7 +3,7 @@ import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { v5 as uuidv5 } from 'uuid';
 import type { FeedConfig } from '../config/feed-config.js';
 import { NS } from './namespaces.js';
-import { withSeq, type Rendered } from './render-entry.js';
+import { jsonWithSeq, xmlWithSeq, type Rendered } from './render-entry.js';
 
 /** Fixed namespace for deriving each feed's atom:id from its name, so the id survives restarts. */
 const FEED_ID_NAMESPACE = '5b0c1e0e-6a3f-4f4e-9d59-8a4c1b2f7e10';
@@ -73,7 +73,7 @@ export function renderFeedXml(page: FeedPage): string {
   doc.ele(NS.atom, 'generator').att('uri', 'https://github.com/atommq/atommq').txt('AtomMQ');
   const head = doc.end({ headless: false });
   const close = head.lastIndexOf('</feed>');
-  const entries = page.items.map((item) => withSeq(item.rendered, item.seq, item.deleted).xml).join('');
+  const entries = page.items.map((item) => xmlWithSeq(item.rendered, item.seq, item.deleted)).join('');
   return head.slice(0, close) + entries + head.slice(close);
 }
 
@@ -87,7 +87,7 @@ export function renderFeedJson(page: FeedPage): string {
     updated: page.updated,
     author: page.feed.author,
   });
-  const entries = page.items.map((item) => withSeq(item.rendered, item.seq, item.deleted).json).join(',');
+  const entries = page.items.map((item) => jsonWithSeq(item.rendered, item.seq)).join(',');
   const next = page.nextPath ? JSON.stringify(page.base + page.nextPath) : 'null';
   return `{"feed":${feed},"entries":[${entries}],"lastid":${page.lastid},"next":${next}}`;
 }
