@@ -5,6 +5,8 @@ import { FeedDirectory } from './config/feed-directory.js';
 import type { ServerOptions } from './config/server-options.js';
 import { createApp } from './http/app.js';
 import type { AppContext } from './http/context.js';
+import { isStream } from './http/feed-stream.js';
+import { webSocketEndpoint } from './http/websocket.js';
 import { Hub } from './hub/hub.js';
 import { StoreSet } from './store/store-set.js';
 
@@ -29,6 +31,11 @@ function listen(server: Server, port: number, host: string | undefined): Promise
   });
 }
 
+/** Resolves once every response in flight is answered, streams excepted. */
+async function answered(inFlight: Set<ServerResponse>): Promise<void> {
+  while ([...inFlight].some((res) => !isStream(res))) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 /**
  * Starts AtomMQ: loads and watches the feed files, opens the database, mounts the routes, listens.
  *
@@ -36,7 +43,10 @@ function listen(server: Server, port: number, host: string | undefined): Promise
  */
 export async function startServer(options: ServerOptions, logger: Logger): Promise<RunningServer> {
   const feeds = new FeedDirectory(options.feedsDir);
-  const hub = new Hub((level, message) => logger[level](message));
+  const hub = new Hub({
+    logger: (level, message) => logger[level](message),
+    policyOf: (name) => feeds.get(name)?.delivery ?? 'broadcast',
+  });
   const stores = new StoreSet(options, (changes) => {
     for (const change of changes) hub.distribute(change);
   });
@@ -72,6 +82,8 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   pruner.unref();
 
   const server = createServer(createApp(ctx, () => stores.ping()));
+  const websockets = webSocketEndpoint(ctx);
+  server.on('upgrade', websockets.handleUpgrade);
   // Responses still being prepared when shutdown starts must tell keep-alive clients not to reuse
   // the connection: it is closed right after them, and a request sent on it would be lost unanswered.
   const inFlight = new Set<ServerResponse>();
@@ -95,8 +107,15 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections that finish their last request after close() are idle: close them as they go.
       const idle = setInterval(() => server.closeIdleConnections(), 50);
-      const deadline = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+      const deadline = setTimeout(() => {
+        server.closeAllConnections();
+        websockets.terminateAll();
+      }, DRAIN_MS);
       server.closeIdleConnections();
+      // Streams stay open until the other requests (the writes above all) are answered, so that
+      // live readers get what those writes commit; then the hub ends them, each telling its reader why.
+      await answered(inFlight);
+      hub.close();
       await drained;
       clearInterval(idle);
       clearTimeout(deadline);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Hub, type LogLevel } from '../src/hub/hub.js';
+import { Hub, type DeliveryPolicy, type LogLevel } from '../src/hub/hub.js';
 import type { StoredEntry } from '../src/store/store.js';
 
 function change(feed: string, seq: number): StoredEntry {
@@ -48,5 +48,135 @@ describe('hub', () => {
     assert.deepEqual(got, [1, 2]);
     assert.equal(hub.size, 1);
     assert.ok(logs.some(([level, message]) => level === 'error' && message.includes('socket gone')));
+  });
+});
+
+/** A hub whose feeds' policies a test sets; `got` records who received which seq. */
+function policyHub(policies: Record<string, DeliveryPolicy>, options: { maxParked?: number } = {}) {
+  const logs: Array<[LogLevel, string]> = [];
+  const hub = new Hub({
+    logger: (level, message) => logs.push([level, message]),
+    policyOf: (feed) => policies[feed] ?? 'broadcast',
+    ...options,
+  });
+  const got = new Map<string, number[]>();
+  const consumer = (id: string, feed: string, accept: (seq: number) => boolean = () => true): DeliveryPolicy =>
+    hub.register(id, { feed }, (c) => {
+      if (!accept(c.seq)) return false;
+      got.set(id, [...(got.get(id) ?? []), c.seq]);
+      return true;
+    });
+  return { hub, got, logs, consumer };
+}
+
+describe('hub: round-robin', () => {
+  test('with 3 consumers and 300 messages each message goes to exactly one, 100 each', () => {
+    const { hub, got, consumer } = policyHub({ jobs: 'roundrobin' });
+    for (const id of ['a', 'b', 'c']) assert.equal(consumer(id, 'jobs'), 'roundrobin');
+    for (let seq = 1; seq <= 300; seq++) hub.distribute(change('jobs', seq));
+    const all = [...got.values()].flat().sort((x, y) => x - y);
+    assert.deepEqual(all, Array.from({ length: 300 }, (_, i) => i + 1));
+    assert.deepEqual([...got.values()].map((seqs) => seqs.length), [100, 100, 100]);
+    assert.deepEqual(got.get('a')?.slice(0, 3), [1, 4, 7], 'in turn');
+  });
+
+  test('watchers and consumers registered before a policy change keep getting everything', () => {
+    const policies: Record<string, DeliveryPolicy> = { jobs: 'broadcast' };
+    const { hub, got, consumer } = policyHub(policies);
+    assert.equal(consumer('early', 'jobs'), 'broadcast');
+    policies.jobs = 'roundrobin';
+    const seen: number[] = [];
+    assert.equal(hub.register('poll', { feed: 'jobs', role: 'watcher' }, (c) => seen.push(c.seq)), 'broadcast');
+    consumer('x', 'jobs');
+    consumer('y', 'jobs');
+    for (let seq = 1; seq <= 4; seq++) hub.distribute(change('jobs', seq));
+    assert.deepEqual(seen, [1, 2, 3, 4]);
+    assert.deepEqual(got.get('early'), [1, 2, 3, 4]);
+    assert.deepEqual(got.get('x'), [1, 3]);
+    assert.deepEqual(got.get('y'), [2, 4]);
+  });
+
+  test('a message a consumer does not take (busy or gone) goes to the next one; a throwing one is dropped', () => {
+    const { hub, got, consumer, logs } = policyHub({ jobs: 'roundrobin' });
+    consumer('a', 'jobs');
+    consumer('busy', 'jobs', () => false);
+    hub.register('broken', { feed: 'jobs' }, () => { throw new Error('socket gone'); });
+    consumer('d', 'jobs');
+    for (let seq = 1; seq <= 6; seq++) hub.distribute(change('jobs', seq));
+    assert.equal(got.get('busy'), undefined);
+    assert.deepEqual([...(got.get('a') ?? []), ...(got.get('d') ?? [])].sort(), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(got.get('a'), [1, 3, 5]);
+    assert.equal(hub.size, 3, 'the throwing consumer was dropped');
+    assert.ok(logs.some(([level, m]) => level === 'error' && m.includes('socket gone')));
+  });
+
+  test('a consumer leaving between messages does not upset the turns of the others', () => {
+    const { hub, got, consumer } = policyHub({ jobs: 'roundrobin' });
+    for (const id of ['a', 'b', 'c']) consumer(id, 'jobs');
+    hub.distribute(change('jobs', 1)); // a
+    hub.unregister('a');
+    for (let seq = 2; seq <= 5; seq++) hub.distribute(change('jobs', seq));
+    assert.deepEqual(got.get('b'), [2, 4]);
+    assert.deepEqual(got.get('c'), [3, 5]);
+  });
+
+  test('messages no consumer can take are parked, then handed out in seq order, ahead of newer ones', () => {
+    const { hub, got, consumer } = policyHub({ jobs: 'roundrobin' });
+    hub.distribute(change('jobs', 1));
+    hub.distribute(change('jobs', 2));
+    assert.equal(hub.parked('jobs'), 2);
+    let open = false;
+    consumer('late', 'jobs', () => open);
+    hub.distribute(change('jobs', 3));
+    assert.equal(got.get('late'), undefined, 'busy: still parked');
+    assert.equal(hub.parked('jobs'), 3);
+    open = true;
+    hub.resume('late');
+    hub.distribute(change('jobs', 4));
+    assert.deepEqual(got.get('late'), [1, 2, 3, 4]);
+    assert.equal(hub.parked('jobs'), 0);
+  });
+
+  test('parking is bounded: beyond maxParked the oldest are dropped, with one warning', () => {
+    const { hub, got, consumer, logs } = policyHub({ jobs: 'roundrobin' }, { maxParked: 3 });
+    for (let seq = 1; seq <= 10; seq++) hub.distribute(change('jobs', seq));
+    assert.equal(hub.parked('jobs'), 3);
+    assert.equal(logs.filter(([level]) => level === 'warn').length, 1);
+    consumer('a', 'jobs');
+    hub.resume('a');
+    assert.deepEqual(got.get('a'), [8, 9, 10]);
+  });
+
+  test('broadcast feeds park nothing, and the policy does not leak across feeds', () => {
+    const { hub, got, consumer } = policyHub({ jobs: 'roundrobin' });
+    consumer('n1', 'news');
+    consumer('n2', 'news');
+    consumer('j1', 'jobs');
+    consumer('j2', 'jobs');
+    hub.distribute(change('news', 1));
+    hub.distribute(change('jobs', 2));
+    hub.distribute(change('other', 3));
+    assert.deepEqual(got.get('n1'), [1]);
+    assert.deepEqual(got.get('n2'), [1]);
+    assert.deepEqual([got.get('j1'), got.get('j2')], [[2], undefined]);
+    assert.equal(hub.parked('other'), 0);
+  });
+});
+
+describe('hub: close', () => {
+  test('close unregisters everyone and calls each onClose once; then it refuses registrations and drops changes', () => {
+    const hub = new Hub();
+    const closed: string[] = [];
+    const got: number[] = [];
+    hub.register('a', { feed: 'f', onClose: () => closed.push('a') }, (c) => got.push(c.seq));
+    hub.register('b', { feed: 'f', onClose: () => closed.push('b') }, () => {});
+    hub.register('c', { feed: 'f' }, () => {});
+    hub.close();
+    hub.close();
+    assert.deepEqual(closed, ['a', 'b']);
+    assert.equal(hub.size, 0);
+    assert.throws(() => hub.register('d', { feed: 'f' }, () => {}), /closed/);
+    hub.distribute(change('f', 1));
+    assert.deepEqual(got, []);
   });
 });

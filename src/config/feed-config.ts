@@ -25,6 +25,12 @@ const feedFile = z.strictObject({
   }).optional(),
   /** Refuse PUT and DELETE: a pure log. @defaultValue false */
   immutable: z.boolean().default(false),
+  /**
+   * How live streams (server-sent events, WebSocket, comet) share the feed's messages: `broadcast`,
+   * every consumer gets every message; `roundrobin`, each message goes to exactly one consumer, in
+   * turn. Plain GETs and long-polls are not affected. @defaultValue broadcast
+   */
+  delivery: z.enum(['broadcast', 'roundrobin']).default('broadcast'),
   /** A database of its own for this feed. @defaultValue the server's --db */
   db: z.string().min(1).optional(),
 });
@@ -38,6 +44,7 @@ export interface FeedConfig {
   readonly maxWait: number;
   readonly retention?: { readonly maxEntries?: number | undefined; readonly maxAgeSeconds?: number | undefined } | undefined;
   readonly immutable: boolean;
+  readonly delivery: 'broadcast' | 'roundrobin';
   readonly db?: Dsn | undefined;
 }
 
@@ -72,6 +79,6 @@ export function loadFeedFile(path: string): FeedConfig {
   }
   return Object.freeze({
     name, title, subtitle: f.subtitle, author, pageSize: f.pageSize, maxWait: f.maxWait,
-    retention: f.retention, immutable: f.immutable, db,
+    retention: f.retention, immutable: f.immutable, delivery: f.delivery, db,
   });
 }

@@ -22,6 +22,13 @@ export interface ServerOptions {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** How often retention is enforced, in seconds. @defaultValue 10 */
   readonly pruneInterval: number;
+  /** Seconds between keep-alives on live streams: an SSE comment, a comet blank line, a WebSocket ping. @defaultValue 15 */
+  readonly heartbeat: number;
+  /**
+   * Messages a live stream may have waiting for a slow reader; one that falls further behind is
+   * disconnected (it resumes from its cursor). @defaultValue 1024
+   */
+  readonly streamBuffer: number;
 }
 
 /** Raw option values as given on the command line or in the environment, before validation. */
@@ -38,6 +45,8 @@ export const OPTION_SOURCES = {
   baseUrl: { flag: '--base-url', env: 'ATOMMQ_BASE_URL' },
   logLevel: { flag: '--log-level', env: 'ATOMMQ_LOG_LEVEL' },
   pruneInterval: { flag: '--prune-interval', env: 'ATOMMQ_PRUNE_INTERVAL' },
+  heartbeat: { flag: '--heartbeat', env: 'ATOMMQ_HEARTBEAT' },
+  streamBuffer: { flag: '--stream-buffer', env: 'ATOMMQ_STREAM_BUFFER' },
 } as const;
 
 const schema = z.strictObject({
@@ -50,6 +59,8 @@ const schema = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/ }).optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   pruneInterval: z.coerce.number().positive().default(10),
+  heartbeat: z.coerce.number().positive().max(3600).default(15),
+  streamBuffer: z.coerce.number().int().min(1).max(1_000_000).default(1024),
 });
 
 /**

@@ -1,10 +1,12 @@
 import express, { type Express } from 'express';
 import { AtomMQError } from '../errors/index.js';
+import { cometRouter } from './comet.js';
 import type { AppContext } from './context.js';
 import { entryRouter } from './entry-router.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { feedRouter } from './feed-router.js';
 import { serviceRouter } from './service-router.js';
+import { upgradeRequired } from './websocket.js';
 
 /**
  * The Express application: routers for the service document, feeds and entries, and the one error
@@ -29,6 +31,9 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.use(serviceRouter(ctx, pingStores));
   app.use(feedRouter(ctx));
   app.use(entryRouter(ctx));
+  app.use(cometRouter(ctx));
+  // WebSocket upgrades are answered by the http.Server's 'upgrade' listener (src/server.ts), not here.
+  app.all('/feeds/:name/ws', upgradeRequired(ctx));
   app.use(notFound);
   app.use(errorHandler(ctx));
   return app;

@@ -39,21 +39,39 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
       next(error);
       return;
     }
-    const known = asAtomMQError(error);
-    const status = known?.status ?? 500;
-    const code: ErrorCode | 'INTERNAL' = known?.code ?? 'INTERNAL';
-    if (known) ctx.logger.info({ code, status, method: req.method, url: req.originalUrl }, known.message);
-    else ctx.logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error');
-    const problem = {
-      type: `tag:atommq.org,2026:problem:${code.toLowerCase().replace(/_/g, '-')}`,
-      title: known?.title ?? 'Internal server error',
-      status,
-      detail: known?.message ?? 'an unexpected error occurred; it has been logged',
-      code,
-      instance: req.originalUrl,
-    };
-    res.status(status).set(known?.headers ?? {}).type('application/problem+json').send(JSON.stringify(problem));
+    const problem = problemFor(ctx, error, req.method, req.originalUrl);
+    res.status(problem.status).set(problem.headers).type('application/problem+json').send(problem.body);
   };
+}
+
+export interface ProblemAnswer {
+  readonly status: number;
+  readonly title: string;
+  readonly headers: Record<string, string>;
+  /** The `application/problem+json` document. */
+  readonly body: string;
+}
+
+/**
+ * The answer to an error, logged: errorHandler sends it through Express, the WebSocket upgrade
+ * path (which has no Express response) writes it on the raw socket.
+ */
+export function problemFor(ctx: AppContext, error: unknown, method: string | undefined, url: string | undefined): ProblemAnswer {
+  const known = asAtomMQError(error);
+  const status = known?.status ?? 500;
+  const code: ErrorCode | 'INTERNAL' = known?.code ?? 'INTERNAL';
+  if (known) ctx.logger.info({ code, status, method, url }, known.message);
+  else ctx.logger.error({ err: error, method, url }, 'unhandled error');
+  const title = known?.title ?? 'Internal server error';
+  const problem = {
+    type: `tag:atommq.org,2026:problem:${code.toLowerCase().replace(/_/g, '-')}`,
+    title,
+    status,
+    detail: known?.message ?? 'an unexpected error occurred; it has been logged',
+    code,
+    instance: url,
+  };
+  return { status, title, headers: known?.headers ?? {}, body: JSON.stringify(problem) };
 }
 
 /** 404 for a path no router claims. */

@@ -11,13 +11,18 @@ import { holdUntil, watchFeed } from './long-poll.js';
 import { readBefore, readCursor, readFormat, readLimit, readWait, type Format, type WaitRequest } from './read-params.js';
 import { noneMatch, sendEntry } from './respond.js';
 import { entryRevision, newEntryUuid, slugKey } from './revision.js';
+import { streamEvents, wantsEventStream } from './sse.js';
 import { baseUrl, feedPath, memberPath } from './urls.js';
 
 /** The feed a request names, or a 404 naming it. */
 export function requireFeed(ctx: AppContext, req: Request): FeedConfig {
-  const name = req.params.name;
+  return feedNamed(ctx, req.params.name);
+}
+
+/** The feed of that name, or a 404 naming it. */
+export function feedNamed(ctx: AppContext, name: unknown): FeedConfig {
   const feed = typeof name === 'string' ? ctx.feeds.get(name) : undefined;
-  if (!feed) throw new AtomMQError('FEED_NOT_FOUND', `no feed named "${name}"; GET / lists the feeds`);
+  if (!feed) throw new AtomMQError('FEED_NOT_FOUND', `no feed named "${String(name)}"; GET / lists the feeds`);
   return feed;
 }
 
@@ -111,6 +116,10 @@ async function longPoll(ctx: AppContext, req: Request, res: Response, feed: Feed
 /** `GET /feeds/<name>`: the collection view, the cursor view, and long-polling on the cursor view. */
 async function getFeed(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
+  if (wantsEventStream(req)) {
+    await streamEvents(ctx, req, res, feed);
+    return;
+  }
   const store = ctx.storeFor(feed);
   const cursor = await readCursor(req, feed, store);
   const view: View = {

@@ -16,7 +16,9 @@ export function watchFeed(hub: Hub, feed: string, after: number): FeedWatch {
   const id = `long-poll:${uuidv4()}`;
   let wake!: () => void;
   const news = new Promise<void>((resolve) => { wake = resolve; });
-  hub.register(id, { feed }, (change) => {
+  // A watcher: it only learns that something changed and then reads the store, so it is told of
+  // every change whatever the feed's delivery policy.
+  hub.register(id, { feed, role: 'watcher' }, (change) => {
     if (change.seq > after) wake();
   });
   return { news, stop: () => hub.unregister(id) };

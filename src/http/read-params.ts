@@ -27,7 +27,31 @@ export async function readCursor(req: Request, feed: FeedConfig, store: Store): 
   const header = req.get('xlastid');
   const text = header ?? queryParam(req, 'lastid');
   if (text === undefined) return undefined;
-  const source = header !== undefined ? 'Xlastid header' : 'lastid parameter';
+  return parseCursor(text, header !== undefined ? 'Xlastid header' : 'lastid parameter', feed, store);
+}
+
+/** Where a live stream starts: after its cursor, or (undefined) with what is committed from now on. */
+export interface StreamCursor {
+  readonly seq: number;
+  /**
+   * True for `Xlastid` and `?lastid=`, which the client chose; false for `Last-Event-ID`, which a
+   * browser's EventSource sends by itself when it reconnects.
+   */
+  readonly explicit: boolean;
+}
+
+/** A stream's cursor: `Last-Event-ID` (an EventSource reconnecting) wins over `Xlastid` and `?lastid=`. */
+export async function readStreamCursor(req: Request, feed: FeedConfig, store: Store): Promise<StreamCursor | undefined> {
+  const lastEventId = req.get('last-event-id');
+  if (lastEventId !== undefined && lastEventId.trim() !== '') {
+    return { seq: await parseCursor(lastEventId, 'Last-Event-ID header', feed, store), explicit: false };
+  }
+  const seq = await readCursor(req, feed, store);
+  return seq === undefined ? undefined : { seq, explicit: true };
+}
+
+/** One cursor value: a seq, or the atom:id of an entry of the feed. `source` names it in errors. */
+export async function parseCursor(text: string, source: string, feed: FeedConfig, store: Store): Promise<number> {
   const value = text.trim();
   const seq = wholeNumber(value);
   if (seq !== undefined) return seq;
@@ -95,14 +119,17 @@ export type Format = 'atom' | 'json';
 /** `?format=` wins; otherwise the Accept header; Atom when the client does not say. */
 export function readFormat(req: Request, fallback: Format = 'atom'): Format {
   const format = queryParam(req, 'format');
-  if (format !== undefined) {
-    if (format === 'json') return 'json';
-    if (format === 'atom' || format === 'xml') return 'atom';
-    throw new AtomMQError('INVALID_PARAMETER', `format "${format.slice(0, 100)}" must be atom, xml or json`);
-  }
+  if (format !== undefined) return parseFormat(format);
   if (!req.get('accept')) return fallback;
   const preferred = req.accepts(fallback === 'json'
     ? ['application/json', 'application/atom+xml', 'application/xml']
     : ['application/atom+xml', 'application/xml', 'application/json']);
   return preferred === 'application/json' ? 'json' : 'atom';
+}
+
+/** A `?format=` value. */
+export function parseFormat(format: string): Format {
+  if (format === 'json') return 'json';
+  if (format === 'atom' || format === 'xml') return 'atom';
+  throw new AtomMQError('INVALID_PARAMETER', `format "${format.slice(0, 100)}" must be atom, xml or json`);
 }

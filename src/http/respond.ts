@@ -31,7 +31,11 @@ export function sendEntry(res: Response, entry: StoredEntry, format: Format, bas
     res.type(MEDIA.json).send(rendered.json);
     return;
   }
-  // The stored entry has relative hrefs; its root gets the base they resolve against.
-  const open = rendered.xml.indexOf(' ');
-  res.type(MEDIA.entry).send(`<?xml version="1.0" encoding="UTF-8"?>\n${rendered.xml.slice(0, open)} xml:base="${escapeXml(base)}"${rendered.xml.slice(open)}`);
+  res.type(MEDIA.entry).send(`<?xml version="1.0" encoding="UTF-8"?>\n${withXmlBase(rendered.xml, base)}`);
+}
+
+/** A stored entry has relative hrefs: its root element gets the base they resolve against. */
+export function withXmlBase(xml: string, base: string): string {
+  const open = xml.indexOf(' ');
+  return `${xml.slice(0, open)} xml:base="${escapeXml(base)}"${xml.slice(open)}`;
 }

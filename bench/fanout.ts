@@ -1,0 +1,425 @@
+/**
+ * Fan-out benchmark (`npm run bench:fanout`): live delivery over server-sent events.
+ *
+ * 1. One publisher POSTs at a fixed rate (open loop: a message is sent when it is due, whether or
+ *    not earlier ones were answered) to a feed with N SSE subscribers; each subscriber time-stamps
+ *    every event it receives. Publish-to-receive latency runs from just before the POST is written
+ *    to the arrival of the event, both clocks in this process. Then the same with the publisher
+ *    going as fast as it can (closed loop, several POSTs in flight) for delivered messages/s.
+ * 2. A fresh server holds M idle SSE connections: its resident set (VmRSS from /proc) before and
+ *    with them open gives the memory per idle connection.
+ *
+ * The server is a child process (`--durability fsync`, the default, unless FANOUT_DURABILITY says
+ * otherwise); this process only publishes, subscribes and measures. Progress goes to stderr, the
+ * report to stdout.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { killStartedChildren, startChildServer, type ChildServer } from './lib/child.js';
+import { machineSummary } from './lib/machine.js';
+import { atomMqCli, repoRoot } from './lib/paths.js';
+import { freePort } from './lib/ports.js';
+import { Samples, type LatencySummary } from './lib/stats.js';
+import { fmtInt, fmtMs, renderTable } from './lib/table.js';
+
+const env = (name: string, fallback: number): number => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+};
+
+const config = {
+  subscribers: env('FANOUT_SUBSCRIBERS', 100),
+  rate: env('FANOUT_RATE', 1000),
+  seconds: env('FANOUT_SECONDS', 10),
+  warmupSeconds: 2,
+  burstSeconds: env('FANOUT_BURST_SECONDS', 5),
+  burstConcurrency: env('FANOUT_BURST_CONCURRENCY', 16),
+  idle: env('FANOUT_IDLE', 10_000),
+  durability: process.env.FANOUT_DURABILITY ?? 'fsync',
+};
+
+const FEED = 'fanout';
+
+const log = (message: string): void => {
+  process.stderr.write(`[fanout] ${message}\n`);
+};
+
+async function startServer(workDir: string, name: string): Promise<ChildServer> {
+  const dir = join(workDir, name);
+  mkdirSync(join(dir, 'feeds'), { recursive: true });
+  writeFileSync(join(dir, 'feeds', `${FEED}.json`), '{}');
+  const port = await freePort();
+  // FANOUT_CPU_PROF=DIR: the server writes a V8 CPU profile there when it stops.
+  const profile = process.env.FANOUT_CPU_PROF;
+  const node = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, atomMqCli] : [atomMqCli];
+  return startChildServer({
+    name,
+    script: node[0] as string,
+    args: [...node.slice(1), 'serve', '--port', String(port), '--host', '127.0.0.1', '--feeds', join(dir, 'feeds'),
+      '--db', `sqlite:${join(dir, 'atommq.db')}`, '--durability', config.durability, '--log-level', 'warn'],
+    port,
+    cwd: repoRoot,
+    logFile: join(dir, 'server.log'),
+  });
+}
+
+/** VmRSS of a process, in bytes. */
+function rssOf(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+/** process.cpuUsage() over `seconds`, as cores busy. */
+function cores(usage: NodeJS.CpuUsage, seconds: number): number {
+  return (usage.user + usage.system) / 1e6 / seconds;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const ID_LINE = Buffer.from('\nid: ');
+
+/**
+ * One SSE subscriber on a raw socket: it only looks for `id:` lines, in the bytes as they come,
+ * and time-stamps each with the arrival of the chunk that carried it, so that receiving costs
+ * this process (which shares the machine with the server) as little as it can.
+ */
+class Subscriber {
+  /** Arrival time by seq; NaN until received. */
+  arrivals = new Float64Array(1 << 16).fill(Number.NaN);
+  received = 0;
+  private readonly socket: Socket;
+  /** Bytes of an `id:` line cut by a chunk boundary. */
+  private tail: Buffer | undefined;
+  private headerDone = false;
+  readonly ready: Promise<void>;
+
+  constructor(port: number, path: string) {
+    this.socket = connect({ host: '127.0.0.1', port });
+    this.socket.setNoDelay(true);
+    this.socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
+    this.ready = new Promise((resolve, reject) => {
+      // Every error, not just the first: one left unhandled would end this process, servers and all.
+      this.socket.on('error', reject);
+      this.socket.on('data', (chunk: Buffer) => {
+        const now = performance.now();
+        let data = this.tail ? Buffer.concat([this.tail, chunk]) : chunk;
+        this.tail = undefined;
+        if (!this.headerDone) {
+          const end = data.indexOf('\r\n\r\n');
+          if (end < 0) {
+            this.tail = data;
+            return;
+          }
+          if (data.toString('latin1', 0, 12) !== 'HTTP/1.1 200') reject(new Error(`subscriber: ${data.toString('latin1', 0, data.indexOf('\r\n'))}`));
+          this.headerDone = true;
+          data = data.subarray(end + 2);
+          resolve();
+        }
+        let at = 0;
+        for (;;) {
+          const id = data.indexOf(ID_LINE, at);
+          if (id < 0) {
+            // The last few bytes may be the start of an `id:` line.
+            this.tail = Buffer.from(data.subarray(Math.max(at, data.length - ID_LINE.length)));
+            break;
+          }
+          let seq = 0;
+          let i = id + ID_LINE.length;
+          for (; i < data.length && data[i] !== 10; i++) seq = seq * 10 + ((data[i] as number) - 48);
+          if (i === data.length) {
+            this.tail = Buffer.from(data.subarray(id));
+            break;
+          }
+          this.record(seq, now);
+          at = i;
+        }
+      });
+    });
+  }
+
+  private record(seq: number, now: number): void {
+    if (seq >= this.arrivals.length) {
+      const grown = new Float64Array(Math.max(seq + 1, this.arrivals.length * 2)).fill(Number.NaN);
+      grown.set(this.arrivals);
+      this.arrivals = grown;
+    }
+    if (Number.isNaN(this.arrivals[seq] as number)) this.received++;
+    this.arrivals[seq] = now;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+interface Sent {
+  readonly at: number;
+  seq: number;
+}
+
+const entry = (n: number): string =>
+  `<entry xmlns="http://www.w3.org/2005/Atom"><title>fanout ${n}</title><content type="text">message ${n} ${'x'.repeat(200)}</content></entry>`;
+
+/** POSTs one message; fills in its seq once answered. */
+function publish(baseUrl: string, agent: Agent, n: number, sent: Sent[]): Promise<void> {
+  const body = entry(n);
+  const record: Sent = { at: performance.now(), seq: 0 };
+  sent.push(record);
+  return new Promise((resolve, reject) => {
+    const req = request(`${baseUrl}/feeds/${FEED}`, {
+      method: 'POST', agent,
+      headers: { 'content-type': 'application/atom+xml', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      res.resume();
+      res.once('end', () => {
+        if (res.statusCode !== 201) reject(new Error(`POST answered ${res.statusCode}`));
+        record.seq = Number(res.headers.xlastid);
+        resolve();
+      });
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+/** Open loop: each message is sent when it is due, `rate` per second, for `seconds`. */
+async function publishAtRate(baseUrl: string, agent: Agent, rate: number, seconds: number, sent: Sent[]): Promise<void> {
+  const started = performance.now();
+  const total = Math.round(rate * seconds);
+  const inFlight: Array<Promise<void>> = [];
+  let n = 0;
+  while (n < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
+    while (n < due) inFlight.push(publish(baseUrl, agent, n++, sent));
+    await sleep(1);
+  }
+  await Promise.all(inFlight);
+}
+
+/** Closed loop: `concurrency` publishers, each sending its next message when the last is answered. */
+async function publishFlatOut(baseUrl: string, agent: Agent, concurrency: number, seconds: number, sent: Sent[]): Promise<void> {
+  const until = performance.now() + seconds * 1000;
+  let n = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < until) await publish(baseUrl, agent, n++, sent);
+  }));
+}
+
+interface PhaseResult {
+  readonly label: string;
+  readonly published: number;
+  readonly publishRate: number;
+  readonly delivered: number;
+  readonly deliveredRate: number;
+  readonly missing: number;
+  readonly latency: LatencySummary;
+  /** Server CPU seconds (all threads) per second of the phase: 1 is one core busy. */
+  readonly serverCores: number;
+  /** The same for this process (publisher and subscribers), which shares the machine. */
+  readonly benchCores: number;
+}
+
+/** Waits until every subscriber has every message (or gives up), then computes the figures. */
+async function collect(label: string, subscribers: Subscriber[], sent: Sent[], publishSeconds: number, serverCores: number, benchCores: number): Promise<PhaseResult> {
+  const seqs = sent.map((s) => s.seq);
+  const deadline = Date.now() + 10_000;
+  const has = (s: Subscriber): boolean => seqs.every((seq) => !Number.isNaN(s.arrivals[seq] ?? Number.NaN));
+  while (!subscribers.every(has) && Date.now() < deadline) await sleep(50);
+  const samples = new Samples();
+  let delivered = 0;
+  let missing = 0;
+  let first = Number.POSITIVE_INFINITY;
+  let last = 0;
+  for (const s of sent) first = Math.min(first, s.at);
+  for (const subscriber of subscribers) {
+    for (const s of sent) {
+      const arrival = subscriber.arrivals[s.seq] ?? Number.NaN;
+      if (Number.isNaN(arrival)) {
+        missing++;
+        continue;
+      }
+      delivered++;
+      last = Math.max(last, arrival);
+      samples.add(arrival - s.at);
+    }
+  }
+  return {
+    label,
+    published: sent.length,
+    publishRate: sent.length / publishSeconds,
+    delivered,
+    deliveredRate: delivered / ((last - first) / 1000),
+    missing,
+    latency: samples.summary(),
+    serverCores,
+    benchCores,
+  };
+}
+
+async function fanOut(workDir: string): Promise<PhaseResult[]> {
+  const server = await startServer(workDir, 'fanout');
+  const port = Number(new URL(server.baseUrl).port);
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const subscribers: Subscriber[] = [];
+  try {
+    log(`server pid ${server.pid}; ${config.subscribers} SSE subscribers`);
+    for (let i = 0; i < config.subscribers; i++) subscribers.push(new Subscriber(port, `/feeds/${FEED}?format=json`));
+    await Promise.all(subscribers.map((s) => s.ready));
+
+    log(`warm-up: ${config.warmupSeconds} s at ${config.rate} msg/s`);
+    await publishAtRate(server.baseUrl, agent, config.rate, config.warmupSeconds, []);
+    await sleep(500);
+
+    const results: PhaseResult[] = [];
+    log(`measuring: ${config.seconds} s at ${config.rate} msg/s`);
+    const steady: Sent[] = [];
+    let cpu = cpuOf(server.pid);
+    let own = process.cpuUsage();
+    await publishAtRate(server.baseUrl, agent, config.rate, config.seconds, steady);
+    const steadyCores = (cpuOf(server.pid) - cpu) / config.seconds;
+    const steadyOwn = cores(process.cpuUsage(own), config.seconds);
+    results.push(await collect(`${fmtInt(config.rate)} msg/s`, subscribers, steady, config.seconds, steadyCores, steadyOwn));
+
+    log(`measuring: ${config.burstSeconds} s flat out, ${config.burstConcurrency} POSTs in flight`);
+    const burst: Sent[] = [];
+    cpu = cpuOf(server.pid);
+    own = process.cpuUsage();
+    await publishFlatOut(server.baseUrl, agent, config.burstConcurrency, config.burstSeconds, burst);
+    const burstCores = (cpuOf(server.pid) - cpu) / config.burstSeconds;
+    const burstOwn = cores(process.cpuUsage(own), config.burstSeconds);
+    results.push(await collect(`flat out (${config.burstConcurrency} in flight)`, subscribers, burst, config.burstSeconds, burstCores, burstOwn));
+    for (const r of results) {
+      log(`${r.label}: published ${fmtInt(r.publishRate)}/s, delivered ${fmtInt(r.deliveredRate)}/s, ` +
+        `p50 ${fmtMs(r.latency.p50)} ms, p99 ${fmtMs(r.latency.p99)} ms, missing ${r.missing}, server CPU ${r.serverCores.toFixed(2)} cores`);
+    }
+    return results;
+  } finally {
+    for (const s of subscribers) s.close();
+    agent.destroy();
+    await server.stop();
+  }
+}
+
+interface IdleResult {
+  readonly connections: number;
+  readonly baseline: number;
+  readonly withConnections: number;
+  readonly consumers: number;
+}
+
+async function idleConnections(workDir: string): Promise<IdleResult> {
+  const server = await startServer(workDir, 'idle');
+  const port = Number(new URL(server.baseUrl).port);
+  const sockets: Socket[] = [];
+  try {
+    // A few requests first, so the baseline includes a warmed-up server, not a cold one.
+    for (let i = 0; i < 20; i++) await fetch(`${server.baseUrl}/feeds/${FEED}`).then((r) => r.arrayBuffer());
+    await sleep(1000);
+    const baseline = rssOf(server.pid);
+    log(`idle: baseline RSS ${(baseline / 2 ** 20).toFixed(1)} MiB; opening ${fmtInt(config.idle)} SSE connections`);
+    const open = (): Promise<void> => new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      sockets.push(socket);
+      socket.on('error', reject);
+      socket.write(`GET /feeds/${FEED} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
+      socket.once('data', (chunk: Buffer) => {
+        if (!chunk.toString('latin1').startsWith('HTTP/1.1 200')) reject(new Error(`idle connection: ${chunk.toString('latin1', 0, 40)}`));
+        else resolve();
+        // Heartbeats keep coming; read and drop them.
+        socket.resume();
+      });
+    });
+    for (let opened = 0; opened < config.idle;) {
+      const batch = Math.min(500, config.idle - opened);
+      await Promise.all(Array.from({ length: batch }, open));
+      opened += batch;
+      if (opened % 2000 === 0) log(`idle: ${fmtInt(opened)} open, RSS ${(rssOf(server.pid) / 2 ** 20).toFixed(1)} MiB`);
+    }
+    const health = await fetch(`${server.baseUrl}/healthz`).then((r) => r.json()) as { consumers: number };
+    await sleep(2000);
+    const withConnections = rssOf(server.pid);
+    log(`idle: ${fmtInt(health.consumers)} consumers registered, RSS ${(withConnections / 2 ** 20).toFixed(1)} MiB`);
+    return { connections: config.idle, baseline, withConnections, consumers: health.consumers };
+  } finally {
+    for (const s of sockets) s.destroy();
+    await server.stop();
+  }
+}
+
+function report(fan: PhaseResult[] | undefined, idle: IdleResult | undefined, notes: string[]): string {
+  const out = [`AtomMQ fan-out benchmark: ${machineSummary()}, Node ${process.version}, durability ${config.durability}`, ''];
+  if (fan) {
+    out.push(`Fan-out to ${config.subscribers} SSE subscribers (publish-to-receive latency, every subscriber, every message)`, '');
+    out.push(renderTable(
+      ['publisher', 'published msg/s', 'delivered msg/s', 'p50 ms', 'p99 ms', 'max ms', 'missing', 'server CPU', 'bench CPU'],
+      fan.map((r) => [r.label, fmtInt(r.publishRate), fmtInt(r.deliveredRate), fmtMs(r.latency.p50), fmtMs(r.latency.p99), fmtMs(r.latency.max), fmtInt(r.missing),
+        `${r.serverCores.toFixed(2)} cores`, `${r.benchCores.toFixed(2)} cores`]),
+    ), '');
+  }
+  if (idle) {
+    const per = (idle.withConnections - idle.baseline) / idle.connections;
+    out.push(`Idle SSE connections held by one server process (VmRSS)`, '');
+    out.push(renderTable(
+      ['connections', 'consumers', 'RSS before', 'RSS with them', 'per connection'],
+      [[fmtInt(idle.connections), fmtInt(idle.consumers), `${(idle.baseline / 2 ** 20).toFixed(1)} MiB`,
+        `${(idle.withConnections / 2 ** 20).toFixed(1)} MiB`, `${(per / 1024).toFixed(1)} KiB`]],
+    ), '');
+  }
+  if (notes.length) out.push('Notes:', ...notes.map((n) => `- ${n}`), '');
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const workDir = mkdtempSync(join(tmpdir(), 'atommq-fanout-'));
+  const cleanUp = (): void => {
+    killStartedChildren();
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      cleanUp();
+      process.exit(130);
+    });
+  }
+  // However this process ends, the servers it started end with it.
+  process.once('exit', killStartedChildren);
+  const notes: string[] = [];
+  let fan: PhaseResult[] | undefined;
+  let idle: IdleResult | undefined;
+  try {
+    try {
+      fan = await fanOut(workDir);
+    } catch (error) {
+      notes.push(`fan-out failed: ${(error as Error).message}`);
+      process.exitCode = 1;
+    }
+    try {
+      idle = await idleConnections(workDir);
+    } catch (error) {
+      notes.push(`idle connections failed: ${(error as Error).message} (check \`ulimit -n\`: this process needs ${config.idle} descriptors and more)`);
+      process.exitCode = 1;
+    }
+  } finally {
+    cleanUp();
+  }
+  process.stdout.write(`\n${report(fan, idle, notes)}\n`);
+}
+
+main().catch((error: unknown) => {
+  killStartedChildren();
+  process.stderr.write(`[fanout] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

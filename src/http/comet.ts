@@ -1,0 +1,43 @@
+import { Router, type Request, type Response } from 'express';
+import type { StoredEntry } from '../store/store.js';
+import type { AppContext } from './context.js';
+import { methodNotAllowed } from './error-handler.js';
+import { FeedStream, markStream, renderChange, ResponseSink, type ResponseFraming, type StreamEnd } from './feed-stream.js';
+import { requireFeed } from './feed-router.js';
+import { readStreamCursor } from './read-params.js';
+
+const cometFraming: ResponseFraming = {
+  kind: 'comet',
+  frame: (change: StoredEntry) => `${renderChange(change, 'json', '')}\n`,
+  // A blank line: JSON-lines readers skip it, proxies see traffic.
+  heartbeat: '\n',
+  closing: (reason: StreamEnd) => `${JSON.stringify({ closing: reason })}\n`,
+};
+
+/**
+ * `GET /c/<name>`: RestMQ's comet consumer. One long response that carries each message as a line
+ * of JSON (the entry as `?format=json` gives it, with its seq) until the client leaves. Live
+ * messages by default; `Xlastid` or `?lastid=` first sends what follows the cursor.
+ */
+async function streamLines(ctx: AppContext, req: Request, res: Response): Promise<void> {
+  const feed = requireFeed(ctx, req);
+  const cursor = await readStreamCursor(req, feed, ctx.storeFor(feed));
+  const stream = new FeedStream(ctx, { transport: 'comet', feed, cursor, sink: new ResponseSink(res, cometFraming) });
+  markStream(res);
+  res.status(200).set({ 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no', Connection: 'close' });
+  if (req.method === 'HEAD') {
+    stream.gone();
+    res.end();
+    return;
+  }
+  res.once('close', () => stream.gone());
+  res.flushHeaders();
+  stream.start();
+}
+
+export function cometRouter(ctx: AppContext): Router {
+  const router = Router();
+  router.get('/c/:name', (req, res) => streamLines(ctx, req, res));
+  router.all('/c/:name', methodNotAllowed('GET, HEAD'));
+  return router;
+}

@@ -1,0 +1,330 @@
+import type { Response } from 'express';
+import { v4 as uuidv4 } from 'uuid';
+import { withSeq } from '../atom/render-entry.js';
+import type { FeedConfig } from '../config/feed-config.js';
+import { AtomMQError } from '../errors/index.js';
+import type { DeliveryPolicy } from '../hub/hub.js';
+import type { StoredEntry } from '../store/store.js';
+import type { AppContext } from './context.js';
+import type { Format, StreamCursor } from './read-params.js';
+import { withXmlBase } from './respond.js';
+
+/** Why the server ends a stream. Transports tell the peer: an SSE event, a WebSocket close code, a last JSON line. */
+export interface StreamEnd {
+  readonly code: 'SHUTTING_DOWN' | 'SLOW_CONSUMER' | 'STREAM_FAILED';
+  readonly detail: string;
+  /** The seq of the last change written to this stream: the cursor to resume from. */
+  readonly lastid?: number | undefined;
+}
+
+/** One transport's way of writing to one peer: an SSE or comet response, a WebSocket. */
+export interface StreamSink {
+  /** False once the peer has gone or is going: nothing more can reach it. */
+  readonly writable: boolean;
+  /** Writes one change; false when the transport's buffer is above its high-water mark. */
+  write(change: StoredEntry): boolean;
+  /** Resolves once the transport's buffer has drained, or the peer has gone. */
+  drained(): Promise<void>;
+  /** Keeps an idle connection open through proxies (and, for WebSocket, finds dead peers). */
+  heartbeat(): void;
+  /** Ends the stream after what was written, telling the peer why. */
+  end(reason: StreamEnd): void;
+}
+
+export interface FeedStreamOptions {
+  /** Names the stream in hub ids and logs. */
+  readonly transport: 'sse' | 'ws' | 'comet';
+  readonly feed: FeedConfig;
+  /** Where the stream starts; undefined: with what is committed from now on. */
+  readonly cursor: StreamCursor | undefined;
+  readonly sink: StreamSink;
+}
+
+/** Changes read from the store per backlog query. */
+const BACKLOG_PAGE = 200;
+
+/**
+ * "Backlog, then live" for one stream, whatever its transport.
+ *
+ * Broadcast: the stream registers with the hub *first*, buffering live changes, then pages the
+ * backlog after its cursor from the store, then writes the buffered changes, skipping seqs it has
+ * already written. A change committed while the backlog is read is in the store, in the buffer or
+ * both, so nothing is missed and nothing is written twice. The buffer is bounded: while the backlog
+ * is sent, an overflowing buffer is dropped and the store read on (the store holds every change);
+ * once live, a reader that falls `streamBuffer` messages behind is disconnected, told its last seq.
+ *
+ * Round-robin: the stream is one of the feed's consumers and gets live messages only, each of them
+ * alone; while its socket is backed up it refuses messages, which the hub hands to the next one.
+ */
+export class FeedStream {
+  readonly id: string;
+  readonly delivery: DeliveryPolicy;
+  private state: 'backlog' | 'live' | 'ending' | 'ended';
+  private queue: StoredEntry[] = [];
+  /** Incremented each time an overflowing buffer is dropped during the backlog. */
+  private resets = 0;
+  /** The seq of the last change written (or the cursor). */
+  private sent: number | undefined;
+  /** Something is waiting for the sink to drain (or the backlog is being sent): only it writes. */
+  private busy = false;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private ending: StreamEnd | undefined;
+
+  /**
+   * Registers with the hub at once, so that nothing committed from now on can be missed. Throws,
+   * before anything is written, when the stream cannot be served. Call `start()` once the
+   * transport has answered the request.
+   */
+  constructor(private readonly ctx: AppContext, private readonly options: FeedStreamOptions) {
+    this.id = `${options.transport}:${uuidv4()}`;
+    const { feed, cursor } = options;
+    this.delivery = ctx.hub.register(this.id, {
+      feed: feed.name,
+      onClose: () => this.end({ code: 'SHUTTING_DOWN', detail: 'the server is shutting down; reconnect (to another instance) to resume' }),
+    }, (change) => (this.delivery === 'roundrobin' ? this.take(change) : this.offer(change)));
+    if (this.delivery === 'roundrobin') {
+      if (cursor?.explicit) {
+        ctx.hub.unregister(this.id);
+        throw new AtomMQError('INVALID_CURSOR', `feed "${feed.name}" delivers round-robin: its streams get live messages only, each to one consumer, so they take no cursor; read older messages with GET and Xlastid`);
+      }
+      // Last-Event-ID, which an EventSource sends by itself when it reconnects, is not a cursor here.
+      this.state = 'live';
+    } else {
+      this.sent = cursor?.seq;
+      this.state = cursor === undefined ? 'live' : 'backlog';
+    }
+  }
+
+  /** Sends the backlog (if any), then live changes, and starts the heartbeat. */
+  start(): void {
+    if (this.state === 'ended') return;
+    this.heartbeat = setInterval(() => {
+      if (this.state !== 'ended' && this.options.sink.writable) this.options.sink.heartbeat();
+    }, this.ctx.options.heartbeat * 1000);
+    this.heartbeat.unref();
+    this.ctx.logger.debug({ stream: this.id, feed: this.options.feed.name, delivery: this.delivery, cursor: this.sent }, 'stream opened');
+    if (this.state === 'backlog') {
+      this.sendBacklog().catch((error: unknown) => {
+        this.ctx.logger.error({ err: error, stream: this.id }, 'stream backlog failed');
+        this.end({ code: 'STREAM_FAILED', detail: 'reading the backlog failed; reconnect to resume' });
+      });
+    } else if (this.delivery === 'roundrobin') this.ctx.hub.resume(this.id);
+    else this.flush();
+  }
+
+  /** The peer has gone: stop at once. Safe to call on every close path. */
+  gone(): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.stop();
+    this.ctx.logger.debug({ stream: this.id, lastid: this.sent }, 'stream closed by the peer');
+  }
+
+  /**
+   * Ends the stream and tells the peer why. On shutdown what the stream has taken is written first;
+   * a slow consumer's buffer, being what overflowed, is dropped.
+   */
+  end(reason: StreamEnd): void {
+    if (this.state === 'ending' || this.state === 'ended') return;
+    // The backlog's reader resumes from its cursor: what was buffered behind it is not sent.
+    if (reason.code !== 'SHUTTING_DOWN' || this.state === 'backlog') this.queue = [];
+    this.state = 'ending';
+    this.ending = reason;
+    this.stop();
+    // A slow consumer may never drain: it is told now, behind what it has not read yet. Otherwise
+    // the buffer is written first (at once, or by whoever waits for a drain).
+    if (reason.code === 'SLOW_CONSUMER') this.finish();
+    else if (!this.busy) this.flush();
+  }
+
+  /** Broadcast sender: takes every change, into the buffer unless it can be written now. */
+  private offer(change: StoredEntry): boolean {
+    if (this.state === 'ending' || this.state === 'ended') return false;
+    if (this.state === 'live' && !this.busy && this.queue.length === 0) {
+      if (!this.write(change)) this.awaitDrain();
+      return true;
+    }
+    if (this.queue.length >= this.ctx.options.streamBuffer) {
+      if (this.state === 'backlog') {
+        this.queue = [];
+        this.resets++;
+      } else {
+        this.end({ code: 'SLOW_CONSUMER', detail: `this reader fell more than ${this.ctx.options.streamBuffer} messages behind and was disconnected; reconnect from lastid to resume` });
+        return false;
+      }
+    }
+    this.queue.push(change);
+    return true;
+  }
+
+  /** Round-robin sender: takes a change only when it can be written now. */
+  private take(change: StoredEntry): boolean {
+    if (this.state !== 'live' || this.busy) return false;
+    if (!this.options.sink.writable) {
+      this.gone();
+      return false;
+    }
+    // No duplicate check: the hub hands each round-robin message out once.
+    this.sent = change.seq;
+    if (!this.options.sink.write(change)) this.awaitDrain();
+    return true;
+  }
+
+  /** Writes a change unless already written; false when the sink wants a drain first. */
+  private write(change: StoredEntry): boolean {
+    if (this.sent !== undefined && change.seq <= this.sent) return true;
+    if (!this.options.sink.writable) {
+      this.gone();
+      return true;
+    }
+    this.sent = change.seq;
+    return this.options.sink.write(change);
+  }
+
+  private awaitDrain(): void {
+    this.busy = true;
+    void this.options.sink.drained().then(() => {
+      this.busy = false;
+      if (this.state === 'live' && this.delivery === 'roundrobin') this.ctx.hub.resume(this.id);
+      else this.flush();
+    });
+  }
+
+  /** Writes the buffer, oldest first, pausing whenever the sink wants a drain. */
+  private flush(): void {
+    while (this.queue.length > 0 && (this.state === 'live' || this.state === 'ending')) {
+      if (!this.write(this.queue.shift() as StoredEntry)) {
+        this.awaitDrain();
+        return;
+      }
+    }
+    if (this.state === 'ending') this.finish();
+  }
+
+  private async sendBacklog(): Promise<void> {
+    const store = this.ctx.storeFor(this.options.feed);
+    this.busy = true;
+    try {
+      for (;;) {
+        const resets = this.resets;
+        const page = await store.readAfter(this.options.feed.name, this.sent ?? 0, BACKLOG_PAGE);
+        let caughtUp = false;
+        for (const change of page) {
+          if (this.state !== 'backlog') return;
+          // Everything from the buffer's first change on is in the buffer.
+          const first = this.queue[0];
+          if (first && change.seq >= first.seq) {
+            caughtUp = true;
+            break;
+          }
+          if (!this.write(change)) await this.options.sink.drained();
+        }
+        if (this.state !== 'backlog') return;
+        // The buffer was dropped after this page was read: what it held is only in the store.
+        if (this.resets !== resets) continue;
+        if (caughtUp || page.length < BACKLOG_PAGE) break;
+      }
+      this.state = 'live';
+    } finally {
+      this.busy = false;
+      if (this.state === 'live' || this.state === 'ending') this.flush();
+    }
+  }
+
+  private finish(): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    const reason = { ...this.ending as StreamEnd, lastid: this.sent };
+    if (this.options.sink.writable) this.options.sink.end(reason);
+    this.ctx.logger.debug({ stream: this.id, reason: reason.code, lastid: this.sent }, 'stream ended');
+  }
+
+  private stop(): void {
+    this.ctx.hub.unregister(this.id);
+    clearInterval(this.heartbeat);
+    if (this.state === 'ended') this.queue = [];
+  }
+}
+
+const streams = new WeakSet<object>();
+
+/** Marks a response as a stream: shutdown waits for the other requests, then ends the streams. */
+export function markStream(res: object): void {
+  streams.add(res);
+}
+
+export function isStream(res: object): boolean {
+  return streams.has(res);
+}
+
+const frames = new WeakMap<StoredEntry, Map<string, Buffer>>();
+
+/**
+ * A change's bytes for one kind of stream, made (and encoded) once per change however many
+ * streams carry it: a broadcast to many readers hands the same StoredEntry to all of them.
+ */
+export function frameOf(change: StoredEntry, kind: string, make: (change: StoredEntry) => string): Buffer {
+  let byKind = frames.get(change);
+  if (!byKind) frames.set(change, (byKind = new Map()));
+  let frame = byKind.get(kind);
+  if (frame === undefined) byKind.set(kind, (frame = Buffer.from(make(change))));
+  return frame;
+}
+
+/** A change as the entry document a stream carries: Atom (with xml:base) or JSON, with its seq. */
+export function renderChange(change: StoredEntry, format: Format, base: string): string {
+  const rendered = withSeq(change, change.seq, change.deleted);
+  return format === 'json' ? rendered.json : withXmlBase(rendered.xml, base);
+}
+
+/** How a streaming HTTP response frames what it writes. */
+export interface ResponseFraming {
+  /** Identifies the framing (and format and base) in the frame cache. */
+  readonly kind: string;
+  frame(change: StoredEntry): string;
+  readonly heartbeat: string;
+  closing(reason: StreamEnd): string;
+}
+
+/** How long an ended response may take to flush before its connection is cut. */
+const END_GRACE_MS = 5000;
+
+/** A sink over a long-lived HTTP response: server-sent events and comet. */
+export class ResponseSink implements StreamSink {
+  constructor(private readonly res: Response, private readonly framing: ResponseFraming) {}
+
+  get writable(): boolean {
+    // After a client's FIN, Node ends the socket before the response closes: check the socket.
+    const socket = this.res.socket;
+    return !this.res.writableEnded && !this.res.destroyed && socket !== null && socket.writable;
+  }
+
+  write(change: StoredEntry): boolean {
+    return this.res.write(frameOf(change, this.framing.kind, this.framing.frame));
+  }
+
+  drained(): Promise<void> {
+    const res = this.res;
+    if (!res.writableNeedDrain || res.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+
+  heartbeat(): void {
+    if (!this.res.writableNeedDrain) this.res.write(this.framing.heartbeat);
+  }
+
+  end(reason: StreamEnd): void {
+    this.res.end(this.framing.closing(reason));
+    const cut = setTimeout(() => this.res.destroy(), END_GRACE_MS);
+    cut.unref();
+    this.res.once('close', () => clearTimeout(cut));
+  }
+}
