@@ -1,11 +1,15 @@
 #!/usr/bin/env node
+/**
+ * The `atommq` command: `serve` runs the server; `publish`, `read`, `tail` and `feeds` are clients
+ * (src/cli/<command>.ts). Each command's modules are loaded only when it runs, so a worker started by
+ * `atommq tail` does not load the server, its database driver or its logger.
+ */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { OPTION_SOURCES, resolveOptions, type RawOptions } from './config/server-options.js';
+import { describeError, EXIT, exitCodeOf, UsageError } from './cli/exit.js';
 import { ConfigError } from './errors/index.js';
-import { startServer } from './server.js';
 
-const USAGE = `Usage: atommq serve [options]
+const SERVE_USAGE = `Usage: atommq serve [options]
 
 Options (each also read from its environment variable):
   --port N              port to listen on (PORT; default 8080)
@@ -17,16 +21,35 @@ Options (each also read from its environment variable):
   --base-url URL        public URL when behind a proxy (ATOMMQ_BASE_URL)
   --log-level LEVEL     debug | info | warn | error | silent (ATOMMQ_LOG_LEVEL; default info)
   --prune-interval S    seconds between retention sweeps (ATOMMQ_PRUNE_INTERVAL; default 10)
+  --heartbeat S         seconds between keep-alives on live streams (ATOMMQ_HEARTBEAT; default 15)
+  --stream-buffer N     messages a live stream may hold for a slow reader (ATOMMQ_STREAM_BUFFER; default 1024)
 `;
 
-/** Exit codes scripts can rely on. */
-const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+const USAGE = `Usage: atommq <command> [options]
+
+Commands:
+  serve                       run the server (the default command)
+  publish <feed>              publish one entry
+  read <feed>                 print one page of entries after a cursor
+  tail <feed>                 print entries, or run a command for each, saving a cursor (a worker)
+  feeds                       list the server's feeds
+
+<feed> is a feed URL (http://host:8080/feeds/orders), or a feed name with --server URL
+(default: ATOMMQ_URL, else http://localhost:8080). \`atommq <command> --help\` tells more.
+
+Exit codes: 0 ok; 1 unexpected failure; 2 bad usage or configuration; 3 server unreachable;
+4 request refused (4xx); 5 server error (5xx); 6 the --exec command kept failing.
+`;
 
 async function serve(args: string[]): Promise<void> {
+  const [{ pino }, { OPTION_SOURCES, resolveOptions }, { startServer }] = await Promise.all([
+    import('pino'), import('./config/server-options.js'), import('./server.js'),
+  ]);
+  type RawOptions = import('./config/server-options.js').RawOptions;
   const flags = Object.fromEntries(Object.values(OPTION_SOURCES).map((s) => [s.flag.slice(2), { type: 'string' as const }]));
   const { values } = parseArgs({ args, options: { ...flags, help: { type: 'boolean' } }, strict: true });
   if (values.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(SERVE_USAGE);
     return;
   }
   const raw: RawOptions = {};
@@ -47,12 +70,40 @@ async function serve(args: string[]): Promise<void> {
   process.once('SIGINT', stop);
 }
 
+/** Client commands, each in its own module. */
+const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<void>>> = {
+  publish: async () => (await import('./cli/publish.js')).publish,
+  read: async () => (await import('./cli/read.js')).read,
+  tail: async () => (await import('./cli/tail.js')).tail,
+  feeds: async () => (await import('./cli/feeds.js')).feeds,
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command = 'serve', ...rest] = argv;
   if (command === 'serve') return serve(rest);
+  if (command === 'help' || command === '--help' || command === '-h') {
+    const topic = rest[0] ? COMMANDS[rest[0]] : undefined;
+    if (topic) return (await topic())(['--help']);
+    process.stdout.write(rest[0] === 'serve' ? SERVE_USAGE : USAGE);
+    return;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`${version()}\n`);
+    return;
+  }
+  // `atommq --port 9090` is `atommq serve --port 9090`, as before there were other commands.
   if (command.startsWith('--')) return serve(argv);
-  process.stderr.write(`atommq: unknown command "${command}"\n\n${USAGE}`);
-  process.exitCode = EXIT.usage;
+  const load = COMMANDS[command];
+  if (!load) throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  await (await load())(rest);
+  // A client command is done once its output is written (each awaits its writes): exit now rather
+  // than when the HTTP client's last sockets and timers have wound down.
+  process.exit(EXIT.ok);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
@@ -60,6 +111,9 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`atommq: ${(error as Error).message}\n`);
     process.exit(EXIT.usage);
   }
-  process.stderr.write(`atommq: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(EXIT.failure);
+  process.stderr.write(`atommq: ${describeError(error)}\n`);
+  if (error instanceof UsageError && !error.message.includes('Usage:')) process.stderr.write('(atommq <command> --help tells more)\n');
+  // Commands await their stdout writes, so exiting now loses no output, and nothing a failed
+  // start-up left open (a file watcher, a database) can keep the process alive.
+  process.exit(exitCodeOf(error));
 });

@@ -1,0 +1,152 @@
+import type { PublishResult } from './types.js';
+
+/**
+ * Typed errors of the AtomMQ client. Every error has a stable `code` and says whether retrying can
+ * help (`retryable`): callers branch on the class or the code, never on the message.
+ *
+ * - {@link HttpError}: the server answered with a status >= 400. `code` is the server's own
+ *   problem+json code (`FEED_NOT_FOUND`, `INVALID_CURSOR`, …) or `HTTP_<status>` when the answer
+ *   came from something else (a proxy). Retryable when the status is 5xx, never when it is 4xx.
+ * - {@link ConnectionError}: no answer at all (refused, reset, closed mid-response). Retryable.
+ * - {@link TimeoutError}: the call's deadline passed. Retryable.
+ * - {@link AbortedError}: the caller's signal (or `stop()`) cancelled the call. Not retryable.
+ * - {@link ResponseError}: the server answered 2xx with something the client cannot read.
+ * - {@link CursorStoreError}: a cursor file that cannot be read back as a seq.
+ * - {@link HandlerError}: a subscription handler kept failing past its retry budget.
+ */
+
+/** Codes the client itself assigns; server errors carry the server's problem code instead. */
+export type ClientErrorCode =
+  | 'CONNECTION_FAILED'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'BAD_RESPONSE'
+  | 'INVALID_ARGUMENT'
+  | 'CURSOR_CORRUPT'
+  | 'HANDLER_FAILED'
+  | 'BATCH_FAILED';
+
+/** Base class of every error the client throws. */
+export class AtomMQClientError extends Error {
+  override readonly name: string = 'AtomMQClientError';
+  /** Whether the same call may succeed if tried again. */
+  readonly retryable: boolean;
+
+  constructor(readonly code: string, message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, { cause: options.cause });
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** An RFC 9457 problem document, as AtomMQ answers every error. */
+export interface Problem {
+  readonly type?: string;
+  readonly title?: string;
+  readonly status?: number;
+  readonly detail?: string;
+  readonly code?: string;
+  readonly instance?: string;
+}
+
+/**
+ * The server answered with an error status. 4xx is never retried (the same request would be
+ * refused again); 5xx is, and a `Retry-After` header sets the least delay before the next try.
+ *
+ * @example
+ * try { await client.read('nope') } catch (e) { if (e instanceof HttpError && e.code === 'FEED_NOT_FOUND') … }
+ */
+export class HttpError extends AtomMQClientError {
+  override readonly name = 'HttpError';
+  readonly status: number;
+  /** The problem document's `title` and `detail`, when the server sent one. */
+  readonly title: string | undefined;
+  readonly detail: string | undefined;
+  /** Milliseconds from a `Retry-After` header, if any. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(status: number, method: string, url: string, problem: Problem | undefined, retryAfterMs?: number) {
+    const code = typeof problem?.code === 'string' ? problem.code : `HTTP_${status}`;
+    const why = problem?.detail ?? problem?.title ?? `HTTP ${status}`;
+    super(code, `${method} ${url}: ${status} ${why}`, { retryable: status >= 500 });
+    this.status = status;
+    this.title = problem?.title;
+    this.detail = problem?.detail;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The server could not be reached, or the connection broke before a complete answer. */
+export class ConnectionError extends AtomMQClientError {
+  override readonly name = 'ConnectionError';
+  constructor(message: string, cause?: unknown) {
+    super('CONNECTION_FAILED', message, { cause, retryable: true });
+  }
+}
+
+/** The call's deadline passed before a complete answer. */
+export class TimeoutError extends AtomMQClientError {
+  override readonly name = 'TimeoutError';
+  constructor(message: string, readonly timeoutMs: number) {
+    super('TIMEOUT', message, { retryable: true });
+  }
+}
+
+/** The caller cancelled: its AbortSignal fired, or a subscription was stopped. */
+export class AbortedError extends AtomMQClientError {
+  override readonly name = 'AbortedError';
+  constructor(message = 'the call was aborted', cause?: unknown) {
+    super('ABORTED', message, { cause });
+  }
+}
+
+/** A successful status with a body or headers the client cannot make sense of. */
+export class ResponseError extends AtomMQClientError {
+  override readonly name = 'ResponseError';
+  constructor(message: string, cause?: unknown) {
+    super('BAD_RESPONSE', message, { cause });
+  }
+}
+
+/** A cursor file whose content is not a seq. Starting over from 0 or from the end would be a guess. */
+export class CursorStoreError extends AtomMQClientError {
+  override readonly name = 'CursorStoreError';
+  constructor(message: string, readonly path: string, cause?: unknown) {
+    super('CURSOR_CORRUPT', message, { cause });
+  }
+}
+
+/**
+ * A subscription handler kept failing on one entry beyond `handlerRetry.retries`. The cursor was
+ * left before that entry, so nothing was skipped: a restarted subscription retries it.
+ */
+export class HandlerError extends AtomMQClientError {
+  override readonly name = 'HandlerError';
+  constructor(readonly seq: number, readonly attempts: number, cause: unknown) {
+    super('HANDLER_FAILED', `the handler failed ${attempts} time(s) on seq ${seq}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/** Thrown when an argument is wrong before anything is sent (a bad feed name, an unknown option). */
+export class InvalidArgumentError extends AtomMQClientError {
+  override readonly name = 'InvalidArgumentError';
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+/**
+ * `publishBatch` stopped at entry `index`: `published` holds the results of the entries before it
+ * (all of them when the batch is ordered). Publishing the rest again with the same idempotency keys
+ * (`idempotencyKeys`) cannot duplicate anything.
+ */
+export class PublishBatchError extends AtomMQClientError {
+  override readonly name = 'PublishBatchError';
+  constructor(
+    readonly index: number,
+    readonly published: ReadonlyArray<PublishResult | undefined>,
+    readonly idempotencyKeys: readonly string[],
+    cause: unknown,
+  ) {
+    super('BATCH_FAILED', `publishing entry ${index} of the batch failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
