@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { FeedDirectory } from './config/feed-directory.js';
 import type { ServerOptions } from './config/server-options.js';
+import { AtomMQError } from './errors/index.js';
 import { createApp } from './http/app.js';
+import { refuseOnSocket } from './http/error-handler.js';
 import type { AppContext } from './http/context.js';
 import { isStream } from './http/feed-stream.js';
 import { webSocketEndpoint } from './http/websocket.js';
@@ -84,6 +86,18 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const server = createServer(createApp(ctx, () => stores.ping()));
   const websockets = webSocketEndpoint(ctx);
   server.on('upgrade', websockets.handleUpgrade);
+  // Requests Node's parser rejects (a raw non-ASCII byte in the path, oversized headers) never reach
+  // Express; they get the same problem+json answer as every other error.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const problem = error.code === 'HPE_HEADER_OVERFLOW'
+      ? new AtomMQError('HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts')
+      : new AtomMQError('BAD_REQUEST', `the request is not valid HTTP (${error.code ?? error.message})`);
+    refuseOnSocket(ctx, socket, problem, undefined, undefined);
+  });
   // Responses still being prepared when shutdown starts must tell keep-alive clients not to reuse
   // the connection: it is closed right after them, and a request sent on it would be lost unanswered.
   const inFlight = new Set<ServerResponse>();

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DOMParser } from '@xmldom/xmldom';
 import { ATOM, entryXml, postAtom, readJson, startTestServer, type TestServer } from './support/server.js';
@@ -551,5 +552,32 @@ describe('the request URL echoed in a feed', () => {
       assert.deepEqual(errors, [], `${query}: the feed is not well-formed XML; its self link is ${raw}`);
       assert.equal(href, `feeds/test${query}`, `${query}: the self link is ${raw}`);
     }
+  });
+});
+
+describe('requests the HTTP parser rejects', () => {
+  let server: TestServer;
+  before(async () => { server = await startTestServer(); });
+  after(() => server.close());
+
+  /** Sends raw bytes and resolves with what the server wrote back before closing. */
+  function raw(bytes: Buffer): Promise<string> {
+    const { port } = new URL(server.url);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.end(bytes));
+      let answer = '';
+      socket.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
+      socket.on('close', () => resolve(answer));
+      socket.on('error', reject);
+    });
+  }
+
+  test('a raw non-ASCII byte in the path gets a 400 problem+json, and the server keeps serving', async () => {
+    const answer = await raw(Buffer.concat([Buffer.from('GET /feeds/te'), Buffer.from([0xff]), Buffer.from('st HTTP/1.1\r\nHost: x\r\n\r\n')]));
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /Content-Type: application\/problem\+json/);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { code: string; status: number };
+    assert.deepEqual([body.code, body.status], ['BAD_REQUEST', 400]);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
   });
 });

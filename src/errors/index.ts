@@ -20,6 +20,7 @@ export const ERRORS = {
   PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },
   UPGRADE_REQUIRED: { status: 426, title: 'Upgrade required' },
   SHUTTING_DOWN: { status: 503, title: 'Shutting down' },
   CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AtomMQError, type ErrorCode } from '../errors/index.js';
 import type { AppContext } from './context.js';
@@ -84,4 +86,25 @@ export function methodNotAllowed(allow: string): RequestHandler {
   return (req) => {
     throw new AtomMQError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}; use ${allow}`, { headers: { Allow: allow } });
   };
+}
+
+/**
+ * Writes a problem answer straight on a socket and closes it, for requests Express never sees: a
+ * WebSocket upgrade that is refused, or a request Node's HTTP parser could not read.
+ */
+export function refuseOnSocket(ctx: AppContext, socket: Duplex, error: unknown, method: string | undefined, url: string | undefined): void {
+  const problem = problemFor(ctx, error, method, url);
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const headers = {
+    'Content-Type': 'application/problem+json',
+    'Content-Length': String(Buffer.byteLength(problem.body)),
+    Connection: 'close',
+    ...problem.headers,
+  };
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? problem.title}\r\n${head}\r\n${problem.body}`);
+  setTimeout(() => socket.destroy(), 1000).unref();
 }

@@ -1,11 +1,11 @@
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AtomMQError } from '../errors/index.js';
 import type { StoredEntry } from '../store/store.js';
 import type { AppContext } from './context.js';
-import { problemFor } from './error-handler.js';
+import { refuseOnSocket } from './error-handler.js';
 import { FeedStream, frameOf, renderChange, type StreamEnd, type StreamSink } from './feed-stream.js';
 import { feedNamed, requireFeed } from './feed-router.js';
 import { parseCursor, parseFormat, type Format, type StreamCursor } from './read-params.js';
@@ -98,24 +98,6 @@ function single(url: URL, name: string): string | undefined {
   return values[0];
 }
 
-/** Writes an error answer on a socket that was not upgraded, then closes it. */
-function refuse(ctx: AppContext, req: IncomingMessage, socket: Duplex, error: unknown): void {
-  const problem = problemFor(ctx, error, req.method, req.url);
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const headers = {
-    'Content-Type': 'application/problem+json',
-    'Content-Length': String(Buffer.byteLength(problem.body)),
-    Connection: 'close',
-    ...problem.headers,
-  };
-  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-  socket.end(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? problem.title}\r\n${head}\r\n${problem.body}`);
-  setTimeout(() => socket.destroy(), 1000).unref();
-}
-
 export interface WebSocketEndpoint {
   /** The http.Server's 'upgrade' listener. */
   readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -173,7 +155,7 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
     handleUpgrade: (req, socket, head) => {
       // Upgraded sockets have no error listener of the server's: a reset must not crash the process.
       socket.on('error', () => socket.destroy());
-      upgrade(req, socket, head).catch((error: unknown) => refuse(ctx, req, socket, error));
+      upgrade(req, socket, head).catch((error: unknown) => refuseOnSocket(ctx, socket, error, req.method, req.url));
     },
     terminateAll: () => {
       for (const ws of wss.clients) ws.terminate();
