@@ -3,6 +3,7 @@ import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { v5 as uuidv5 } from 'uuid';
 import type { FeedConfig } from '../config/feed-config.js';
 import { NS } from './namespaces.js';
+import { escapeXml } from './parse-entry.js';
 import { jsonWithSeq, xmlWithSeq, type Rendered } from './render-entry.js';
 
 /** Fixed namespace for deriving each feed's atom:id from its name, so the id survives restarts. */
@@ -54,27 +55,49 @@ function author(parent: XMLBuilder, person: FeedConfig['author']): void {
   if (person.uri) a.ele(NS.atom, 'uri').txt(literal(person.uri));
 }
 
+/** Stand-ins for what changes from one request to the next, replaced in `renderFeedXml`. */
+const SLOT = { base: 'atommq-slot-base', updated: 'atommq-slot-updated', self: 'atommq-slot-self', next: 'atommq-slot-next' } as const;
+const SLOTS = new RegExp(`${SLOT.base}|${SLOT.updated}|${SLOT.self}|<!--${SLOT.next}-->`);
+
 /**
- * An Atom feed document. The head is built with xmlbuilder2; the entries were rendered when they
- * were written and are spliced in as text, which is what keeps a page read cheap.
+ * A feed's head as xmlbuilder2 renders it, split around the slots, once per feed configuration:
+ * building it with xmlbuilder2 on every request cost more than the rest of a page read.
  */
-export function renderFeedXml(page: FeedPage): string {
+function headTemplate(feed: FeedConfig): string[] {
   const doc = create({ version: '1.0', encoding: 'UTF-8' })
     .ele(NS.atom, 'feed')
     .att('xmlns:app', NS.app).att('xmlns:am', NS.am).att('xmlns:at', NS.at)
-    .att(NS.xml, 'xml:base', literal(page.base));
-  doc.ele(NS.atom, 'id').txt(feedAtomId(page.feed.name));
-  doc.ele(NS.atom, 'title').txt(literal(page.feed.title));
-  if (page.feed.subtitle) doc.ele(NS.atom, 'subtitle').txt(literal(page.feed.subtitle));
-  doc.ele(NS.atom, 'updated').txt(page.updated);
-  author(doc, page.feed.author);
-  doc.ele(NS.atom, 'link').att('rel', 'self').att('href', literal(page.selfPath));
-  if (page.nextPath) doc.ele(NS.atom, 'link').att('rel', 'next').att('href', literal(page.nextPath));
+    .att(NS.xml, 'xml:base', SLOT.base);
+  doc.ele(NS.atom, 'id').txt(feedAtomId(feed.name));
+  doc.ele(NS.atom, 'title').txt(literal(feed.title));
+  if (feed.subtitle) doc.ele(NS.atom, 'subtitle').txt(literal(feed.subtitle));
+  doc.ele(NS.atom, 'updated').txt(SLOT.updated);
+  author(doc, feed.author);
+  doc.ele(NS.atom, 'link').att('rel', 'self').att('href', SLOT.self);
+  doc.com(SLOT.next);
   doc.ele(NS.atom, 'generator').att('uri', 'https://github.com/atommq/atommq').txt('AtomMQ');
-  const head = doc.end({ headless: false });
-  const close = head.lastIndexOf('</feed>');
+  const xml = doc.end({ headless: false });
+  return xml.slice(0, xml.lastIndexOf('</feed>')).split(new RegExp(`(${SLOTS.source})`));
+}
+
+const templates = new WeakMap<FeedConfig, string[]>();
+
+/**
+ * An Atom feed document: the feed's head with this request's values in its slots, then the entries,
+ * which were rendered when they were written and are spliced in as text.
+ */
+export function renderFeedXml(page: FeedPage): string {
+  let template = templates.get(page.feed);
+  if (!template) templates.set(page.feed, (template = headTemplate(page.feed)));
+  const values: Record<string, string> = {
+    [SLOT.base]: escapeXml(page.base),
+    [SLOT.updated]: page.updated,
+    [SLOT.self]: escapeXml(page.selfPath),
+    [`<!--${SLOT.next}-->`]: page.nextPath ? `<link rel="next" href="${escapeXml(page.nextPath)}"/>` : '',
+  };
+  const head = template.map((part) => values[part] ?? part).join('');
   const entries = page.items.map((item) => xmlWithSeq(item.rendered, item.seq, item.deleted)).join('');
-  return head.slice(0, close) + entries + head.slice(close);
+  return `${head}${entries}</feed>`;
 }
 
 /** The same page as JSON: `{ feed, entries, lastid, next }`. */
