@@ -13,14 +13,13 @@
  * otherwise); this process only publishes, subscribes and measures. Progress goes to stderr, the
  * report to stdout.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { killStartedChildren, startChildServer, type ChildServer } from './lib/child.js';
+import { benchWorkDir, killStartedChildren, startChildServer, type ChildServer } from './lib/child.js';
 import { machineSummary } from './lib/machine.js';
 import { atomMqCli, repoRoot } from './lib/paths.js';
 import { freePort } from './lib/ports.js';
@@ -383,17 +382,7 @@ function report(fan: PhaseResult[] | undefined, idle: IdleResult | undefined, no
 }
 
 async function main(): Promise<void> {
-  const workDir = mkdtempSync(join(tmpdir(), 'atommq-fanout-'));
-  const cleanUp = (): void => {
-    killStartedChildren();
-    rmSync(workDir, { recursive: true, force: true });
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      cleanUp();
-      process.exit(130);
-    });
-  }
+  const { workDir, cleanUp } = benchWorkDir('atommq-fanout-');
   // However this process ends, the servers it started end with it.
   process.once('exit', killStartedChildren);
   const notes: string[] = [];

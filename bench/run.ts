@@ -5,11 +5,8 @@
  * generates load (autocannon) and measures. Progress goes to stderr, the
  * final report to stdout.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DEFAULT_PAGE_BYTES } from './baselines/payloads.js';
-import { killStartedChildren, type ChildServer } from './lib/child.js';
+import { benchWorkDir, killStartedChildren, type ChildServer } from './lib/child.js';
 import { readConfig, type BenchConfig } from './lib/config.js';
 import { runLoad, type LoadResult, type LoadSpec } from './lib/load.js';
 import { measureWakeLatency } from './lib/longpoll.js';
@@ -185,18 +182,7 @@ class Bench {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const workDir = mkdtempSync(join(tmpdir(), 'atommq-bench-'));
-  const cleanUp = (): void => {
-    killStartedChildren();
-    rmSync(workDir, { recursive: true, force: true });
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      log(`${signal}: stopping servers`);
-      cleanUp();
-      process.exit(130);
-    });
-  }
+  const { workDir, cleanUp } = benchWorkDir('atommq-bench-');
 
   const report: Report = {
     post: new Map(),

@@ -16,11 +16,9 @@
  * BENCH_SUBSCRIBE_RATE (R, default 400).
  * Progress goes to stderr, the report to stdout.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AtomMQClient, FileCursorStore, MemoryCursorStore, type CursorStore, type SubscribeOptions } from '../src/client/index.js';
-import { killStartedChildren } from './lib/child.js';
+import { benchWorkDir, killStartedChildren } from './lib/child.js';
 import { machineSummary } from './lib/machine.js';
 import { atomMqBuilt, FEED, startAtomMq } from './lib/servers.js';
 import { fmtInt, fmtMs, renderTable } from './lib/table.js';
@@ -140,17 +138,7 @@ async function main(): Promise<void> {
   const backlog = count('BENCH_SUBSCRIBE_MESSAGES', 10_000);
   const live = count('BENCH_SUBSCRIBE_LIVE', 4_000);
   const rate = count('BENCH_SUBSCRIBE_RATE', 400);
-  const workDir = mkdtempSync(join(tmpdir(), 'atommq-bench-subscribe-'));
-  const cleanup = (): void => {
-    killStartedChildren();
-    rmSync(workDir, { recursive: true, force: true });
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      cleanup();
-      process.exit(130);
-    });
-  }
+  const { workDir, cleanUp: cleanup } = benchWorkDir('atommq-bench-subscribe-');
   const server = await startAtomMq(workDir, 'subscribe');
   log(`started ${server.name} (pid ${server.pid}) at ${server.baseUrl}`);
   try {

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpRequest } from './http-client.js';
 
@@ -113,4 +115,24 @@ async function isHealthy(baseUrl: string): Promise<boolean> {
   } catch {
     return false; // not listening yet
   }
+}
+
+/**
+ * A temporary directory for one bench run, removed with every server the run started when it
+ * ends, including on Ctrl-C or SIGTERM.
+ */
+export function benchWorkDir(prefix: string): { workDir: string; cleanUp: () => void } {
+  const workDir = mkdtempSync(join(tmpdir(), prefix));
+  const cleanUp = (): void => {
+    killStartedChildren();
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`[bench] ${signal}: stopping servers\n`);
+      cleanUp();
+      process.exit(130);
+    });
+  }
+  return { workDir, cleanUp };
 }
