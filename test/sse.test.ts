@@ -11,7 +11,7 @@ import { validateEntry } from './support/atom-validator.js';
 import {
   entryXml, freePort, makeFeedsDir, postAtom, problemOf, ProcessScope, spawnServer, startTestServer, type TestServer,
 } from './support/server.js';
-import { consumers, describeSeqs, eventually, publishMany, StreamClient } from './support/streams.js';
+import { consumers, describeSeqs, eventually, publishingUnderWay, publishMany, StreamClient } from './support/streams.js';
 
 const SSE = { Accept: 'text/event-stream' };
 
@@ -37,13 +37,10 @@ describe('server-sent events', () => {
 
   test('an EventSource at cursor 0 gets every message once, in seq order, backlog and live, while publishers publish', { timeout: 20_000 }, async () => {
     const url = server.feedUrl('seam');
-    const backlog = await publishMany(url, 300, 4, 'before-');
-    let published = 0;
-    const during = publishMany(url, 400, 4, 'during-').then((seqs) => { published = seqs.length; return seqs; });
-    await eventually(async () => (await fetch(`${url}?lastid=${backlog.at(-1)}&format=json&limit=50`).then((r) => r.json()) as { entries: unknown[] }).entries.length >= 30, 'publishing to be under way');
+    const { backlog, during, finished } = await publishingUnderWay(url);
     const reader = listen(`${url}?lastid=0&format=json`);
     await eventually(() => reader.opens > 0, 'the stream to open');
-    const openedWhilePublishing = published === 0;
+    const openedWhilePublishing = !finished();
     const expected = [...backlog, ...await during];
     await eventually(() => reader.ids.length >= expected.length, `${expected.length} events`);
     await new Promise((r) => setTimeout(r, 100));

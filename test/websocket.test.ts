@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { WebSocket, type ClientOptions } from 'ws';
 import { validateEntry } from './support/atom-validator.js';
 import { entryXml, postAtom, startTestServer, type TestServer } from './support/server.js';
-import { consumers, describeSeqs, eventually, publishMany } from './support/streams.js';
+import { consumers, describeSeqs, eventually, publishingUnderWay, publishMany } from './support/streams.js';
 
 interface Socket {
   ws: WebSocket;
@@ -66,12 +66,9 @@ describe('WebSocket', () => {
 
   test('a reader at lastid=0 gets every message once, in seq order, backlog and live, while publishers publish', { timeout: 20_000 }, async () => {
     const url = server.feedUrl('seam');
-    const backlog = await publishMany(url, 300, 4, 'before-');
-    let published = 0;
-    const during = publishMany(url, 400, 4, 'during-').then((seqs) => { published = seqs.length; return seqs; });
-    await eventually(async () => (await fetch(`${url}?lastid=${backlog.at(-1)}&format=json&limit=50`).then((r) => r.json()) as { entries: unknown[] }).entries.length >= 30, 'publishing to be under way');
+    const { backlog, during, finished } = await publishingUnderWay(url);
     const reader = await connect(`${ws}/feeds/seam/ws?lastid=0&format=json`);
-    const openedWhilePublishing = published === 0;
+    const openedWhilePublishing = !finished();
     const expected = [...backlog, ...await during];
     await eventually(() => reader.messages.length >= expected.length, `${expected.length} messages`);
     await new Promise((r) => setTimeout(r, 100));

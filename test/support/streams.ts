@@ -243,3 +243,24 @@ export function describeSeqs(got: readonly number[], expected: readonly number[]
   return `got ${got.length}, expected ${expected.length}; duplicates [${dupes.slice(0, 10).join(',')}], missing [${missing.slice(0, 10).join(',')}]` +
     (disorder >= 0 ? `, out of order at index ${disorder}` : '');
 }
+
+/** A backlog already published, and more being published while a reader starts. */
+export interface PublishingUnderWay {
+  readonly backlog: number[];
+  /** Resolves with the seqs of the entries published during the read. */
+  readonly during: Promise<number[]>;
+  /** Whether the publishing that started with the read has finished yet. */
+  finished(): boolean;
+}
+
+/**
+ * Publishes a backlog of 300 entries, then starts publishing 400 more and resolves once those are
+ * under way, so a reader opened next sees its backlog and the live stream overlap.
+ */
+export async function publishingUnderWay(url: string): Promise<PublishingUnderWay> {
+  const backlog = await publishMany(url, 300, 4, 'before-');
+  let done = false;
+  const during = publishMany(url, 400, 4, 'during-').then((seqs) => { done = true; return seqs; });
+  await eventually(async () => ((await fetch(`${url}?lastid=${backlog.at(-1)}&format=json&limit=50`).then((r) => r.json())) as { entries: unknown[] }).entries.length >= 30, 'publishing to be under way');
+  return { backlog, during, finished: () => done };
+}
