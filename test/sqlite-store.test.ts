@@ -84,6 +84,16 @@ describe('SQLite store', () => {
     assert.deepEqual(left.map((e) => e.key), ['new2', 'new3', 'new4']);
   });
 
+  test('a page read can load just the representation it sends', async () => {
+    await store.append({ feed: 'p', candidates: [{ key: 'one', revision: revision('one') }] });
+    const [xml] = await store.readAfter('p', 0, 10, 'xml');
+    const [json] = await store.readBefore('p', undefined, 10, 'json');
+    const [both] = await store.readAfter('p', 0, 10);
+    assert.deepEqual([xml?.xml, xml?.json], ['<entry>one', '']);
+    assert.deepEqual([json?.xml, json?.json], ['', '"t":"one"']);
+    assert.deepEqual([both?.xml, both?.json], ['<entry>one', '"t":"one"']);
+  });
+
   test('a cursor read uses the feed index, whatever the table size', () => {
     const db = new Database(join(dir, 'store.db'), { readonly: true });
     const plan = db.prepare('EXPLAIN QUERY PLAN SELECT seq FROM entries WHERE feed = ? AND seq > ? ORDER BY seq LIMIT ?').all('f', 0, 10) as Array<{ detail: string }>;

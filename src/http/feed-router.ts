@@ -62,9 +62,10 @@ function pagePath(feed: FeedConfig, view: View, position: Record<string, number>
  * Collection view: live entries, newest first. One extra row tells whether a next page exists.
  */
 async function readPage(store: Store, feed: FeedConfig, view: View): Promise<{ items: StoredEntry[]; more: boolean }> {
+  const only = view.format === 'json' ? 'json' : 'xml';
   const rows = view.cursor !== undefined
-    ? await store.readAfter(feed.name, view.cursor, view.limit + 1)
-    : await store.readBefore(feed.name, view.before, view.limit + 1);
+    ? await store.readAfter(feed.name, view.cursor, view.limit + 1, only)
+    : await store.readBefore(feed.name, view.before, view.limit + 1, only);
   return { items: rows.slice(0, view.limit), more: rows.length > view.limit };
 }
 

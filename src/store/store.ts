@@ -63,6 +63,12 @@ export interface ChangeRequest {
   readonly revision: Revision;
 }
 
+/**
+ * The one rendered form a page read needs: the other is left empty rather than loaded, which is
+ * most of what a page read would otherwise copy out of the database. Both when not given.
+ */
+export type Representation = 'xml' | 'json';
+
 export interface FeedBounds {
   /** 0 when the feed is empty. */
   readonly newestSeq: number;
@@ -93,9 +99,9 @@ export interface Store {
   get(feed: string, key: string): Promise<StoredEntry | undefined>;
   seqOfAtomId(feed: string, atomId: string): Promise<number | undefined>;
   /** Cursor view: changes after `seq`, oldest first, tombstones included. */
-  readAfter(feed: string, seq: number, limit: number): Promise<StoredEntry[]>;
+  readAfter(feed: string, seq: number, limit: number, only?: Representation): Promise<StoredEntry[]>;
   /** Collection view: live entries before `seq` (all when undefined), newest first. */
-  readBefore(feed: string, seq: number | undefined, limit: number): Promise<StoredEntry[]>;
+  readBefore(feed: string, seq: number | undefined, limit: number, only?: Representation): Promise<StoredEntry[]>;
   bounds(feed: string): Promise<FeedBounds>;
 
   /** Called after every durable commit with the changes it made, in seq order. */

@@ -1,4 +1,4 @@
-import type { StoredEntry } from '../store.js';
+import type { Representation, StoredEntry } from '../store.js';
 
 /**
  * One table holds every feed's changes. `seq` is the rowid with AUTOINCREMENT, so it only grows,
@@ -42,6 +42,12 @@ export interface Row {
 }
 
 export const COLUMNS = 'seq, feed, key, atom_id, deleted, published, edited, xml, json';
+
+/** COLUMNS with one rendered form replaced by an empty string, for reads that need only the other. */
+export function columnsFor(only: Representation | undefined): string {
+  if (only === undefined) return COLUMNS;
+  return COLUMNS.replace(only === 'xml' ? 'json' : 'xml', `'' AS ${only === 'xml' ? 'json' : 'xml'}`);
+}
 
 export function toEntry(row: Row): StoredEntry {
   return {

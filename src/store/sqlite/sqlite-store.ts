@@ -4,9 +4,9 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AtomMQError } from '../../errors/index.js';
 import type {
-  AppendRequest, AppendResult, ChangeRequest, FeedBounds, Retention, Store, StoredEntry,
+  AppendRequest, AppendResult, ChangeRequest, FeedBounds, Representation, Retention, Store, StoredEntry,
 } from '../store.js';
-import { COLUMNS, toEntry, type Row } from './schema.js';
+import { COLUMNS, columnsFor, toEntry, type Row } from './schema.js';
 import type { FromWriter, QueuedWrite, ToWriter, WriterData } from './writer-thread.js';
 import { openDatabase, type Durability, type Outcome, type WriteOp, type WriteResult } from './writer.js';
 
@@ -59,9 +59,10 @@ export class SqliteStore implements Store {
     this.s = {
       member: db.prepare<[string, string], Row>(`SELECT ${COLUMNS} FROM entries WHERE feed = ? AND key = ?`),
       atomId: db.prepare<[string, string], { seq: number }>('SELECT seq FROM entries WHERE atom_id = ? AND feed = ?'),
-      after: db.prepare<[string, number, number], Row>(`SELECT ${COLUMNS} FROM entries WHERE feed = ? AND seq > ? ORDER BY seq LIMIT ?`),
-      before: db.prepare<[string, number, number], Row>(
-        `SELECT ${COLUMNS} FROM entries WHERE feed = ? AND deleted = 0 AND seq < ? ORDER BY seq DESC LIMIT ?`),
+      after: byRepresentation((columns) => db.prepare<[string, number, number], Row>(
+        `SELECT ${columns} FROM entries WHERE feed = ? AND seq > ? ORDER BY seq LIMIT ?`)),
+      before: byRepresentation((columns) => db.prepare<[string, number, number], Row>(
+        `SELECT ${columns} FROM entries WHERE feed = ? AND deleted = 0 AND seq < ? ORDER BY seq DESC LIMIT ?`)),
       newest: db.prepare<[string], { seq: number; edited: string }>('SELECT seq, edited FROM entries WHERE feed = ? ORDER BY seq DESC LIMIT 1'),
       oldest: db.prepare<[string], { seq: number }>('SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT 1'),
       ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
@@ -103,12 +104,12 @@ export class SqliteStore implements Store {
     return this.s.atomId.get(atomId, feed)?.seq;
   }
 
-  async readAfter(feed: string, seq: number, limit: number): Promise<StoredEntry[]> {
-    return this.s.after.all(feed, seq, limit).map(toEntry);
+  async readAfter(feed: string, seq: number, limit: number, only?: Representation): Promise<StoredEntry[]> {
+    return this.s.after[only ?? 'both'].all(feed, seq, limit).map(toEntry);
   }
 
-  async readBefore(feed: string, seq: number | undefined, limit: number): Promise<StoredEntry[]> {
-    return this.s.before.all(feed, seq ?? Number.MAX_SAFE_INTEGER, limit).map(toEntry);
+  async readBefore(feed: string, seq: number | undefined, limit: number, only?: Representation): Promise<StoredEntry[]> {
+    return this.s.before[only ?? 'both'].all(feed, seq ?? Number.MAX_SAFE_INTEGER, limit).map(toEntry);
   }
 
   async bounds(feed: string): Promise<FeedBounds> {
@@ -204,6 +205,11 @@ export class SqliteStore implements Store {
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
   }
+}
+
+/** One prepared statement per set of columns a page read may load. */
+function byRepresentation<T>(prepare: (columns: string) => T): Record<Representation | 'both', T> {
+  return { both: prepare(columnsFor(undefined)), xml: prepare(columnsFor('xml')), json: prepare(columnsFor('json')) };
 }
 
 /** The change a committed write made, as listeners (the hub) receive it. */
