@@ -182,7 +182,7 @@ export class SqliteStore implements Store {
       for (const p of answered) p?.reject(new Error(`commit failed: ${message.message}`));
       return;
     }
-    const settled: Array<() => void> = [];
+    // Promise callbacks run after this method returns, so listeners hear of the batch first.
     const changes: StoredEntry[] = [];
     message.outcomes.forEach((outcome: Outcome, i) => {
       const p = answered[i];
@@ -193,9 +193,8 @@ export class SqliteStore implements Store {
       }
       const change = changeOf(p.op, outcome.result);
       if (change) changes.push(change);
-      settled.push(() => p.resolve({ result: outcome.result, change }));
+      p.resolve({ result: outcome.result, change });
     });
-    for (const settle of settled) settle();
     if (changes.length) for (const listener of this.listeners) listener(changes);
   }
 
