@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import type { Revision, StoredEntry } from '../src/store/store.js';
+import type { Revision } from '../src/store/store.js';
 import { openDatabase } from '../src/store/sqlite/writer.js';
 import type { AtomMQError } from '../src/errors/index.js';
 import { tempDir } from './support/server.js';
@@ -65,11 +65,12 @@ describe('SQLite store', () => {
     assert.ok(next.seq > removed.seq);
   });
 
-  test('durability: fsync by default (synchronous=FULL), NORMAL when asked to risk power loss; WAL', () => {
+  test('durability: fsync by default (synchronous=FULL), NORMAL when asked to risk power loss; WAL; 16 KiB pages', () => {
     for (const [durability, level] of [['fsync', 2], ['lose-on-power-failure', 1]] as const) {
       const db = openDatabase(join(dir, `${durability}.db`), durability);
       assert.equal(db.pragma('synchronous', { simple: true }), level);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('page_size', { simple: true }), 16384);
       db.close();
     }
   });
@@ -80,8 +81,8 @@ describe('SQLite store', () => {
     for (let i = 0; i < 5; i++) await store.append({ feed: 'r', candidates: [{ key: `new${i}`, revision: revision(`new${i}`) }] });
     assert.equal(await store.prune('r', { maxAgeSeconds: 60 }, Date.now()), 5);
     assert.equal(await store.prune('r', { maxEntries: 3 }, Date.now()), 2);
-    const left: StoredEntry[] = await store.readAfter('r', 0, 100);
-    assert.deepEqual(left.map((e) => e.key), ['new2', 'new3', 'new4']);
+    const left = await store.readAfter('r', 0, 100);
+    assert.deepEqual(left.map((e) => e.xml), ['<entry>new2', '<entry>new3', '<entry>new4']);
   });
 
   test('a page read can load just the representation it sends', async () => {

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import type { StoredEntry } from '../store/store.js';
+import type { Change } from '../store/store.js';
 import type { AppContext } from './context.js';
 import { methodNotAllowed } from './error-handler.js';
 import { FeedStream, markStream, renderChange, ResponseSink, type ResponseFraming, type StreamEnd } from './feed-stream.js';
@@ -8,7 +8,7 @@ import { readStreamCursor } from './read-params.js';
 
 const cometFraming: ResponseFraming = {
   kind: 'comet',
-  frame: (change: StoredEntry) => `${renderChange(change, 'json', '')}\n`,
+  frame: (change: Change) => `${renderChange(change, 'json', '')}\n`,
   // A blank line: JSON-lines readers skip it, proxies see traffic.
   heartbeat: '\n',
   closing: (reason: StreamEnd) => `${JSON.stringify({ closing: reason })}\n`,

@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { MEDIA, renderFeedJson, renderFeedXml, type FeedPage } from '../atom/render-feed.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
-import type { Store, StoredEntry } from '../store/store.js';
+import type { Change, Store } from '../store/store.js';
 import type { AppContext } from './context.js';
 import { isJsonBody, readEntry } from './entry-body.js';
 import { methodNotAllowed } from './error-handler.js';
@@ -61,7 +61,7 @@ function pagePath(feed: FeedConfig, view: View, position: Record<string, number>
  * Reads one page. Cursor view: changes after the cursor, oldest first, tombstones included.
  * Collection view: live entries, newest first. One extra row tells whether a next page exists.
  */
-async function readPage(store: Store, feed: FeedConfig, view: View): Promise<{ items: StoredEntry[]; more: boolean }> {
+async function readPage(store: Store, feed: FeedConfig, view: View): Promise<{ items: Change[]; more: boolean }> {
   const only = view.format === 'json' ? 'json' : 'xml';
   const rows = view.cursor !== undefined
     ? await store.readAfter(feed.name, view.cursor, view.limit + 1, only)
@@ -70,7 +70,7 @@ async function readPage(store: Store, feed: FeedConfig, view: View): Promise<{ i
 }
 
 function sendPage(req: Request, res: Response, ctx: AppContext, feed: FeedConfig, view: View,
-  page: { items: StoredEntry[]; more: boolean }, lastid: number, updated: string): void {
+  page: { items: Change[]; more: boolean }, lastid: number, updated: string): void {
   const last = page.items.at(-1);
   const nextPath = page.more && last
     ? pagePath(feed, view, view.cursor !== undefined ? { lastid: last.seq } : { before: last.seq })

@@ -4,7 +4,7 @@ import { withSeq } from '../atom/render-entry.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
 import type { DeliveryPolicy } from '../hub/hub.js';
-import type { StoredEntry } from '../store/store.js';
+import type { Change } from '../store/store.js';
 import type { AppContext } from './context.js';
 import type { Format, StreamCursor } from './read-params.js';
 import { withXmlBase } from './respond.js';
@@ -22,7 +22,7 @@ export interface StreamSink {
   /** False once the peer has gone or is going: nothing more can reach it. */
   readonly writable: boolean;
   /** Writes one change; false when the transport's buffer is above its high-water mark. */
-  write(change: StoredEntry): boolean;
+  write(change: Change): boolean;
   /** Resolves once the transport's buffer has drained, or the peer has gone. */
   drained(): Promise<void>;
   /** Keeps an idle connection open through proxies (and, for WebSocket, finds dead peers). */
@@ -60,7 +60,7 @@ export class FeedStream {
   readonly id: string;
   readonly delivery: DeliveryPolicy;
   private state: 'backlog' | 'live' | 'ending' | 'ended';
-  private queue: StoredEntry[] = [];
+  private queue: Change[] = [];
   /** Incremented each time an overflowing buffer is dropped during the backlog. */
   private resets = 0;
   /** The seq of the last change written (or the cursor). */
@@ -138,7 +138,7 @@ export class FeedStream {
   }
 
   /** Broadcast sender: takes every change, into the buffer unless it can be written now. */
-  private offer(change: StoredEntry): boolean {
+  private offer(change: Change): boolean {
     if (this.state === 'ending' || this.state === 'ended') return false;
     if (this.state === 'live' && !this.busy && this.queue.length === 0) {
       if (!this.write(change)) this.awaitDrain();
@@ -158,7 +158,7 @@ export class FeedStream {
   }
 
   /** Round-robin sender: takes a change only when it can be written now. */
-  private take(change: StoredEntry): boolean {
+  private take(change: Change): boolean {
     if (this.state !== 'live' || this.busy) return false;
     if (!this.options.sink.writable) {
       this.gone();
@@ -171,7 +171,7 @@ export class FeedStream {
   }
 
   /** Writes a change unless already written; false when the sink wants a drain first. */
-  private write(change: StoredEntry): boolean {
+  private write(change: Change): boolean {
     if (this.sent !== undefined && change.seq <= this.sent) return true;
     if (!this.options.sink.writable) {
       this.gone();
@@ -193,7 +193,7 @@ export class FeedStream {
   /** Writes the buffer, oldest first, pausing whenever the sink wants a drain. */
   private flush(): void {
     while (this.queue.length > 0 && (this.state === 'live' || this.state === 'ending')) {
-      if (!this.write(this.queue.shift() as StoredEntry)) {
+      if (!this.write(this.queue.shift() as Change)) {
         this.awaitDrain();
         return;
       }
@@ -257,13 +257,13 @@ export function isStream(res: object): boolean {
   return streams.has(res);
 }
 
-const frames = new WeakMap<StoredEntry, Map<string, Buffer>>();
+const frames = new WeakMap<Change, Map<string, Buffer>>();
 
 /**
  * A change's bytes for one kind of stream, made (and encoded) once per change however many
- * streams carry it: a broadcast to many readers hands the same StoredEntry to all of them.
+ * streams carry it: a broadcast to many readers hands the same Change to all of them.
  */
-export function frameOf(change: StoredEntry, kind: string, make: (change: StoredEntry) => string): Buffer {
+export function frameOf(change: Change, kind: string, make: (change: Change) => string): Buffer {
   let byKind = frames.get(change);
   if (!byKind) frames.set(change, (byKind = new Map()));
   let frame = byKind.get(kind);
@@ -272,7 +272,7 @@ export function frameOf(change: StoredEntry, kind: string, make: (change: Stored
 }
 
 /** A change as the entry document a stream carries: Atom (with xml:base) or JSON, with its seq. */
-export function renderChange(change: StoredEntry, format: Format, base: string): string {
+export function renderChange(change: Change, format: Format, base: string): string {
   const rendered = withSeq(change, change.seq, change.deleted);
   return format === 'json' ? rendered.json : withXmlBase(rendered.xml, base);
 }
@@ -281,7 +281,7 @@ export function renderChange(change: StoredEntry, format: Format, base: string):
 export interface ResponseFraming {
   /** Identifies the framing (and format and base) in the frame cache. */
   readonly kind: string;
-  frame(change: StoredEntry): string;
+  frame(change: Change): string;
   readonly heartbeat: string;
   closing(reason: StreamEnd): string;
 }
@@ -299,7 +299,7 @@ export class ResponseSink implements StreamSink {
     return !this.res.writableEnded && !this.res.destroyed && socket !== null && socket.writable;
   }
 
-  write(change: StoredEntry): boolean {
+  write(change: Change): boolean {
     return this.res.write(frameOf(change, this.framing.kind, this.framing.frame));
   }
 

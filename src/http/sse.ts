@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { FeedConfig } from '../config/feed-config.js';
-import type { StoredEntry } from '../store/store.js';
+import type { Change } from '../store/store.js';
 import type { AppContext } from './context.js';
 import { FeedStream, markStream, renderChange, ResponseSink, type ResponseFraming, type StreamEnd } from './feed-stream.js';
 import { readFormat, readStreamCursor, type Format } from './read-params.js';
@@ -37,7 +37,7 @@ function sseFraming(format: Format, base: string): ResponseFraming {
 function makeFraming(kind: string, format: Format, base: string): ResponseFraming {
   return {
     kind,
-    frame: (change: StoredEntry) => `id: ${change.seq}\n${dataLines(renderChange(change, format, base))}\n`,
+    frame: (change: Change) => `id: ${change.seq}\n${dataLines(renderChange(change, format, base))}\n`,
     heartbeat: ': keep-alive\n\n',
     closing: (reason: StreamEnd) => `event: closing\n${dataLines(JSON.stringify(reason))}\n`,
   };

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AtomMQError } from '../errors/index.js';
-import type { StoredEntry } from '../store/store.js';
+import type { Change } from '../store/store.js';
 import type { AppContext } from './context.js';
 import { refuseOnSocket } from './error-handler.js';
 import { FeedStream, frameOf, renderChange, type StreamEnd, type StreamSink } from './feed-stream.js';
@@ -58,7 +58,7 @@ class WebSocketSink implements StreamSink {
     return this.ws?.readyState === WebSocket.OPEN;
   }
 
-  write(change: StoredEntry): boolean {
+  write(change: Change): boolean {
     const ws = this.ws as WebSocket;
     ws.send(frameOf(change, this.kind, (c) => renderChange(c, this.format, this.base)), { binary: false }, this.onFlushed);
     return ws.bufferedAmount < HIGH_WATER;

@@ -19,6 +19,12 @@ export interface StoredEntry {
   readonly json: string;
 }
 
+/**
+ * A change as a page or a stream carries it: its place in the log, whether it is a tombstone, when
+ * it was made, and its rendered forms. Page reads load no more than this.
+ */
+export type Change = Pick<StoredEntry, 'seq' | 'deleted' | 'edited' | 'xml' | 'json'>;
+
 /** What a write stores: an entry or tombstone, rendered by the caller before it is sent to the store. */
 export interface Revision {
   readonly atomId: string;
@@ -99,9 +105,9 @@ export interface Store {
   get(feed: string, key: string): Promise<StoredEntry | undefined>;
   seqOfAtomId(feed: string, atomId: string): Promise<number | undefined>;
   /** Cursor view: changes after `seq`, oldest first, tombstones included. */
-  readAfter(feed: string, seq: number, limit: number, only?: Representation): Promise<StoredEntry[]>;
+  readAfter(feed: string, seq: number, limit: number, only?: Representation): Promise<Change[]>;
   /** Collection view: live entries before `seq` (all when undefined), newest first. */
-  readBefore(feed: string, seq: number | undefined, limit: number, only?: Representation): Promise<StoredEntry[]>;
+  readBefore(feed: string, seq: number | undefined, limit: number, only?: Representation): Promise<Change[]>;
   bounds(feed: string): Promise<FeedBounds>;
 
   /** Called after every durable commit with the changes it made, in seq order. */

@@ -1,4 +1,4 @@
-import type { Representation, StoredEntry } from '../store.js';
+import type { Change, Representation, StoredEntry } from '../store.js';
 
 /**
  * One table holds every feed's changes. `seq` is the rowid with AUTOINCREMENT, so it only grows,
@@ -43,10 +43,19 @@ export interface Row {
 
 export const COLUMNS = 'seq, feed, key, atom_id, deleted, published, edited, xml, json';
 
-/** COLUMNS with one rendered form replaced by an empty string, for reads that need only the other. */
-export function columnsFor(only: Representation | undefined): string {
-  if (only === undefined) return COLUMNS;
-  return COLUMNS.replace(only === 'xml' ? 'json' : 'xml', `'' AS ${only === 'xml' ? 'json' : 'xml'}`);
+/** A Change's columns, in ChangeRow's order; a rendered form the read does not need is an empty string. */
+export function changeColumns(only: Representation | undefined): string {
+  return `seq, deleted, edited, ${only === 'json' ? "''" : 'xml'}, ${only === 'xml' ? "''" : 'json'}`;
+}
+
+/**
+ * A page row, read as an array: naming the properties here is cheaper than having the driver build
+ * an object per row, and a 50-entry page spends a third of its read doing that.
+ */
+export type ChangeRow = [seq: number, deleted: number, edited: string, xml: string, json: string];
+
+export function toChange(row: ChangeRow): Change {
+  return { seq: row[0], deleted: row[1] === 1, edited: row[2], xml: row[3], json: row[4] };
 }
 
 export function toEntry(row: Row): StoredEntry {

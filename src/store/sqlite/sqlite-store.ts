@@ -4,9 +4,9 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AtomMQError } from '../../errors/index.js';
 import type {
-  AppendRequest, AppendResult, ChangeRequest, FeedBounds, Representation, Retention, Store, StoredEntry,
+  AppendRequest, AppendResult, Change, ChangeRequest, FeedBounds, Representation, Retention, Store, StoredEntry,
 } from '../store.js';
-import { COLUMNS, columnsFor, toEntry, type Row } from './schema.js';
+import { changeColumns, COLUMNS, toChange, toEntry, type ChangeRow, type Row } from './schema.js';
 import type { FromWriter, QueuedWrite, ToWriter, WriterData } from './writer-thread.js';
 import { openDatabase, type Durability, type Outcome, type WriteOp, type WriteResult } from './writer.js';
 
@@ -59,10 +59,10 @@ export class SqliteStore implements Store {
     this.s = {
       member: db.prepare<[string, string], Row>(`SELECT ${COLUMNS} FROM entries WHERE feed = ? AND key = ?`),
       atomId: db.prepare<[string, string], { seq: number }>('SELECT seq FROM entries WHERE atom_id = ? AND feed = ?'),
-      after: byRepresentation((columns) => db.prepare<[string, number, number], Row>(
-        `SELECT ${columns} FROM entries WHERE feed = ? AND seq > ? ORDER BY seq LIMIT ?`)),
-      before: byRepresentation((columns) => db.prepare<[string, number, number], Row>(
-        `SELECT ${columns} FROM entries WHERE feed = ? AND deleted = 0 AND seq < ? ORDER BY seq DESC LIMIT ?`)),
+      after: byRepresentation((columns) => db.prepare<[string, number, number], ChangeRow>(
+        `SELECT ${columns} FROM entries WHERE feed = ? AND seq > ? ORDER BY seq LIMIT ?`).raw(true)),
+      before: byRepresentation((columns) => db.prepare<[string, number, number], ChangeRow>(
+        `SELECT ${columns} FROM entries WHERE feed = ? AND deleted = 0 AND seq < ? ORDER BY seq DESC LIMIT ?`).raw(true)),
       newest: db.prepare<[string], { seq: number; edited: string }>('SELECT seq, edited FROM entries WHERE feed = ? ORDER BY seq DESC LIMIT 1'),
       oldest: db.prepare<[string], { seq: number }>('SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT 1'),
       ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
@@ -104,12 +104,12 @@ export class SqliteStore implements Store {
     return this.s.atomId.get(atomId, feed)?.seq;
   }
 
-  async readAfter(feed: string, seq: number, limit: number, only?: Representation): Promise<StoredEntry[]> {
-    return this.s.after[only ?? 'both'].all(feed, seq, limit).map(toEntry);
+  async readAfter(feed: string, seq: number, limit: number, only?: Representation): Promise<Change[]> {
+    return this.s.after[only ?? 'both'].all(feed, seq, limit).map(toChange);
   }
 
-  async readBefore(feed: string, seq: number | undefined, limit: number, only?: Representation): Promise<StoredEntry[]> {
-    return this.s.before[only ?? 'both'].all(feed, seq ?? Number.MAX_SAFE_INTEGER, limit).map(toEntry);
+  async readBefore(feed: string, seq: number | undefined, limit: number, only?: Representation): Promise<Change[]> {
+    return this.s.before[only ?? 'both'].all(feed, seq ?? Number.MAX_SAFE_INTEGER, limit).map(toChange);
   }
 
   async bounds(feed: string): Promise<FeedBounds> {
@@ -208,7 +208,7 @@ export class SqliteStore implements Store {
 
 /** One prepared statement per set of columns a page read may load. */
 function byRepresentation<T>(prepare: (columns: string) => T): Record<Representation | 'both', T> {
-  return { both: prepare(columnsFor(undefined)), xml: prepare(columnsFor('xml')), json: prepare(columnsFor('json')) };
+  return { both: prepare(changeColumns(undefined)), xml: prepare(changeColumns('xml')), json: prepare(changeColumns('json')) };
 }
 
 /** The change a committed write made, as listeners (the hub) receive it. */

@@ -28,6 +28,10 @@ const CACHE_KIB = 64 * 1024;
 /** Opens a connection with the settings every AtomMQ connection shares, and the schema in place. */
 export function openDatabase(path: string, durability: Durability): Database.Database {
   const db = new Database(path);
+  // A new database only (an existing one keeps its size): a 50-entry page spans 5 pages of 16 KiB
+  // instead of 18 of 4 KiB, which is what a cursor read far back in a large feed pays for, while an
+  // append still touches the same few pages per commit.
+  db.pragma('page_size = 16384');
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');
