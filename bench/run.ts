@@ -9,12 +9,16 @@ import { DEFAULT_PAGE_BYTES } from './baselines/payloads.js';
 import { benchWorkDir, killStartedChildren, type ChildServer } from './lib/child.js';
 import { readConfig, type BenchConfig } from './lib/config.js';
 import { runLoad, type LoadResult, type LoadSpec } from './lib/load.js';
+import { measureFsync } from './lib/fsync.js';
 import { measureWakeLatency } from './lib/longpoll.js';
 import { postKey, renderReport, SERVER_LABEL, type Report } from './lib/report.js';
 import { seedDatabase } from './lib/seed.js';
 import { atomMqBuilt, atomMqPaths, startAtomMq, startBaseline, type BaselineKind } from './lib/servers.js';
 import { fmtInt, fmtMs } from './lib/table.js';
 import { PAGE_LIMIT, pageLoad, postLoad, probePage, seqRange, type SeqRange } from './lib/workload.js';
+
+/** Pause between a parked long-poll and the POST that wakes it (and between fsync probes). */
+const WAKE_SETTLE_MS = 10;
 
 const log = (message: string): void => {
   process.stderr.write(`[bench] ${message}\n`);
@@ -134,8 +138,10 @@ class Bench {
         }
         await this.attempt('AtomMQ long-poll', async () => {
           log(`long-poll wake latency: ${config.wakeRounds} rounds`);
-          report.wake = await measureWakeLatency(server.baseUrl, { iterations: config.wakeRounds });
+          report.wake = await measureWakeLatency(server.baseUrl, { iterations: config.wakeRounds, settleMs: WAKE_SETTLE_MS });
           log(`long-poll: p50 ${fmtMs(report.wake.latency.p50)} ms, p99 ${fmtMs(report.wake.latency.p99)} ms`);
+          report.fsync = await measureFsync(this.workDir, config.wakeRounds, WAKE_SETTLE_MS);
+          log(`fsync floor: p50 ${fmtMs(report.fsync.p50)} ms, p99 ${fmtMs(report.fsync.p99)} ms`);
         });
       },
     );
@@ -157,6 +163,9 @@ class Bench {
         report.stored.big = seeded.stored + 1;
         await this.checkPage(server, range);
         report.get.big = await this.measure('AtomMQ GET big db', pageLoad(server.baseUrl, config.getConnections, range));
+        // Cursors among the newest entries: the working set of the small database, in the big one.
+        const recent = { first: range.last - config.smallEntries + 1, last: range.last };
+        report.get.bigRecent = await this.measure('AtomMQ GET big db, newest entries', pageLoad(server.baseUrl, config.getConnections, recent));
       },
     );
   }

@@ -1,6 +1,7 @@
 import type { BenchConfig } from './config.js';
 import type { LoadResult } from './load.js';
 import type { WakeResult } from './longpoll.js';
+import type { LatencySummary } from './stats.js';
 import { autocannonVersion, machineSummary } from './machine.js';
 import { fmtBytes, fmtCount, fmtInt, fmtMs, fmtRatio, renderTable } from './table.js';
 
@@ -21,12 +22,15 @@ export interface SeedStats {
 /** Everything one run measured; sections that failed or were skipped stay undefined. */
 export interface Report {
   readonly post: Map<string, LoadResult>;
-  readonly get: Partial<Record<'small' | 'big' | 'express' | 'node', LoadResult>>;
+  /** bigRecent: the big database with cursors among its newest `smallEntries` entries. */
+  readonly get: Partial<Record<'small' | 'big' | 'bigRecent' | 'express' | 'node', LoadResult>>;
   stored: Partial<Record<'small' | 'big', number>>;
   seed?: SeedStats;
   pageBytes: number;
   pageBytesSource: string;
   wake?: WakeResult;
+  /** One page write + fdatasync on the bench's disk, paced like the wake rounds. */
+  fsync?: LatencySummary;
   readonly notes: string[];
 }
 
@@ -81,6 +85,7 @@ export function renderReport(report: Report, config: BenchConfig): string {
       [
         [small, storedCell(report.stored.small), ...loadCells(report.get.small)],
         [big, storedCell(report.stored.big), ...loadCells(report.get.big)],
+        [`${big}, newest ${fmtCount(config.smallEntries)}`, storedCell(report.stored.big), ...loadCells(report.get.bigRecent)],
         [SERVER_LABEL.express, '-', ...loadCells(report.get.express)],
         [SERVER_LABEL.node, '-', ...loadCells(report.get.node)],
       ],
@@ -89,9 +94,12 @@ export function renderReport(report: Report, config: BenchConfig): string {
   );
   const s = report.get.small;
   const b = report.get.big;
+  const ratios = (label: string, r: LoadResult | undefined): string =>
+    `ratio ${label}: req/s ${fmtRatio(r?.rps, s?.rps)}, ` +
+    `p50 ${fmtRatio(r?.latency?.p50, s?.latency?.p50)}, p99 ${fmtRatio(r?.latency?.p99, s?.latency?.p99)}`;
   out.push(
-    `ratio ${fmtCount(config.bigEntries)}/${fmtCount(config.smallEntries)}: req/s ${fmtRatio(b?.rps, s?.rps)}, ` +
-      `p50 ${fmtRatio(b?.latency?.p50, s?.latency?.p50)}, p99 ${fmtRatio(b?.latency?.p99, s?.latency?.p99)}`,
+    ratios(`${fmtCount(config.bigEntries)}/${fmtCount(config.smallEntries)}, cursors anywhere`, b),
+    ratios(`${fmtCount(config.bigEntries)}/${fmtCount(config.smallEntries)}, cursors among the newest ${fmtCount(config.smallEntries)}`, report.get.bigRecent),
   );
   out.push(
     `${big} vs baselines, req/s: AtomMQ/Express ${fmtRatio(b?.rps, report.get.express?.rps)}, ` +
@@ -125,6 +133,13 @@ export function renderReport(report: Report, config: BenchConfig): string {
       ],
     ),
   );
+  const f = report.fsync;
+  if (f) {
+    out.push(
+      `disk floor, same pacing: one 16 KiB write + fdatasync p50 ${fmtMs(f.p50)} ms, p99 ${fmtMs(f.p99)} ms, ` +
+        `max ${fmtMs(f.max)} ms (${fmtInt(f.count)} rounds; every wake waits for one such commit)`,
+    );
+  }
 
   if (report.notes.length > 0) out.push('', 'notes:', ...report.notes.map((n) => `  - ${n}`));
   return out.join('\n');
