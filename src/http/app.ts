@@ -24,13 +24,10 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
     }
     next();
   });
-  // Raw bytes, not text: the entry reader refuses invalid UTF-8 instead of letting it be replaced.
-  const body = express.raw({ type: () => true, limit: ctx.options.bodyLimit });
-  app.post('/feeds/:name', body);
-  app.put('/feeds/:name/entries/:key', body);
-  app.use(serviceRouter(ctx, pingStores));
+  // The feed router first: publishing and reading feeds is nearly all of the traffic.
   app.use(feedRouter(ctx));
   app.use(entryRouter(ctx));
+  app.use(serviceRouter(ctx, pingStores));
   app.use(cometRouter(ctx));
   // WebSocket upgrades are answered by the http.Server's 'upgrade' listener (src/server.ts), not here.
   app.all('/feeds/:name/ws', upgradeRequired(ctx));

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { parseEntryJson, parseEntryXml, type ParsedEntry } from '../atom/parse-entry.js';
 import { AtomMQError } from '../errors/index.js';
 
@@ -11,6 +11,14 @@ const JSON_TYPE = 'application/json';
 export const ACCEPTED_TYPES = [...XML_TYPES, JSON_TYPE].join(', ');
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads a POST or PUT body as raw bytes whatever its declared type (readEntry checks the type, and
+ * refuses invalid UTF-8 instead of letting a text decoder replace it), up to `limit`.
+ */
+export function entryBodyParser(limit: number): RequestHandler {
+  return express.raw({ type: () => true, limit });
+}
 
 function mediaType(req: Request): { type: string | undefined; params: Map<string, string> } {
   const header = req.get('content-type');

@@ -3,7 +3,7 @@ import type { FeedConfig } from '../config/feed-config.js';
 import type { StoredEntry } from '../store/store.js';
 import { AtomMQError } from '../errors/index.js';
 import type { AppContext } from './context.js';
-import { isJsonBody, readEntry } from './entry-body.js';
+import { entryBodyParser, isJsonBody, readEntry } from './entry-body.js';
 import { methodNotAllowed } from './error-handler.js';
 import { requireFeed } from './feed-router.js';
 import { readFormat } from './read-params.js';
@@ -83,7 +83,7 @@ export function entryRouter(ctx: AppContext): Router {
   const router = Router();
   const path = '/feeds/:name/entries/:key';
   router.get(path, (req, res) => getMember(ctx, req, res));
-  router.put(path, (req, res) => putMember(ctx, req, res));
+  router.put(path, entryBodyParser(ctx.options.bodyLimit), (req, res) => putMember(ctx, req, res));
   router.delete(path, (req, res) => deleteMember(ctx, req, res));
   router.all(path, methodNotAllowed('GET, HEAD, PUT, DELETE'));
   return router;

@@ -5,7 +5,7 @@ import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
 import type { Change, Store } from '../store/store.js';
 import type { AppContext } from './context.js';
-import { isJsonBody, readEntry } from './entry-body.js';
+import { entryBodyParser, isJsonBody, readEntry } from './entry-body.js';
 import { methodNotAllowed } from './error-handler.js';
 import { holdUntil, watchFeed } from './long-poll.js';
 import { readBefore, readCursor, readFormat, readLimit, readWait, type Format, type WaitRequest } from './read-params.js';
@@ -183,7 +183,7 @@ async function postEntry(ctx: AppContext, req: Request, res: Response): Promise<
 export function feedRouter(ctx: AppContext): Router {
   const router = Router();
   router.get('/feeds/:name', (req, res) => getFeed(ctx, req, res));
-  router.post('/feeds/:name', (req, res) => postEntry(ctx, req, res));
+  router.post('/feeds/:name', entryBodyParser(ctx.options.bodyLimit), (req, res) => postEntry(ctx, req, res));
   router.all('/feeds/:name', methodNotAllowed('GET, HEAD, POST'));
   return router;
 }
