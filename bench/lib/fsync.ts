@@ -4,11 +4,15 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Samples, type LatencySummary } from './stats.js';
 
-/** One database page: what a small commit adds to SQLite's write-ahead log. */
-const PAGE = Buffer.alloc(16 * 1024, 0x61);
+/**
+ * Four 4 KiB database pages: the order of what a one-entry commit appends to SQLite's write-ahead
+ * log (the table's last leaf, the sequence and index pages it touches).
+ */
+export const PROBE_BYTES = 16 * 1024;
+const PAGE = Buffer.alloc(PROBE_BYTES, 0x61);
 
 /**
- * The disk's floor under a durable commit: the time of one page write plus fdatasync in `dir`,
+ * The disk's floor under a durable commit: the time of one PROBE_BYTES write plus fdatasync in `dir`,
  * paced like the wake rounds (a pause before each), so that the wake latency can be read against
  * what the disk alone costs at that pace. Nothing of AtomMQ runs here.
  */

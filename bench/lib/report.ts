@@ -1,5 +1,6 @@
 import type { BenchConfig } from './config.js';
 import type { LoadResult } from './load.js';
+import { PROBE_BYTES } from './fsync.js';
 import type { WakeResult } from './longpoll.js';
 import type { LatencySummary } from './stats.js';
 import { autocannonVersion, machineSummary } from './machine.js';
@@ -29,7 +30,7 @@ export interface Report {
   pageBytes: number;
   pageBytesSource: string;
   wake?: WakeResult;
-  /** One page write + fdatasync on the bench's disk, paced like the wake rounds. */
+  /** One PROBE_BYTES write + fdatasync on the bench's disk, paced like the wake rounds. */
   fsync?: LatencySummary;
   readonly notes: string[];
 }
@@ -136,7 +137,7 @@ export function renderReport(report: Report, config: BenchConfig): string {
   const f = report.fsync;
   if (f) {
     out.push(
-      `disk floor, same pacing: one 16 KiB write + fdatasync p50 ${fmtMs(f.p50)} ms, p99 ${fmtMs(f.p99)} ms, ` +
+      `disk floor, same pacing: one ${fmtBytes(PROBE_BYTES)} write + fdatasync p50 ${fmtMs(f.p50)} ms, p99 ${fmtMs(f.p99)} ms, ` +
         `max ${fmtMs(f.max)} ms (${fmtInt(f.count)} rounds; every wake waits for one such commit)`,
     );
   }
