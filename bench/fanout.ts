@@ -75,18 +75,45 @@ function rssOf(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
-/** process.cpuUsage() over `seconds`, as cores busy. */
-function cores(usage: NodeJS.CpuUsage, seconds: number): number {
-  return (usage.user + usage.system) / 1e6 / seconds;
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-function cpuOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU seconds (user + system) used so far, from stat(5): of a process, or of one of its threads. */
+function cpuSeconds(statPath: string): number {
+  const stat = readFileSync(statPath, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
+
+/** CPU used during a phase, each figure in cores (1 is one core busy for the whole phase). */
+interface CpuShares {
+  /** The server, all its threads. */
+  readonly server: number;
+  /** The server's main thread, which serves HTTP and writes every stream: where fan-out saturates first. */
+  readonly http: number;
+  /** This process (publisher and subscribers), which shares the machine. */
+  readonly bench: number;
+}
+
+/** Starts measuring; the function it returns ends the phase and gives the shares. */
+function meterCpu(serverPid: number): () => CpuShares {
+  // The main thread's task id is the process id.
+  const serverStat = `/proc/${serverPid}/stat`;
+  const httpStat = `/proc/${serverPid}/task/${serverPid}/stat`;
+  const started = performance.now();
+  const server = cpuSeconds(serverStat);
+  const http = cpuSeconds(httpStat);
+  const own = process.cpuUsage();
+  return () => {
+    const seconds = (performance.now() - started) / 1000;
+    const usage = process.cpuUsage(own);
+    return {
+      server: (cpuSeconds(serverStat) - server) / seconds,
+      http: (cpuSeconds(httpStat) - http) / seconds,
+      bench: (usage.user + usage.system) / 1e6 / seconds,
+    };
+  };
+}
+
+const percent = (share: number): string => `${Math.round(share * 100)}% busy`;
 
 const ID_LINE = Buffer.from('\nid: ');
 
@@ -225,14 +252,11 @@ interface PhaseResult {
   readonly deliveredRate: number;
   readonly missing: number;
   readonly latency: LatencySummary;
-  /** Server CPU seconds (all threads) per second of the phase: 1 is one core busy. */
-  readonly serverCores: number;
-  /** The same for this process (publisher and subscribers), which shares the machine. */
-  readonly benchCores: number;
+  readonly cpu: CpuShares;
 }
 
 /** Waits until every subscriber has every message (or gives up), then computes the figures. */
-async function collect(label: string, subscribers: Subscriber[], sent: Sent[], publishSeconds: number, serverCores: number, benchCores: number): Promise<PhaseResult> {
+async function collect(label: string, subscribers: Subscriber[], sent: Sent[], publishSeconds: number, cpu: CpuShares): Promise<PhaseResult> {
   const seqs = sent.map((s) => s.seq);
   const deadline = Date.now() + 10_000;
   const has = (s: Subscriber): boolean => seqs.every((seq) => !Number.isNaN(s.arrivals[seq] ?? Number.NaN));
@@ -263,8 +287,7 @@ async function collect(label: string, subscribers: Subscriber[], sent: Sent[], p
     deliveredRate: delivered / ((last - first) / 1000),
     missing,
     latency: samples.summary(),
-    serverCores,
-    benchCores,
+    cpu,
   };
 }
 
@@ -285,24 +308,18 @@ async function fanOut(workDir: string): Promise<PhaseResult[]> {
     const results: PhaseResult[] = [];
     log(`measuring: ${config.seconds} s at ${config.rate} msg/s`);
     const steady: Sent[] = [];
-    let cpu = cpuOf(server.pid);
-    let own = process.cpuUsage();
+    let phase = meterCpu(server.pid);
     await publishAtRate(server.baseUrl, agent, config.rate, config.seconds, steady);
-    const steadyCores = (cpuOf(server.pid) - cpu) / config.seconds;
-    const steadyOwn = cores(process.cpuUsage(own), config.seconds);
-    results.push(await collect(`${fmtInt(config.rate)} msg/s`, subscribers, steady, config.seconds, steadyCores, steadyOwn));
+    results.push(await collect(`${fmtInt(config.rate)} msg/s`, subscribers, steady, config.seconds, phase()));
 
     log(`measuring: ${config.burstSeconds} s flat out, ${config.burstConcurrency} POSTs in flight`);
     const burst: Sent[] = [];
-    cpu = cpuOf(server.pid);
-    own = process.cpuUsage();
+    phase = meterCpu(server.pid);
     await publishFlatOut(server.baseUrl, agent, config.burstConcurrency, config.burstSeconds, burst);
-    const burstCores = (cpuOf(server.pid) - cpu) / config.burstSeconds;
-    const burstOwn = cores(process.cpuUsage(own), config.burstSeconds);
-    results.push(await collect(`flat out (${config.burstConcurrency} in flight)`, subscribers, burst, config.burstSeconds, burstCores, burstOwn));
+    results.push(await collect(`flat out (${config.burstConcurrency} in flight)`, subscribers, burst, config.burstSeconds, phase()));
     for (const r of results) {
       log(`${r.label}: published ${fmtInt(r.publishRate)}/s, delivered ${fmtInt(r.deliveredRate)}/s, ` +
-        `p50 ${fmtMs(r.latency.p50)} ms, p99 ${fmtMs(r.latency.p99)} ms, missing ${r.missing}, server CPU ${r.serverCores.toFixed(2)} cores`);
+        `p50 ${fmtMs(r.latency.p50)} ms, p99 ${fmtMs(r.latency.p99)} ms, missing ${r.missing}, server CPU ${r.cpu.server.toFixed(2)} cores (HTTP thread ${percent(r.cpu.http)})`);
     }
     return results;
   } finally {
@@ -363,9 +380,9 @@ function report(fan: PhaseResult[] | undefined, idle: IdleResult | undefined, no
   if (fan) {
     out.push(`Fan-out to ${config.subscribers} SSE subscribers (publish-to-receive latency, every subscriber, every message)`, '');
     out.push(renderTable(
-      ['publisher', 'published msg/s', 'delivered msg/s', 'p50 ms', 'p99 ms', 'max ms', 'missing', 'server CPU', 'bench CPU'],
+      ['publisher', 'published msg/s', 'delivered msg/s', 'p50 ms', 'p99 ms', 'max ms', 'missing', 'server CPU', 'HTTP thread', 'bench CPU'],
       fan.map((r) => [r.label, fmtInt(r.publishRate), fmtInt(r.deliveredRate), fmtMs(r.latency.p50), fmtMs(r.latency.p99), fmtMs(r.latency.max), fmtInt(r.missing),
-        `${r.serverCores.toFixed(2)} cores`, `${r.benchCores.toFixed(2)} cores`]),
+        `${r.cpu.server.toFixed(2)} cores`, percent(r.cpu.http), `${r.cpu.bench.toFixed(2)} cores`]),
     ), '');
   }
   if (idle) {
