@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { entryXml, postAtom, startTestServer, type JsonPage, type TestServer } from './support/server.js';
+import { consumers, eventually, publishMany } from './support/streams.js';
 
 describe('long-polling on the cursor view', () => {
   let server: TestServer;
@@ -38,6 +39,19 @@ describe('long-polling on the cursor view', () => {
       newest = seq;
     });
   }
+
+  test('one commit answers every held request, each with the first change after its cursor and no more than its limit', async () => {
+    const held = Array.from({ length: 20 }, () => fetch(`${url}?format=json&wait=5&limit=1`, { headers: { Xlastid: String(newest) } }));
+    await eventually(async () => (await consumers(server.url)) === 20, 'every request to be held');
+    const seqs = await publishMany(url, 5, 5);
+    for (const res of await Promise.all(held)) {
+      const page = (await res.json()) as JsonPage;
+      assert.deepEqual(page.entries.map((e) => e.seq), [seqs[0]]);
+      assert.equal(res.headers.get('xlastid'), String(seqs[0]));
+    }
+    assert.equal(await consumers(server.url), 0);
+    newest = seqs.at(-1) as number;
+  });
 
   test('Prefer: wait is capped at the feed maxWait and acknowledged with Preference-Applied', async () => {
     const { res, page, ms } = await heldRead('', { Prefer: 'wait=600' });
