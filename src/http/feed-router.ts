@@ -102,8 +102,14 @@ async function longPoll(ctx: AppContext, req: Request, res: Response, feed: Feed
     let page = await readPage(store, feed, view);
     if (page.items.length === 0) {
       const gone = new AbortController();
-      res.once('close', () => gone.abort());
-      await holdUntil(watch.news, wait.seconds * 1000, AbortSignal.any([gone.signal, ctx.shutdown]));
+      const leave = (): void => gone.abort();
+      res.once('close', leave);
+      try {
+        await holdUntil(watch.news, wait.seconds * 1000, [gone.signal, ctx.shutdown]);
+      } finally {
+        // Every response closes once answered: only a close during the wait means the client left.
+        res.off('close', leave);
+      }
       if (gone.signal.aborted) return;
       page = await readPage(store, feed, view);
     }

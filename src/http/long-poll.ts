@@ -24,22 +24,26 @@ export function watchFeed(hub: Hub, feed: string, after: number): FeedWatch {
   return { news, stop: () => hub.unregister(id) };
 }
 
-/** Waits for `news`, at most `ms`, and no longer than `signal` stays unaborted. */
-export async function holdUntil(news: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return;
+/**
+ * Waits for `news`, at most `ms`, and no longer than every one of `signals` stays unaborted. (Not
+ * AbortSignal.any: a composite signal per request would leave a weak reference behind on the
+ * server's long-lived shutdown signal each time.)
+ */
+export async function holdUntil(news: Promise<void>, ms: number, signals: readonly AbortSignal[]): Promise<void> {
+  if (signals.some((s) => s.aborted)) return;
   let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
+  let stop: (() => void) | undefined;
   try {
     await Promise.race([
       news,
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, ms);
-        onAbort = resolve;
-        signal.addEventListener('abort', onAbort, { once: true });
+        stop = () => resolve();
+        for (const s of signals) s.addEventListener('abort', stop, { once: true });
       }),
     ]);
   } finally {
     clearTimeout(timer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
+    if (stop) for (const s of signals) s.removeEventListener('abort', stop);
   }
 }
