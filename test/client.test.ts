@@ -152,6 +152,23 @@ describe('publish and read', () => {
     assert.ok(Date.now() - started < 1000);
   });
 
+  test('a long-lived signal (a subscription\'s) keeps nothing of the calls it was passed to', async () => {
+    // Node keeps a reference on the source signal for every AbortSignal.any() built from it, and
+    // never drops it (nodejs/node#64476): counted here through Node's own bookkeeping, after
+    // checking that the count sees such a reference.
+    const dependants = (signal: AbortSignal): number => {
+      const key = Object.getOwnPropertySymbols(signal).find((k) => k.description === 'kDependantSignals');
+      return key ? (signal as unknown as Record<symbol, Set<unknown>>)[key]?.size ?? 0 : 0;
+    };
+    const probe = new AbortController();
+    AbortSignal.any([probe.signal]);
+    assert.equal(dependants(probe.signal), 1, 'this Node counts what AbortSignal.any leaves behind');
+
+    const subscription = new AbortController();
+    for (let i = 0; i < 20; i++) await client.read('orders', { signal: subscription.signal });
+    assert.equal(dependants(subscription.signal), 0);
+  });
+
   test('one keep-alive connection serves every sequential call', async () => {
     const proxy = await startProxy(server.port);
     const pooled = new AtomMQClient(proxy.url, { pingTimeout: -1 });

@@ -505,9 +505,15 @@ export class AtomMQClient {
     const policy = options.retry === false ? retryPolicy({ retries: 0 }) : options.retry ? retryPolicy(options.retry, this.retryPolicy) : this.retryPolicy;
     const url = this.baseUrl + call.path;
     return retry(async () => {
-      const deadline = new AbortController();
-      const timer = setTimeout(() => deadline.abort(new TimeoutError(`${call.method} ${url}: no answer within ${call.timeoutMs} ms`, call.timeoutMs)), call.timeoutMs);
-      const signal = call.signal ? AbortSignal.any([call.signal, deadline.signal]) : deadline.signal;
+      // One signal for the attempt, aborted by its deadline or by the caller's signal. (Not
+      // AbortSignal.any: each call would leave a reference behind on the caller's signal, which
+      // lives as long as a subscription, and Node never drops it: nodejs/node#64476.)
+      const aborter = new AbortController();
+      const { signal } = aborter;
+      const timer = setTimeout(() => aborter.abort(new TimeoutError(`${call.method} ${url}: no answer within ${call.timeoutMs} ms`, call.timeoutMs)), call.timeoutMs);
+      const forward = (): void => aborter.abort(call.signal?.reason);
+      if (call.signal?.aborted) forward();
+      else call.signal?.addEventListener('abort', forward, { once: true });
       try {
         const answer = await this.attempt({ ...call, signal });
         try {
@@ -518,10 +524,11 @@ export class AtomMQClient {
       } catch (error) {
         // The caller's abort wins over our own deadline, which wins over what undici made of it.
         if (call.signal?.aborted) throw new AbortedError(`${call.method} ${url}: aborted`, call.signal.reason);
-        if (deadline.signal.aborted) throw deadline.signal.reason;
+        if (signal.aborted) throw signal.reason;
         throw error;
       } finally {
         clearTimeout(timer);
+        call.signal?.removeEventListener('abort', forward);
       }
     }, {
       policy,
