@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { freePort, makeFeedsDir, ProcessScope, spawnServer } from './support/server.js';
+import { ProcessScope, spawnServer } from './support/server.js';
 import { eventually, publishMany } from './support/streams.js';
 
 /** CHROMIUM_PATH, when set, must work (.ci/run sets it); otherwise Debian's, if installed. */
@@ -58,11 +57,8 @@ describe('a browser EventSource (headless Chromium)', { skip }, () => {
   });
 
   test('gets the backlog and live entries as Atom, and resumes by itself after a server restart', { timeout: 60_000 }, async () => {
-    const dir = scope.tempDir('atommq-browser-');
-    const feedsDir = makeFeedsDir(dir, { news: {} });
-    const dbPath = join(dir, 'atommq.db');
-    const port = await freePort();
-    const first = scope.track(await spawnServer({ port, feedsDir, dbPath }));
+    const args = await scope.serverArgs('atommq-browser-', { news: {} });
+    const first = scope.track(await spawnServer(args));
     const feedUrl = `${first.url}/feeds/news`;
     const backlog = await publishMany(feedUrl, 3, 1, 'backlog');
 
@@ -90,7 +86,7 @@ describe('a browser EventSource (headless Chromium)', { skip }, () => {
 
     first.process.kill('SIGTERM');
     assert.equal(await first.exited, 0, first.output());
-    const second = scope.track(await spawnServer({ port, feedsDir, dbPath }));
+    const second = scope.track(await spawnServer(args));
     const afterRestart = await publishMany(`${second.url}/feeds/news`, 3, 1, 'after');
     await eventually(async () => (await received(page)).events.length === 9, 'the entries published after the restart', 20_000);
 

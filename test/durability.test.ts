@@ -6,9 +6,8 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import {
-  entryXml, freePort, makeFeedsDir, postAtom, ProcessScope, readJson, spawnServer,
+  entryXml, postAtom, ProcessScope, readJson, spawnServer,
   type JsonEntry,
 } from './support/server.js';
 
@@ -75,17 +74,14 @@ describe('durability across SIGKILL', () => {
   after(scope.cleanUp);
 
   test('every acknowledged entry survives a kill mid-load, once, at its seq; seqs keep growing', { timeout: 60_000 }, async () => {
-    const dir = scope.tempDir('atommq-durability-');
-    const feedsDir = makeFeedsDir(dir, { [FEED]: {} });
-    const dbPath = join(dir, 'atommq.db');
-    const port = await freePort();
+    const args = await scope.serverArgs('atommq-durability-', { [FEED]: {} });
 
     /** Everything acknowledged in any round so far: title -> seq. Must all survive every later crash too. */
     const everAcked = new Map<string, number>();
     /** Everything whose fate the kill made unknown, in any round. */
     const everUnknown = new Set<string>();
 
-    let server = await spawnServer({ port, feedsDir, dbPath });
+    let server = await spawnServer(args);
     scope.track(server);
     for (let round = 1; round <= ROUNDS; round++) {
       const feedUrl = `${server.url}/feeds/${FEED}`;
@@ -99,7 +95,7 @@ describe('durability across SIGKILL', () => {
       for (const [title, seq] of acked) everAcked.set(title, seq);
       for (const title of unknown) everUnknown.add(title);
 
-      server = await spawnServer({ port, feedsDir, dbPath });
+      server = await spawnServer(args);
       scope.track(server);
       const entries = await readWholeFeed(`${server.url}/feeds/${FEED}`);
 

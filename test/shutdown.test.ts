@@ -12,7 +12,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
-  ATOM, CLI, entryXml, freePort, makeFeedsDir, postAtom, ProcessScope, readJson, spawnServer,
+  ATOM, CLI, entryXml, freePort, makeFeedsDir, postAtom, ProcessScope, readJson, spawnServer, type SpawnArgs,
   type JsonEntry,
 } from './support/server.js';
 
@@ -120,15 +120,12 @@ describe('graceful shutdown', () => {
   const scope = new ProcessScope();
   after(scope.cleanUp);
 
-  function setUp(): { feedsDir: string; dbPath: string } {
-    const dir = scope.tempDir('atommq-shutdown-');
-    return { feedsDir: makeFeedsDir(dir, { busy: {}, quiet: {} }), dbPath: join(dir, 'atommq.db') };
-  }
+  const setUp = (): Promise<SpawnArgs> => scope.serverArgs('atommq-shutdown-', { busy: {}, quiet: {} });
 
   test('SIGTERM answers held long-polls at once, finishes received writes, exits 0, loses nothing', { timeout: 30_000 }, async () => {
-    const { feedsDir, dbPath } = setUp();
-    const port = await freePort();
-    const server = await spawnServer({ port, feedsDir, dbPath });
+    const args = await setUp();
+    const { dbPath } = args;
+    const server = await spawnServer(args);
     scope.track(server);
     const busy = `${server.url}/feeds/busy`;
     const quiet = `${server.url}/feeds/quiet`;
@@ -194,7 +191,7 @@ describe('graceful shutdown', () => {
     }
 
     // Everything acknowledged is there after a restart, once, at its seq.
-    const again = await spawnServer({ port, feedsDir, dbPath });
+    const again = await spawnServer(args);
     scope.track(again);
     const entries = await readWholeFeed(`${again.url}/feeds/busy`);
     const seen = new Map<string, number>();
@@ -217,8 +214,9 @@ describe('graceful shutdown', () => {
   });
 
   test('SIGINT also shuts down cleanly: exit 0, WAL checkpointed away, integrity ok, every write there', { timeout: 20_000 }, async () => {
-    const { feedsDir, dbPath } = setUp();
-    const server = await spawnServer({ port: await freePort(), feedsDir, dbPath });
+    const args = await setUp();
+    const { dbPath } = args;
+    const server = await spawnServer(args);
     scope.track(server);
     const busy = `${server.url}/feeds/busy`;
     const seqs = await Promise.all(Array.from({ length: 50 }, (_, i) => post(busy, `entry-${i}`)));

@@ -5,11 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { join } from 'node:path';
 import { EventSource } from 'eventsource';
 import { validateEntry } from './support/atom-validator.js';
 import {
-  entryXml, freePort, makeFeedsDir, postAtom, problemOf, ProcessScope, spawnServer, startTestServer, type TestServer,
+  entryXml, postAtom, problemOf, ProcessScope, spawnServer, startTestServer, type TestServer,
 } from './support/server.js';
 import { consumers, describeSeqs, eventually, publishingUnderWay, publishMany, StreamClient } from './support/streams.js';
 
@@ -157,11 +156,8 @@ describe('server-sent events across a server restart', () => {
   after(scope.cleanUp);
 
   test('an EventSource reconnects by itself after a restart and resumes after its last event', { timeout: 30_000 }, async () => {
-    const dir = scope.tempDir('atommq-sse-restart-');
-    const feedsDir = makeFeedsDir(dir, { news: {} });
-    const dbPath = join(dir, 'atommq.db');
-    const port = await freePort();
-    const first = scope.track(await spawnServer({ port, feedsDir, dbPath }));
+    const args = await scope.serverArgs('atommq-sse-restart-', { news: {} });
+    const first = scope.track(await spawnServer(args));
     const url = `${first.url}/feeds/news`;
     const before = await publishMany(url, 5);
     const reader = listen(`${url}?lastid=0`);
@@ -173,7 +169,7 @@ describe('server-sent events across a server restart', () => {
     const closing = JSON.parse(reader.closings[0] ?? '{}') as { code: string; lastid: number };
     assert.deepEqual([closing.code, closing.lastid], ['SHUTTING_DOWN', before.at(-1)]);
 
-    const second = scope.track(await spawnServer({ port, feedsDir, dbPath }));
+    const second = scope.track(await spawnServer(args));
     const afterRestart = await publishMany(`${second.url}/feeds/news`, 5);
     await eventually(() => reader.ids.length === 10, 'the next 5 events', 15_000);
     assert.ok(reader.opens >= 2, 'the EventSource reconnected');

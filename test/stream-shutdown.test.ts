@@ -5,10 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
-import { ATOM, entryXml, freePort, makeFeedsDir, ProcessScope, spawnServer } from './support/server.js';
+import { ATOM, entryXml, ProcessScope, spawnServer } from './support/server.js';
 import { consumers, eventually, StreamClient } from './support/streams.js';
 
 /** A POST whose second half is sent on `finish()`: a write in flight when the signal comes. */
@@ -35,9 +34,7 @@ describe('shutdown with live streams', () => {
   after(scope.cleanUp);
 
   test('SIGTERM: in-flight writes reach the streams, then SSE and comet end and WebSockets get 1001', { timeout: 30_000 }, async () => {
-    const dir = scope.tempDir('atommq-stream-shutdown-');
-    const feedsDir = makeFeedsDir(dir, { news: {}, jobs: { delivery: 'roundrobin' } });
-    const server = scope.track(await spawnServer({ port: await freePort(), feedsDir, dbPath: join(dir, 'atommq.db') }));
+    const server = scope.track(await spawnServer(await scope.serverArgs('atommq-stream-shutdown-', { news: {}, jobs: { delivery: 'roundrobin' } })));
     const news = `${server.url}/feeds/news`;
 
     const sse = await StreamClient.open(news, { headers: { Accept: 'text/event-stream' } });

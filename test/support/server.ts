@@ -69,8 +69,15 @@ export interface ChildServer {
   output(): string;
 }
 
+/** What `spawnServer` needs: the same three again restart a server on the same port and data. */
+export interface SpawnArgs {
+  readonly port: number;
+  readonly feedsDir: string;
+  readonly dbPath: string;
+}
+
 /** Spawns `atommq serve` exactly as a user would and waits until /healthz answers. */
-export async function spawnServer(args: { port: number; feedsDir: string; dbPath: string; extra?: string[] }): Promise<ChildServer> {
+export async function spawnServer(args: SpawnArgs & { extra?: string[] }): Promise<ChildServer> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', String(args.port), '--host', '127.0.0.1',
     '--feeds', args.feedsDir, '--db', `sqlite:${args.dbPath}`, '--log-level', 'warn', ...(args.extra ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -104,6 +111,12 @@ export class ProcessScope {
     const dir = tempDir(prefix);
     this.dirs.push(dir);
     return dir;
+  }
+
+  /** A temp directory with these feed files, a database path in it and a free port, for spawnServer. */
+  async serverArgs(prefix: string, feeds: Record<string, object>): Promise<SpawnArgs> {
+    const dir = this.tempDir(prefix);
+    return { port: await freePort(), feedsDir: makeFeedsDir(dir, feeds), dbPath: join(dir, 'atommq.db') };
   }
 
   track(child: ChildServer): ChildServer {
