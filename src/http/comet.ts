@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Change } from '../store/store.js';
 import type { AppContext } from './context.js';
 import { methodNotAllowed } from './error-handler.js';
-import { FeedStream, markStream, renderChange, ResponseSink, type ResponseFraming, type StreamEnd } from './feed-stream.js';
+import { FeedStream, openStream, renderChange, ResponseSink, type ResponseFraming, type StreamEnd } from './feed-stream.js';
 import { requireFeed } from './feed-router.js';
 import { readStreamCursor } from './read-params.js';
 
@@ -23,8 +23,7 @@ async function streamLines(ctx: AppContext, req: Request, res: Response): Promis
   const feed = requireFeed(ctx, req);
   const cursor = await readStreamCursor(req, feed, ctx.storeFor(feed));
   const stream = new FeedStream(ctx, { transport: 'comet', feed, cursor, sink: new ResponseSink(res, cometFraming) });
-  markStream(res);
-  res.status(200).set({ 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no', Connection: 'close' });
+  openStream(res, 'application/x-ndjson; charset=utf-8');
   if (req.method === 'HEAD') {
     stream.gone();
     res.end();

@@ -248,9 +248,21 @@ export class FeedStream {
 
 const streams = new WeakSet<object>();
 
-/** Marks a response as a stream: shutdown waits for the other requests, then ends the streams. */
-export function markStream(res: object): void {
+/**
+ * Starts a long-lived response (SSE, comet): marks it as a stream, which shutdown ends only after
+ * the other requests are answered, and sets the headers streams share.
+ */
+export function openStream(res: Response, contentType: string): void {
   streams.add(res);
+  res.status(200).set({
+    'Content-Type': contentType,
+    'Cache-Control': 'no-cache',
+    // nginx and other proxies would otherwise hold events back to fill their buffers.
+    'X-Accel-Buffering': 'no',
+    // A stream's connection is never reused: a reconnecting client must not be handed a pooled
+    // connection the server is about to close (as it does when it shuts down).
+    Connection: 'close',
+  });
 }
 
 export function isStream(res: object): boolean {

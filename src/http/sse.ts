@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { FeedConfig } from '../config/feed-config.js';
 import type { Change } from '../store/store.js';
 import type { AppContext } from './context.js';
-import { FeedStream, markStream, renderChange, ResponseSink, type ResponseFraming, type StreamEnd } from './feed-stream.js';
+import { FeedStream, openStream, renderChange, ResponseSink, type ResponseFraming, type StreamEnd } from './feed-stream.js';
 import { readFormat, readStreamCursor, type Format } from './read-params.js';
 import { baseUrl } from './urls.js';
 
@@ -52,16 +52,7 @@ export async function streamEvents(ctx: AppContext, req: Request, res: Response,
   const cursor = await readStreamCursor(req, feed, ctx.storeFor(feed));
   const sink = new ResponseSink(res, sseFraming(readFormat(req), baseUrl(req, ctx)));
   const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor, sink });
-  markStream(res);
-  res.status(200).set({
-    'Content-Type': `${EVENT_STREAM}; charset=utf-8`,
-    'Cache-Control': 'no-cache',
-    // nginx and other proxies would otherwise hold events back to fill their buffers.
-    'X-Accel-Buffering': 'no',
-    // A stream's connection is never reused: a reconnecting EventSource must not be handed a
-    // pooled connection the server is about to close (as it does when it shuts down).
-    Connection: 'close',
-  });
+  openStream(res, `${EVENT_STREAM}; charset=utf-8`);
   if (req.method === 'HEAD') {
     stream.gone();
     res.end();
