@@ -179,6 +179,8 @@ class Bench {
         for (const c of config.postConnections) {
           report.post.set(postKey(kind, c), await this.measure(`${label} POST c=${c}`, postLoad(server.baseUrl, c)));
         }
+        // The durable floor is about POST; its GET would be bare Express's.
+        if (kind === 'durable') return;
         // Baselines ignore the cursor; a plausible range keeps request bytes like AtomMQ's.
         const range = { first: 1, last: 1_000 };
         const size = (await probePage(server.baseUrl, 0)).bytes;
@@ -213,6 +215,7 @@ async function main(): Promise<void> {
     // Baselines come after the small AtomMQ run because they serve a page of AtomMQ's measured size.
     await bench.attempt('Express baseline', () => bench.baseline('express'));
     await bench.attempt('node:http baseline', () => bench.baseline('node'));
+    await bench.attempt('durable Express baseline', () => bench.baseline('durable'));
     if (!atomMqMissing) await bench.attempt('AtomMQ big-db section', () => bench.atomMqBig());
   } finally {
     cleanUp();

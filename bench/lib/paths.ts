@@ -9,3 +9,4 @@ export const repoRoot = dirname(distDir.replace(/[\\/]$/, ''));
 export const atomMqCli = join(distDir, 'src', 'cli.js');
 export const expressBaselineScript = join(distDir, 'bench', 'baselines', 'express-server.js');
 export const nodeBaselineScript = join(distDir, 'bench', 'baselines', 'node-server.js');
+export const durableBaselineScript = join(distDir, 'bench', 'baselines', 'durable-express-server.js');

@@ -6,12 +6,13 @@ import type { LatencySummary } from './stats.js';
 import { autocannonVersion, machineSummary } from './machine.js';
 import { fmtBytes, fmtCount, fmtInt, fmtMs, fmtRatio, renderTable } from './table.js';
 
-export type ServerKey = 'atommq' | 'express' | 'node';
+export type ServerKey = 'atommq' | 'express' | 'node' | 'durable';
 
 export const SERVER_LABEL: Record<ServerKey, string> = {
   atommq: 'AtomMQ',
   express: 'bare Express 5',
   node: 'bare node:http',
+  durable: 'Express 5 + fsync log',
 };
 
 export interface SeedStats {
@@ -57,7 +58,7 @@ export function renderReport(report: Report, config: BenchConfig): string {
     '',
   );
 
-  const servers: ServerKey[] = ['atommq', 'express', 'node'];
+  const servers: ServerKey[] = ['atommq', 'express', 'node', 'durable'];
   out.push('(a) POST /feeds/bench (~300 B Atom entry) -> 201');
   const postRows = config.postConnections.flatMap((c) =>
     servers.map((s) => [SERVER_LABEL[s], String(c), ...loadCells(report.post.get(postKey(s, c)))]),
@@ -69,9 +70,17 @@ export function renderReport(report: Report, config: BenchConfig): string {
       String(c),
       fmtRatio(mq, report.post.get(postKey('express', c))?.rps),
       fmtRatio(mq, report.post.get(postKey('node', c))?.rps),
+      fmtRatio(report.post.get(postKey('durable', c))?.rps, report.post.get(postKey('express', c))?.rps),
+      fmtRatio(mq, report.post.get(postKey('durable', c))?.rps),
     ];
   });
-  out.push(renderTable(['conns', 'AtomMQ/Express req/s', 'AtomMQ/node:http req/s'], ratioRows), '');
+  out.push(
+    renderTable(['conns', 'AtomMQ/Express req/s', 'AtomMQ/node:http req/s', 'fsync log/Express', 'AtomMQ/fsync log'], ratioRows),
+    'Express 5 + fsync log: bare Express whose handler only appends the body to a one-table SQLite log, group-committed',
+    'with one fsync per commit by a writer thread as AtomMQ commits, and answers after the commit: the least a durable',
+    'POST costs on Express on this machine, with no parsing, rendering or index.',
+    '',
+  );
 
   out.push(
     `(b) GET /feeds/bench?limit=50 with a random Xlastid cursor per request, ${config.getConnections} connections, ` +

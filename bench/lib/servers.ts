@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChildServer, type ChildServer } from './child.js';
 import { freePort } from './ports.js';
-import { atomMqCli, expressBaselineScript, nodeBaselineScript, repoRoot } from './paths.js';
+import { atomMqCli, durableBaselineScript, expressBaselineScript, nodeBaselineScript, repoRoot } from './paths.js';
 
 export const FEED = 'bench';
 
@@ -50,7 +50,14 @@ export async function startAtomMq(workDir: string, name: string): Promise<ChildS
   });
 }
 
-export type BaselineKind = 'express' | 'node';
+/** The bare servers, and the durable floor (bare Express plus a group-committed SQLite log). */
+export type BaselineKind = 'express' | 'node' | 'durable';
+
+const BASELINE_SCRIPT: Record<BaselineKind, string> = {
+  express: expressBaselineScript,
+  node: nodeBaselineScript,
+  durable: durableBaselineScript,
+};
 
 export async function startBaseline(workDir: string, kind: BaselineKind, pageBytes: number): Promise<ChildServer> {
   const dir = join(workDir, `baseline-${kind}`);
@@ -58,8 +65,8 @@ export async function startBaseline(workDir: string, kind: BaselineKind, pageByt
   const port = await freePort();
   return startChildServer({
     name: `baseline-${kind}`,
-    script: kind === 'express' ? expressBaselineScript : nodeBaselineScript,
-    args: [String(port), String(pageBytes)],
+    script: BASELINE_SCRIPT[kind],
+    args: [String(port), String(pageBytes), ...(kind === 'durable' ? [join(dir, 'floor.db')] : [])],
     port,
     cwd: repoRoot,
     logFile: join(dir, 'server.log'),

@@ -1,0 +1,39 @@
+/**
+ * The durable floor's writer thread: one SQLite table, WAL, synchronous=FULL, and each batch of
+ * bodies that arrives while a commit is in flight committed together, the way AtomMQ's own writer
+ * commits (group commit, one fsync a batch). Nothing else: no indexes beyond the rowid, no
+ * parsing, no rendering.
+ */
+import Database from 'better-sqlite3';
+import { parentPort, workerData } from 'node:worker_threads';
+
+export interface Append {
+  readonly id: number;
+  readonly body: string;
+}
+
+export interface Committed {
+  readonly ids: readonly number[];
+  readonly seqs: readonly number[];
+}
+
+const port = parentPort;
+if (!port) throw new Error('durable-writer.ts runs as a worker thread');
+const db = new Database((workerData as { path: string }).path);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+db.exec('CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)');
+const insert = db.prepare<[string], never>('INSERT INTO log (body) VALUES (?)');
+const commit = db.transaction((batch: readonly Append[]) => batch.map((a) => Number(insert.run(a.body).lastInsertRowid)));
+
+let queue: Append[] = [];
+port.on('message', (appends: readonly Append[]) => {
+  if (queue.length === 0) {
+    setImmediate(() => {
+      const batch = queue;
+      queue = [];
+      port.postMessage({ ids: batch.map((a) => a.id), seqs: commit(batch) } satisfies Committed);
+    });
+  }
+  queue.push(...appends);
+});
