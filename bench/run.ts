@@ -179,8 +179,13 @@ class Bench {
         for (const c of config.postConnections) {
           report.post.set(postKey(kind, c), await this.measure(`${label} POST c=${c}`, postLoad(server.baseUrl, c)));
         }
-        // The durable floor is about POST; its GET would be bare Express's.
-        if (kind === 'durable') return;
+        // The durable floor is about what a durable commit costs: POST and a long-poll it wakes.
+        // Its page GET would be bare Express's.
+        if (kind === 'durable') {
+          report.wakeFloor = await measureWakeLatency(server.baseUrl, { iterations: config.wakeRounds, settleMs: WAKE_SETTLE_MS });
+          log(`${label} long-poll: p50 ${fmtMs(report.wakeFloor.latency.p50)} ms, p99 ${fmtMs(report.wakeFloor.latency.p99)} ms`);
+          return;
+        }
         // Baselines ignore the cursor; a plausible range keeps request bytes like AtomMQ's.
         const range = { first: 1, last: 1_000 };
         const size = (await probePage(server.baseUrl, 0)).bytes;

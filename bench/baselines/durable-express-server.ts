@@ -5,6 +5,9 @@
  * rendering, no secondary index: what Express plus fsync durability costs on this machine, so
  * AtomMQ's POST figures can be read against it as well as against the bare servers.
  *
+ * A GET with an `Xlastid` at the newest seq is held until the next commit and then answered with
+ * its seq: the least a long-poll woken by a durable commit costs, for the wake-latency figures.
+ *
  * argv: <port> [pageBytes] <database path>
  */
 import express, { type Response } from 'express';
@@ -20,6 +23,13 @@ const writer = new Worker(new URL('./durable-writer.js', import.meta.url), { wor
 const waiting = new Map<number, Response>();
 let outbox: Append[] = [];
 let nextId = 1;
+/** Long-polls waiting for the next commit. */
+let held: Response[] = [];
+let newest = 0;
+
+function answerPoll(res: Response): void {
+  res.status(200).set({ 'content-type': ATOM_CONTENT_TYPE, xlastid: String(newest) }).send(createdEntry(newest));
+}
 
 writer.on('message', ({ ids, seqs }: Committed) => {
   ids.forEach((id, i) => {
@@ -32,6 +42,10 @@ writer.on('message', ({ ids, seqs }: Committed) => {
       xlastid: String(seq),
     }).send(createdEntry(seq));
   });
+  newest = seqs.at(-1) ?? newest;
+  const woken = held;
+  held = [];
+  for (const res of woken) answerPoll(res);
 });
 
 const app = express();
@@ -49,6 +63,11 @@ app.post('/feeds/bench', express.raw({ type: () => true, limit: '1mb' }), (req, 
     });
   }
   outbox.push({ id, body: (req.body as Buffer).toString('utf8') });
+});
+
+app.get('/feeds/bench', (req, res) => {
+  if (Number(req.get('xlastid') ?? 0) < newest) answerPoll(res);
+  else held.push(res);
 });
 
 app.get('/healthz', (_req, res) => {

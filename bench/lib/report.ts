@@ -31,6 +31,8 @@ export interface Report {
   pageBytes: number;
   pageBytesSource: string;
   wake?: WakeResult;
+  /** The same rounds against the durable floor (bare Express, a one-table log, the same group commit). */
+  wakeFloor?: WakeResult;
   /** One PROBE_BYTES write + fdatasync on the bench's disk, paced like the wake rounds. */
   fsync?: LatencySummary;
   readonly notes: string[];
@@ -125,22 +127,16 @@ export function renderReport(report: Report, config: BenchConfig): string {
   out.push('');
 
   out.push('(c) long-poll wake latency: POST sent -> parked GET ?wait=10 answered (sequential rounds)');
-  const w = report.wake;
+  const wakeCells = (label: string, w: WakeResult | undefined): string[] => [
+    label,
+    ...(w
+      ? [fmtInt(w.latency.count), fmtMs(w.latency.p50), fmtMs(w.latency.p99), fmtMs(w.latency.max), fmtInt(w.early), fmtInt(w.mismatched)]
+      : ['n/a', 'n/a', 'n/a', 'n/a', '-', '-']),
+  ];
   out.push(
     renderTable(
-      ['rounds', 'p50 ms', 'p99 ms', 'max ms', 'early', 'mismatched'],
-      [
-        w
-          ? [
-              fmtInt(w.latency.count),
-              fmtMs(w.latency.p50),
-              fmtMs(w.latency.p99),
-              fmtMs(w.latency.max),
-              fmtInt(w.early),
-              fmtInt(w.mismatched),
-            ]
-          : ['n/a', 'n/a', 'n/a', 'n/a', '-', '-'],
-      ],
+      ['server', 'rounds', 'p50 ms', 'p99 ms', 'max ms', 'early', 'mismatched'],
+      [wakeCells(SERVER_LABEL.atommq, report.wake), wakeCells(SERVER_LABEL.durable, report.wakeFloor)],
     ),
   );
   const f = report.fsync;
