@@ -19,10 +19,13 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_PAGE_BYTES } from './baselines/payloads.js';
 import { benchWorkDir, killStartedChildren, startChildServer, type ChildServer } from './lib/child.js';
 import { machineSummary } from './lib/machine.js';
 import { atomMqCli, repoRoot } from './lib/paths.js';
 import { freePort } from './lib/ports.js';
+import { SERVER_LABEL } from './lib/report.js';
+import { startBaseline } from './lib/servers.js';
 import { Samples, type LatencySummary } from './lib/stats.js';
 import { fmtInt, fmtMs, renderTable } from './lib/table.js';
 
@@ -245,6 +248,7 @@ async function publishFlatOut(baseUrl: string, agent: Agent, concurrency: number
 }
 
 interface PhaseResult {
+  readonly server: string;
   readonly label: string;
   readonly published: number;
   readonly publishRate: number;
@@ -256,7 +260,7 @@ interface PhaseResult {
 }
 
 /** Waits until every subscriber has every message (or gives up), then computes the figures. */
-async function collect(label: string, subscribers: Subscriber[], sent: Sent[], publishSeconds: number, cpu: CpuShares): Promise<PhaseResult> {
+async function collect(server: string, label: string, subscribers: Subscriber[], sent: Sent[], publishSeconds: number, cpu: CpuShares): Promise<PhaseResult> {
   const seqs = sent.map((s) => s.seq);
   const deadline = Date.now() + 10_000;
   const has = (s: Subscriber): boolean => seqs.every((seq) => !Number.isNaN(s.arrivals[seq] ?? Number.NaN));
@@ -280,6 +284,7 @@ async function collect(label: string, subscribers: Subscriber[], sent: Sent[], p
     }
   }
   return {
+    server,
     label,
     published: sent.length,
     publishRate: sent.length / publishSeconds,
@@ -291,8 +296,9 @@ async function collect(label: string, subscribers: Subscriber[], sent: Sent[], p
   };
 }
 
-async function fanOut(workDir: string): Promise<PhaseResult[]> {
-  const server = await startServer(workDir, 'fanout');
+/** The steady and the flat-out phase against one server, which it starts and stops. */
+async function fanOut(name: string, start: () => Promise<ChildServer>): Promise<PhaseResult[]> {
+  const server = await start();
   const port = Number(new URL(server.baseUrl).port);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const subscribers: Subscriber[] = [];
@@ -310,15 +316,15 @@ async function fanOut(workDir: string): Promise<PhaseResult[]> {
     const steady: Sent[] = [];
     let phase = meterCpu(server.pid);
     await publishAtRate(server.baseUrl, agent, config.rate, config.seconds, steady);
-    results.push(await collect(`${fmtInt(config.rate)} msg/s`, subscribers, steady, config.seconds, phase()));
+    results.push(await collect(name, `${fmtInt(config.rate)} msg/s`, subscribers, steady, config.seconds, phase()));
 
     log(`measuring: ${config.burstSeconds} s flat out, ${config.burstConcurrency} POSTs in flight`);
     const burst: Sent[] = [];
     phase = meterCpu(server.pid);
     await publishFlatOut(server.baseUrl, agent, config.burstConcurrency, config.burstSeconds, burst);
-    results.push(await collect(`flat out (${config.burstConcurrency} in flight)`, subscribers, burst, config.burstSeconds, phase()));
+    results.push(await collect(name, `flat out (${config.burstConcurrency} in flight)`, subscribers, burst, config.burstSeconds, phase()));
     for (const r of results) {
-      log(`${r.label}: published ${fmtInt(r.publishRate)}/s, delivered ${fmtInt(r.deliveredRate)}/s, ` +
+      log(`${name}, ${r.label}: published ${fmtInt(r.publishRate)}/s, delivered ${fmtInt(r.deliveredRate)}/s, ` +
         `p50 ${fmtMs(r.latency.p50)} ms, p99 ${fmtMs(r.latency.p99)} ms, missing ${r.missing}, server CPU ${r.cpu.server.toFixed(2)} cores (HTTP thread ${percent(r.cpu.http)})`);
     }
     return results;
@@ -380,10 +386,14 @@ function report(fan: PhaseResult[] | undefined, idle: IdleResult | undefined, no
   if (fan) {
     out.push(`Fan-out to ${config.subscribers} SSE subscribers (publish-to-receive latency, every subscriber, every message)`, '');
     out.push(renderTable(
-      ['publisher', 'published msg/s', 'delivered msg/s', 'p50 ms', 'p99 ms', 'max ms', 'missing', 'server CPU', 'HTTP thread', 'bench CPU'],
-      fan.map((r) => [r.label, fmtInt(r.publishRate), fmtInt(r.deliveredRate), fmtMs(r.latency.p50), fmtMs(r.latency.p99), fmtMs(r.latency.max), fmtInt(r.missing),
+      ['server', 'publisher', 'published msg/s', 'delivered msg/s', 'p50 ms', 'p99 ms', 'max ms', 'missing', 'server CPU', 'HTTP thread', 'bench CPU'],
+      fan.map((r) => [r.server, r.label, fmtInt(r.publishRate), fmtInt(r.deliveredRate), fmtMs(r.latency.p50), fmtMs(r.latency.p99), fmtMs(r.latency.max), fmtInt(r.missing),
         `${r.cpu.server.toFixed(2)} cores`, percent(r.cpu.http), `${r.cpu.bench.toFixed(2)} cores`]),
     ), '');
+    if (fan.some((r) => r.server === SERVER_LABEL.durable)) {
+      out.push(`${SERVER_LABEL.durable}: bare Express 5 that appends each POST to a one-table SQLite log (group commit, one fsync`,
+        'per commit, by a writer thread) and, after the commit, writes it once framed to every stream: the least a durable', 'fan-out costs on Express on this machine.', '');
+    }
   }
   if (idle) {
     const per = (idle.withConnections - idle.baseline) / idle.connections;
@@ -407,10 +417,19 @@ async function main(): Promise<void> {
   let idle: IdleResult | undefined;
   try {
     try {
-      fan = await fanOut(workDir);
+      fan = await fanOut(SERVER_LABEL.atommq, () => startServer(workDir, 'fanout'));
     } catch (error) {
       notes.push(`fan-out failed: ${(error as Error).message}`);
       process.exitCode = 1;
+    }
+    // The floor commits with fsync: it says nothing about the weaker durability.
+    if (config.durability === 'fsync') {
+      try {
+        fan = [...fan ?? [], ...await fanOut(SERVER_LABEL.durable, () => startBaseline(workDir, 'durable', DEFAULT_PAGE_BYTES))];
+      } catch (error) {
+        notes.push(`fan-out against ${SERVER_LABEL.durable} failed: ${(error as Error).message}`);
+        process.exitCode = 1;
+      }
     }
     try {
       idle = await idleConnections(workDir);

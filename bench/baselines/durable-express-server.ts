@@ -1,14 +1,17 @@
 /**
- * Durable floor: bare Express 5 whose POST handler does the least a durable publish needs, and no
- * more. The body goes to a writer thread that commits it to SQLite (WAL, one fsync per group
- * commit, as AtomMQ commits), and the 201 goes out after the commit. No Atom parsing, no
- * rendering, no secondary index: what Express plus fsync durability costs on this machine, so
- * AtomMQ's POST figures can be read against it as well as against the bare servers.
+ * Durable floor: bare Express 5 doing the least a durable message bus must do, and no more, so
+ * that AtomMQ's figures can be read against what Express plus fsync durability costs on this
+ * machine as well as against the bare servers.
  *
- * A GET with an `Xlastid` at the newest seq is held until the next commit and then answered with
- * its seq: the least a long-poll woken by a durable commit costs, for the wake-latency figures.
+ * - `POST /feeds/<any>`: the body goes to a writer thread that appends it to a one-table SQLite
+ *   log (WAL, one fsync per group commit, as AtomMQ commits); the 201 goes out after the commit.
+ *   No Atom parsing, no rendering, no secondary index.
+ * - `GET /feeds/<any>` with an `Xlastid` at the newest seq: held until the next commit, then
+ *   answered with its seq (a long-poll woken by a durable commit).
+ * - `GET /feeds/<any>` with `Accept: text/event-stream`: live server-sent events, each commit's
+ *   bodies framed once and written to every stream.
  *
- * argv: <port> [pageBytes] <database path>
+ * argv: <port> <pageBytes> <database path>
  */
 import express, { type Response } from 'express';
 import { Worker } from 'node:worker_threads';
@@ -20,11 +23,12 @@ const path = process.argv[4];
 if (!path) throw new Error(`usage: ${process.argv[1] ?? 'server'} <port> <pageBytes> <database path>`);
 
 const writer = new Worker(new URL('./durable-writer.js', import.meta.url), { workerData: { path } });
-const waiting = new Map<number, Response>();
+const waiting = new Map<number, { res: Response; body: string }>();
 let outbox: Append[] = [];
 let nextId = 1;
 /** Long-polls waiting for the next commit. */
 let held: Response[] = [];
+const streams = new Set<Response>();
 let newest = 0;
 
 function answerPoll(res: Response): void {
@@ -33,14 +37,18 @@ function answerPoll(res: Response): void {
 
 writer.on('message', ({ ids, seqs }: Committed) => {
   ids.forEach((id, i) => {
-    const res = waiting.get(id);
+    const write = waiting.get(id);
     waiting.delete(id);
     const seq = seqs[i] ?? 0;
-    res?.status(201).set({
+    if (!write) return;
+    const { res, body } = write;
+    res.status(201).set({
       'content-type': ATOM_CONTENT_TYPE,
       location: `${res.req.protocol}://${res.req.get('host') ?? '127.0.0.1'}/feeds/bench/${seq}`,
       xlastid: String(seq),
     }).send(createdEntry(seq));
+    const frame = Buffer.from(`id: ${seq}\ndata: ${JSON.stringify({ seq, content: body })}\n\n`);
+    for (const stream of streams) stream.write(frame);
   });
   newest = seqs.at(-1) ?? newest;
   const woken = held;
@@ -52,9 +60,10 @@ const app = express();
 app.set('etag', false);
 app.disable('x-powered-by');
 
-app.post('/feeds/bench', express.raw({ type: () => true, limit: '1mb' }), (req, res) => {
+app.post('/feeds/:name', express.raw({ type: () => true, limit: '1mb' }), (req, res) => {
   const id = nextId++;
-  waiting.set(id, res);
+  const body = (req.body as Buffer).toString('utf8');
+  waiting.set(id, { res, body });
   // A turn's bodies cross to the writer in one message, as AtomMQ's store sends them.
   if (outbox.length === 0) {
     setImmediate(() => {
@@ -62,12 +71,20 @@ app.post('/feeds/bench', express.raw({ type: () => true, limit: '1mb' }), (req, 
       outbox = [];
     });
   }
-  outbox.push({ id, body: (req.body as Buffer).toString('utf8') });
+  outbox.push({ id, body });
 });
 
-app.get('/feeds/bench', (req, res) => {
-  if (Number(req.get('xlastid') ?? 0) < newest) answerPoll(res);
-  else held.push(res);
+app.get('/feeds/:name', (req, res) => {
+  if ((req.get('accept') ?? '').includes('text/event-stream')) {
+    res.status(200).set({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'close' });
+    res.write('retry: 2000\n\n');
+    streams.add(res);
+    res.once('close', () => streams.delete(res));
+  } else if (Number(req.get('xlastid') ?? 0) < newest) {
+    answerPoll(res);
+  } else {
+    held.push(res);
+  }
 });
 
 app.get('/healthz', (_req, res) => {
