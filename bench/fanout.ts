@@ -24,7 +24,7 @@ import { benchWorkDir, killStartedChildren, startChildServer, type ChildServer }
 import { machineSummary } from './lib/machine.js';
 import { atomMqCli, repoRoot } from './lib/paths.js';
 import { freePort } from './lib/ports.js';
-import { SERVER_LABEL } from './lib/report.js';
+import { DURABLE_FLOOR_NOTE, SERVER_LABEL } from './lib/report.js';
 import { startBaseline } from './lib/servers.js';
 import { Samples, type LatencySummary } from './lib/stats.js';
 import { fmtInt, fmtMs, renderTable } from './lib/table.js';
@@ -391,8 +391,7 @@ function report(fan: PhaseResult[] | undefined, idle: IdleResult | undefined, no
         `${r.cpu.server.toFixed(2)} cores`, percent(r.cpu.http), `${r.cpu.bench.toFixed(2)} cores`]),
     ), '');
     if (fan.some((r) => r.server === SERVER_LABEL.durable)) {
-      out.push(`${SERVER_LABEL.durable}: bare Express 5 that appends each POST to a one-table SQLite log (group commit, one fsync`,
-        'per commit, by a writer thread) and, after the commit, writes it once framed to every stream: the least a durable', 'fan-out costs on Express on this machine.', '');
+      out.push(...DURABLE_FLOOR_NOTE, '');
     }
   }
   if (idle) {

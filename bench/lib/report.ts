@@ -15,6 +15,14 @@ export const SERVER_LABEL: Record<ServerKey, string> = {
   durable: 'Express 5 + fsync log',
 };
 
+/** What the durable floor is, under every table that shows it. */
+export const DURABLE_FLOOR_NOTE = [
+  `${SERVER_LABEL.durable}: bare Express 5 that appends each POST body to a one-table SQLite log, group-committed with`,
+  'one fsync per commit by a writer thread as AtomMQ commits; after the commit it answers the POST, answers held',
+  'long-polls and writes the message, framed once, to every SSE stream. The least a durable bus costs on Express on',
+  'this machine: no parsing, rendering, index or hub.',
+];
+
 export interface SeedStats {
   readonly requested: number;
   readonly stored: number;
@@ -78,9 +86,7 @@ export function renderReport(report: Report, config: BenchConfig): string {
   });
   out.push(
     renderTable(['conns', 'AtomMQ/Express req/s', 'AtomMQ/node:http req/s', 'fsync log/Express', 'AtomMQ/fsync log'], ratioRows),
-    'Express 5 + fsync log: bare Express whose handler only appends the body to a one-table SQLite log, group-committed',
-    'with one fsync per commit by a writer thread as AtomMQ commits, and answers after the commit: the least a durable',
-    'POST costs on Express on this machine, with no parsing, rendering or index.',
+    ...DURABLE_FLOOR_NOTE,
     '',
   );
 
