@@ -145,6 +145,13 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
     const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, sink });
     socket.once('close', () => stream.gone());
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws emits 'error' when the peer breaks the protocol (an unmasked or reserved frame, invalid
+      // UTF-8, a bad close code, a message over maxPayload), after sending it a close frame (1002,
+      // 1007 or 1009) and before closing the connection, or when the socket fails. That is the
+      // peer's problem alone, but an 'error' nobody listens to would end the process.
+      ws.on('error', (error: Error & { code?: string }) => {
+        ctx.logger.info({ stream: stream.id, code: error.code, err: error.message }, 'WebSocket connection failed');
+      });
       sink.attach(ws);
       ws.once('close', () => stream.gone());
       stream.start();
