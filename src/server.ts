@@ -8,6 +8,7 @@ import { createApp } from './http/app.js';
 import { refuseOnSocket } from './http/error-handler.js';
 import type { AppContext } from './http/context.js';
 import { isStream } from './http/feed-stream.js';
+import { upgradeListener } from './http/upgrade.js';
 import { webSocketEndpoint } from './http/websocket.js';
 import { Hub } from './hub/hub.js';
 import { StoreSet } from './store/store-set.js';
@@ -85,7 +86,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
 
   const server = createServer(createApp(ctx, () => stores.ping()));
   const websockets = webSocketEndpoint(ctx);
-  server.on('upgrade', websockets.handleUpgrade);
+  server.on('upgrade', upgradeListener(server, websockets.handleUpgrade));
   // Requests Node's parser rejects (a raw non-ASCII byte in the path, oversized headers) never reach
   // Express; they get the same problem+json answer as every other error.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {

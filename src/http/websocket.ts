@@ -99,7 +99,7 @@ function single(url: URL, name: string): string | undefined {
 }
 
 export interface WebSocketEndpoint {
-  /** The http.Server's 'upgrade' listener. */
+  /** Answers a request with `Upgrade: websocket` (src/http/upgrade.ts sends it here). */
   readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Cuts every WebSocket still open (the shutdown deadline). */
   terminateAll(): void;
@@ -113,6 +113,11 @@ export interface WebSocketEndpoint {
  */
 export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
+  // What ws itself refuses in a handshake (a missing Sec-WebSocket-Key, an unknown version) gets a
+  // problem document too, rather than ws's text/html answer.
+  wss.on('wsClientError', (error: Error, socket: Duplex, req: IncomingMessage) => {
+    refuseOnSocket(ctx, socket, new AtomMQError('BAD_REQUEST', `the WebSocket handshake is not valid: ${error.message}`), req.method, req.url);
+  });
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (ctx.shutdown.aborted) {
@@ -128,8 +133,8 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
       throw new AtomMQError('BAD_REQUEST', `the feed name in ${url.pathname} is not valid percent-encoding`);
     }
     const feed = feedNamed(ctx, name);
-    if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
-      throw new AtomMQError('BAD_REQUEST', `only WebSocket upgrades are served, not "${req.headers.upgrade}"`);
+    if (req.method !== 'GET') {
+      throw new AtomMQError('METHOD_NOT_ALLOWED', `a WebSocket handshake is a GET request (RFC 6455 4.1), not ${req.method}`, { headers: { Allow: 'GET' } });
     }
     const header = req.headers.xlastid;
     const text = typeof header === 'string' ? header : single(url, 'lastid');
