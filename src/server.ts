@@ -67,8 +67,10 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
 
   feeds.watch((event) => {
     if (event.type === 'invalid') logger.error(event.error.message);
-    else if (event.type === 'unmounted') logger.info({ feed: event.name }, 'feed unmounted');
-    else {
+    else if (event.type === 'unmounted') {
+      logger.info({ feed: event.name }, 'feed unmounted');
+      hub.closeFeed(event.name);
+    } else {
       ctx.storeFor(event.feed);
       logger.info({ feed: event.feed.name }, `feed ${event.type}`);
     }

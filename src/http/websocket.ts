@@ -19,6 +19,7 @@ const HIGH_WATER = 256 * 1024;
 /** Close codes (RFC 6455 7.4.1), by why the server ends the stream. */
 export const CLOSE_CODES: Record<StreamEnd['code'], number> = {
   SHUTTING_DOWN: 1001, // going away
+  FEED_REMOVED: 1001, // going away: the feed's URL is gone
   SLOW_CONSUMER: 1013, // try again later
   STREAM_FAILED: 1011, // internal error
 };
