@@ -8,6 +8,7 @@ import { createApp } from './http/app.js';
 import { refuseOnSocket } from './http/error-handler.js';
 import type { AppContext } from './http/context.js';
 import { isStream } from './http/feed-stream.js';
+import { upgradeListener } from './http/upgrade.js';
 import { webSocketEndpoint } from './http/websocket.js';
 import { Hub } from './hub/hub.js';
 import { StoreSet } from './store/store-set.js';
@@ -66,8 +67,10 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
 
   feeds.watch((event) => {
     if (event.type === 'invalid') logger.error(event.error.message);
-    else if (event.type === 'unmounted') logger.info({ feed: event.name }, 'feed unmounted');
-    else {
+    else if (event.type === 'unmounted') {
+      logger.info({ feed: event.name }, 'feed unmounted');
+      hub.closeFeed(event.name);
+    } else {
       ctx.storeFor(event.feed);
       logger.info({ feed: event.feed.name }, `feed ${event.type}`);
     }
@@ -85,7 +88,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
 
   const server = createServer(createApp(ctx, () => stores.ping()));
   const websockets = webSocketEndpoint(ctx);
-  server.on('upgrade', websockets.handleUpgrade);
+  server.on('upgrade', upgradeListener(server, websockets.handleUpgrade));
   // Requests Node's parser rejects (a raw non-ASCII byte in the path, oversized headers) never reach
   // Express; they get the same problem+json answer as every other error.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {

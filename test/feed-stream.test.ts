@@ -70,7 +70,9 @@ function setUp(options: { streamBuffer?: number; delivery?: DeliveryPolicy } = {
   const store = new FakeStore();
   const hub = new Hub({ policyOf: () => options.delivery ?? 'broadcast' });
   const feed = { name: 'f', delivery: options.delivery ?? 'broadcast' } as FeedConfig;
+  const mounted = new Map([[feed.name, feed]]);
   const ctx = {
+    feeds: { get: (name: string) => mounted.get(name), list: () => [...mounted.values()] },
     options: resolveOptions({ streamBuffer: String(options.streamBuffer ?? 1024), heartbeat: '3600' }),
     hub,
     logger: pino({ level: 'silent' }),
@@ -99,7 +101,12 @@ function setUp(options: { streamBuffer?: number; delivery?: DeliveryPolicy } = {
     stream.start();
     return stream;
   };
-  return { store, hub, commit, open, all: () => store.rows.map((r) => r.seq) };
+  /** The feed's file is removed: unmounted, then its streams ended by the hub (src/server.ts). */
+  const removeFeed = (): void => {
+    mounted.delete(feed.name);
+    hub.closeFeed(feed.name);
+  };
+  return { store, hub, commit, open, removeFeed, all: () => store.rows.map((r) => r.seq) };
 }
 
 describe('feed stream: backlog, then live', () => {
@@ -189,6 +196,27 @@ describe('feed stream: backlog, then live', () => {
     await settle();
     assert.deepEqual(sink.written, [1, 2, 3, 4]);
     assert.deepEqual(sink.ends.map((e) => [e.code, e.lastid]), [['SHUTTING_DOWN', 4]]);
+  });
+
+  test('when its feed is removed, what was taken is written first, then the end says FEED_REMOVED', async () => {
+    const { hub, commit, open, removeFeed } = setUp();
+    const sink = new FakeSink();
+    open(undefined, sink);
+    sink.backedUp = true;
+    for (let i = 0; i < 3; i++) commit();
+    removeFeed();
+    assert.equal(hub.size, 0);
+    sink.drain();
+    await settle();
+    assert.deepEqual(sink.written, [1, 2, 3]);
+    assert.deepEqual(sink.ends.map((e) => [e.code, e.lastid]), [['FEED_REMOVED', 3]]);
+  });
+
+  test('a stream for a feed removed while its request was read is refused with FEED_NOT_FOUND, leaving nothing registered', () => {
+    const { hub, open, removeFeed } = setUp();
+    removeFeed();
+    assert.throws(() => open(0, new FakeSink()), (e: unknown) => e instanceof AtomMQError && e.code === 'FEED_NOT_FOUND');
+    assert.equal(hub.size, 0);
   });
 
   test('a peer that goes mid-backlog stops the stream and unregisters it', async () => {

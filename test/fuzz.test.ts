@@ -7,6 +7,7 @@
  *     so header values can hold any byte HTTP allows, Latin-1 included);
  * (c) after each property: /healthz is 200, and the cursor view from 0 is well-formed, strictly
  *     ordered and holds exactly the entries that were answered 201.
+ * Random WebSocket frames are thrown at the server in fuzz-websocket.test.ts.
  *
  * A failing run prints its seed; replay it with FUZZ_SEED=<seed> (and FUZZ_PATH=<path> to jump
  * straight to the counterexample).
@@ -18,17 +19,11 @@ import { DOMParser } from '@xmldom/xmldom';
 import fc from 'fast-check';
 import { ERRORS } from '../src/errors/index.js';
 import { entryXml, postAtom, readJson, startTestServer, type JsonPage, type TestServer } from './support/server.js';
+import { FC_PARAMS } from './support/fuzz.js';
 
 const ATOM_NS = 'http://www.w3.org/2005/Atom';
 const XHTML_NS = 'http://www.w3.org/1999/xhtml';
 const AM_NS = 'http://atommq.org/ns/1.0';
-
-/** Reproducible when asked, random otherwise (fast-check prints the seed of a failing run). */
-const FC_PARAMS = {
-  includeErrorInReport: true,
-  ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}),
-  ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}),
-};
 
 // ---------------------------------------------------------------------------
 // Checks shared by the properties

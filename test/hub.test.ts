@@ -179,4 +179,27 @@ describe('hub: close', () => {
     hub.distribute(change('f', 1));
     assert.deepEqual(got, []);
   });
+
+  test('closeFeed ends the consumers of one feed (round-robin ones too) with "feed-removed", drops its parked messages, and leaves the others', () => {
+    const hub = new Hub({ policyOf: (feed) => (feed === 'jobs' ? 'roundrobin' : 'broadcast') });
+    const closed: string[] = [];
+    const got: string[] = [];
+    hub.register('a', { feed: 'f', onClose: (why) => closed.push(`a ${why}`) }, (c) => got.push(`a${c.seq}`));
+    hub.register('w', { feed: 'f', role: 'watcher' }, () => {});
+    hub.register('other', { feed: 'g', onClose: (why) => closed.push(`other ${why}`) }, (c) => got.push(`other${c.seq}`));
+    hub.distribute(change('jobs', 1)); // nobody takes it: parked
+    hub.register('rr', { feed: 'jobs', onClose: (why) => closed.push(`rr ${why}`) }, () => false);
+    hub.closeFeed('f');
+    hub.closeFeed('jobs');
+    hub.closeFeed('f');
+    assert.deepEqual(closed, ['a feed-removed', 'rr feed-removed']);
+    assert.equal(hub.size, 1);
+    assert.equal(hub.parked('jobs'), 0);
+    hub.distribute(change('f', 2));
+    hub.distribute(change('g', 3));
+    assert.deepEqual(got, ['other3']);
+    hub.register('a', { feed: 'f' }, (c) => got.push(`a${c.seq}`));
+    hub.distribute(change('f', 4));
+    assert.deepEqual(got, ['other3', 'a4'], 'the feed can be consumed again once it is back');
+  });
 });

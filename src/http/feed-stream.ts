@@ -11,7 +11,7 @@ import { withXmlBase } from './respond.js';
 
 /** Why the server ends a stream. Transports tell the peer: an SSE event, a WebSocket close code, a last JSON line. */
 export interface StreamEnd {
-  readonly code: 'SHUTTING_DOWN' | 'SLOW_CONSUMER' | 'STREAM_FAILED';
+  readonly code: 'SHUTTING_DOWN' | 'FEED_REMOVED' | 'SLOW_CONSUMER' | 'STREAM_FAILED';
   readonly detail: string;
   /** The seq of the last change written to this stream: the cursor to resume from. */
   readonly lastid?: number | undefined;
@@ -80,8 +80,15 @@ export class FeedStream {
     const { feed, cursor } = options;
     this.delivery = ctx.hub.register(this.id, {
       feed: feed.name,
-      onClose: () => this.end({ code: 'SHUTTING_DOWN', detail: 'the server is shutting down; reconnect (to another instance) to resume' }),
+      onClose: (why) => this.end(why === 'feed-removed'
+        ? { code: 'FEED_REMOVED', detail: `feed "${feed.name}" was removed (its file is gone); its entries are kept, and served again if the file comes back` }
+        : { code: 'SHUTTING_DOWN', detail: 'the server is shutting down; reconnect (to another instance) to resume' }),
     }, (change) => (this.delivery === 'roundrobin' ? this.take(change) : this.offer(change)));
+    // The feed's file may have gone while the request was being read: the hub has already ended its streams.
+    if (!ctx.feeds.get(feed.name)) {
+      ctx.hub.unregister(this.id);
+      throw new AtomMQError('FEED_NOT_FOUND', `no feed named "${feed.name}": its file was removed`);
+    }
     if (this.delivery === 'roundrobin') {
       if (cursor?.explicit) {
         ctx.hub.unregister(this.id);
@@ -121,13 +128,13 @@ export class FeedStream {
   }
 
   /**
-   * Ends the stream and tells the peer why. On shutdown what the stream has taken is written first;
-   * a slow consumer's buffer, being what overflowed, is dropped.
+   * Ends the stream and tells the peer why. On shutdown or the feed's removal what the stream has
+   * taken is written first; a slow consumer's buffer, being what overflowed, is dropped.
    */
   end(reason: StreamEnd): void {
     if (this.state === 'ending' || this.state === 'ended') return;
     // The backlog's reader resumes from its cursor: what was buffered behind it is not sent.
-    if (reason.code !== 'SHUTTING_DOWN' || this.state === 'backlog') this.queue = [];
+    if (reason.code === 'SLOW_CONSUMER' || reason.code === 'STREAM_FAILED' || this.state === 'backlog') this.queue = [];
     this.state = 'ending';
     this.ending = reason;
     this.stop();

@@ -40,10 +40,14 @@ export interface StreamCursor {
   readonly explicit: boolean;
 }
 
-/** A stream's cursor: `Last-Event-ID` (an EventSource reconnecting) wins over `Xlastid` and `?lastid=`. */
+/**
+ * A stream's cursor: `Last-Event-ID` (an EventSource reconnecting) wins over `Xlastid` and
+ * `?lastid=`. A round-robin feed's streams take no cursor, so there it is ignored, whatever it holds.
+ */
 export async function readStreamCursor(req: Request, feed: FeedConfig, store: Store): Promise<StreamCursor | undefined> {
   const lastEventId = req.get('last-event-id');
   if (lastEventId !== undefined && lastEventId.trim() !== '') {
+    if (feed.delivery === 'roundrobin') return undefined;
     return { seq: await parseCursor(lastEventId, 'Last-Event-ID header', feed, store), explicit: false };
   }
   const seq = await readCursor(req, feed, store);

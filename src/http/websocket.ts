@@ -19,6 +19,7 @@ const HIGH_WATER = 256 * 1024;
 /** Close codes (RFC 6455 7.4.1), by why the server ends the stream. */
 export const CLOSE_CODES: Record<StreamEnd['code'], number> = {
   SHUTTING_DOWN: 1001, // going away
+  FEED_REMOVED: 1001, // going away: the feed's URL is gone
   SLOW_CONSUMER: 1013, // try again later
   STREAM_FAILED: 1011, // internal error
 };
@@ -99,7 +100,7 @@ function single(url: URL, name: string): string | undefined {
 }
 
 export interface WebSocketEndpoint {
-  /** The http.Server's 'upgrade' listener. */
+  /** Answers a request with `Upgrade: websocket` (src/http/upgrade.ts sends it here). */
   readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Cuts every WebSocket still open (the shutdown deadline). */
   terminateAll(): void;
@@ -113,6 +114,11 @@ export interface WebSocketEndpoint {
  */
 export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
+  // What ws itself refuses in a handshake (a missing Sec-WebSocket-Key, an unknown version) gets a
+  // problem document too, rather than ws's text/html answer.
+  wss.on('wsClientError', (error: Error, socket: Duplex, req: IncomingMessage) => {
+    refuseOnSocket(ctx, socket, new AtomMQError('BAD_REQUEST', `the WebSocket handshake is not valid: ${error.message}`), req.method, req.url);
+  });
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (ctx.shutdown.aborted) {
@@ -128,8 +134,8 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
       throw new AtomMQError('BAD_REQUEST', `the feed name in ${url.pathname} is not valid percent-encoding`);
     }
     const feed = feedNamed(ctx, name);
-    if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
-      throw new AtomMQError('BAD_REQUEST', `only WebSocket upgrades are served, not "${req.headers.upgrade}"`);
+    if (req.method !== 'GET') {
+      throw new AtomMQError('METHOD_NOT_ALLOWED', `a WebSocket handshake is a GET request (RFC 6455 4.1), not ${req.method}`, { headers: { Allow: 'GET' } });
     }
     const header = req.headers.xlastid;
     const text = typeof header === 'string' ? header : single(url, 'lastid');
@@ -145,6 +151,13 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
     const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, sink });
     socket.once('close', () => stream.gone());
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws emits 'error' when the peer breaks the protocol (an unmasked or reserved frame, invalid
+      // UTF-8, a bad close code, a message over maxPayload), after sending it a close frame (1002,
+      // 1007 or 1009) and before closing the connection, or when the socket fails. That is the
+      // peer's problem alone, but an 'error' nobody listens to would end the process.
+      ws.on('error', (error: Error & { code?: string }) => {
+        ctx.logger.info({ stream: stream.id, code: error.code, err: error.message }, 'WebSocket connection failed');
+      });
       sink.attach(ws);
       ws.once('close', () => stream.gone());
       stream.start();

@@ -16,9 +16,14 @@ export interface Registration {
    * told of every change whatever the policy: long-poll waiters, which then read the store.
    */
   readonly role?: 'consumer' | 'watcher';
-  /** Called once, after the consumer was unregistered, when the hub closes (server shutdown). */
-  readonly onClose?: () => void;
+  /**
+   * Called once, after the consumer was unregistered, when the hub closes (`shutdown`) or its feed
+   * is removed (`feed-removed`).
+   */
+  readonly onClose?: (why: CloseReason) => void;
 }
+
+export type CloseReason = 'shutdown' | 'feed-removed';
 
 /**
  * Delivers one change to one consumer, over whatever transport that consumer uses. Returning
@@ -168,13 +173,21 @@ export class Hub {
     const consumers = [...this.byId.values()];
     this.byId.clear();
     this.byFeed.clear();
-    for (const consumer of consumers) {
-      try {
-        consumer.registration.onClose?.();
-      } catch (error) {
-        this.log('error', `consumer ${consumer.id} failed to close: ${(error as Error).message}`);
-      }
-    }
+    this.tellClosed(consumers, 'shutdown');
+  }
+
+  /**
+   * A feed is no longer served: unregisters its consumers and calls their `onClose`, and drops its
+   * parked round-robin messages (they stay in the feed). Consumers may register for it again later.
+   */
+  closeFeed(name: string): void {
+    const feed = this.byFeed.get(name);
+    if (!feed) return;
+    this.byFeed.delete(name);
+    if (feed.parked.length) this.log('warn', `feed ${name}: ${feed.parked.length} round-robin messages parked when it was removed were not delivered live (they stay in the feed)`);
+    const consumers = [...feed.everyone.values(), ...feed.ring];
+    for (const consumer of consumers) this.byId.delete(consumer.id);
+    this.tellClosed(consumers, 'feed-removed');
   }
 
   /** How many consumers are registered, for /healthz and tests. */
@@ -185,6 +198,16 @@ export class Hub {
   /** How many round-robin messages of a feed wait for a consumer. */
   parked(feed: string): number {
     return this.byFeed.get(feed)?.parked.length ?? 0;
+  }
+
+  private tellClosed(consumers: readonly Consumer[], why: CloseReason): void {
+    for (const consumer of consumers) {
+      try {
+        consumer.registration.onClose?.(why);
+      } catch (error) {
+        this.log('error', `consumer ${consumer.id} failed to close: ${(error as Error).message}`);
+      }
+    }
   }
 
   private feed(name: string): FeedConsumers {
