@@ -11,22 +11,37 @@ import { AtomMQError } from '../src/errors/index.js';
 import type { AppContext } from '../src/http/context.js';
 import { FeedStream, type StreamEnd, type StreamSink } from '../src/http/feed-stream.js';
 import { Hub, type DeliveryPolicy } from '../src/hub/hub.js';
-import type { Store, StoredEntry } from '../src/store/store.js';
+import type { Page, PageRequest, Store, StoredEntry } from '../src/store/store.js';
 
-function change(feed: string, seq: number): StoredEntry {
-  return { seq, feed, key: `k${seq}`, atomId: `urn:uuid:${seq}`, deleted: false, published: '', edited: '', xml: '<entry', json: '' };
+/** A change whose Atom is `size` characters long. */
+function change(feed: string, seq: number, size = 6): StoredEntry {
+  return { seq, feed, key: `k${seq}`, atomId: `urn:uuid:${seq}`, deleted: false, published: '', edited: '', xml: '<entry'.padEnd(size, '.'), json: '' };
 }
 
-/** A log of changes; `beforeRead` runs before each readAfter answers, to interleave commits. */
+/**
+ * A log of changes, paged as SqliteStore pages it; `beforeRead` runs before each readAfter answers,
+ * to interleave commits. Each read is recorded with the size of what it loaded.
+ */
 class FakeStore {
   readonly rows: StoredEntry[] = [];
   reads = 0;
+  readonly requests: Array<PageRequest & { loaded: number }> = [];
   beforeRead: (read: number) => void = () => {};
 
-  async readAfter(feed: string, seq: number, limit: number): Promise<StoredEntry[]> {
+  async readAfter(feed: string, seq: number, request: PageRequest): Promise<Page> {
     this.beforeRead(this.reads++);
     await Promise.resolve();
-    return this.rows.filter((r) => r.feed === feed && r.seq > seq).slice(0, limit);
+    const after = this.rows.filter((r) => r.feed === feed && r.seq > seq);
+    const changes: StoredEntry[] = [];
+    let loaded = 0;
+    for (const r of after) {
+      const size = r.xml.length + r.json.length;
+      if (changes.length === request.limit || (changes.length > 0 && loaded + size > (request.maxBytes ?? Infinity))) break;
+      changes.push(r);
+      loaded += size;
+    }
+    this.requests.push({ ...request, loaded });
+    return { changes, more: after.length > changes.length };
   }
 }
 

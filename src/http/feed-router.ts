@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { MEDIA, renderFeedJson, renderFeedXml, type FeedPage } from '../atom/render-feed.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
-import type { Change, Store } from '../store/store.js';
+import type { Page, Store } from '../store/store.js';
 import type { AppContext } from './context.js';
 import { entryBodyParser, isJsonBody, readEntry } from './entry-body.js';
 import { methodNotAllowed } from './error-handler.js';
@@ -61,17 +61,16 @@ function pagePath(feed: FeedConfig, view: View, position: Record<string, number>
  * Reads one page. Cursor view: changes after the cursor, oldest first, tombstones included.
  * Collection view: live entries, newest first. One extra row tells whether a next page exists.
  */
-async function readPage(store: Store, feed: FeedConfig, view: View): Promise<{ items: Change[]; more: boolean }> {
-  const only = view.format === 'json' ? 'json' : 'xml';
-  const rows = view.cursor !== undefined
-    ? await store.readAfter(feed.name, view.cursor, view.limit + 1, only)
-    : await store.readBefore(feed.name, view.before, view.limit + 1, only);
-  return { items: rows.slice(0, view.limit), more: rows.length > view.limit };
+function readPage(store: Store, feed: FeedConfig, view: View): Promise<Page> {
+  const request = { limit: view.limit, only: view.format === 'json' ? 'json' as const : 'xml' as const };
+  return view.cursor !== undefined
+    ? store.readAfter(feed.name, view.cursor, request)
+    : store.readBefore(feed.name, view.before, request);
 }
 
 function sendPage(req: Request, res: Response, ctx: AppContext, feed: FeedConfig, view: View,
-  page: { items: Change[]; more: boolean }, lastid: number, updated: string): void {
-  const last = page.items.at(-1);
+  page: Page, lastid: number, updated: string): void {
+  const last = page.changes.at(-1);
   const nextPath = page.more && last
     ? pagePath(feed, view, view.cursor !== undefined ? { lastid: last.seq } : { before: last.seq })
     : undefined;
@@ -80,8 +79,8 @@ function sendPage(req: Request, res: Response, ctx: AppContext, feed: FeedConfig
   const doc: FeedPage = {
     feed, base, nextPath, lastid,
     selfPath: feedPath(feed.name) + (search < 0 ? '' : req.originalUrl.slice(search)),
-    updated: page.items.reduce((newest, e) => (e.edited > newest ? e.edited : newest), updated),
-    items: page.items.map((e) => ({ seq: e.seq, deleted: e.deleted, rendered: e })),
+    updated: page.changes.reduce((newest, e) => (e.edited > newest ? e.edited : newest), updated),
+    items: page.changes.map((e) => ({ seq: e.seq, deleted: e.deleted, rendered: e })),
   };
   res.set('Xlastid', String(lastid));
   if (nextPath) res.set('Link', `<${base}${nextPath}>; rel="next"`);
@@ -100,7 +99,7 @@ async function longPoll(ctx: AppContext, req: Request, res: Response, feed: Feed
   const watch = watchFeed(ctx.hub, feed.name, cursor);
   try {
     let page = await readPage(store, feed, view);
-    if (page.items.length === 0) {
+    if (page.changes.length === 0) {
       const gone = new AbortController();
       const leave = (): void => gone.abort();
       res.once('close', leave);
@@ -114,7 +113,7 @@ async function longPoll(ctx: AppContext, req: Request, res: Response, feed: Feed
       page = await readPage(store, feed, view);
     }
     const bounds = await store.bounds(feed.name);
-    sendPage(req, res, ctx, feed, view, page, page.items.at(-1)?.seq ?? cursor, bounds.newestEdited ?? ctx.startedAt);
+    sendPage(req, res, ctx, feed, view, page, page.changes.at(-1)?.seq ?? cursor, bounds.newestEdited ?? ctx.startedAt);
   } finally {
     watch.stop();
   }
@@ -156,7 +155,7 @@ async function getFeed(ctx: AppContext, req: Request, res: Response): Promise<vo
     return;
   }
   const page = await readPage(store, feed, view);
-  const lastid = cursor === undefined ? bounds.newestSeq : page.items.at(-1)?.seq ?? cursor;
+  const lastid = cursor === undefined ? bounds.newestSeq : page.changes.at(-1)?.seq ?? cursor;
   sendPage(req, res, ctx, feed, view, page, lastid, bounds.newestEdited ?? ctx.startedAt);
 }
 

@@ -207,9 +207,9 @@ export class FeedStream {
     try {
       for (;;) {
         const resets = this.resets;
-        const page = await store.readAfter(this.options.feed.name, this.sent ?? 0, BACKLOG_PAGE);
+        const page = await store.readAfter(this.options.feed.name, this.sent ?? 0, { limit: BACKLOG_PAGE });
         let caughtUp = false;
-        for (const change of page) {
+        for (const change of page.changes) {
           if (this.state !== 'backlog') return;
           // Everything from the buffer's first change on is in the buffer.
           const first = this.queue[0];
@@ -222,7 +222,7 @@ export class FeedStream {
         if (this.state !== 'backlog') return;
         // The buffer was dropped after this page was read: what it held is only in the store.
         if (this.resets !== resets) continue;
-        if (caughtUp || page.length < BACKLOG_PAGE) break;
+        if (caughtUp || !page.more) break;
       }
       this.state = 'live';
     } finally {
