@@ -81,12 +81,22 @@ class FakeSink implements StreamSink {
 
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-function setUp(options: { streamBuffer?: number; delivery?: DeliveryPolicy } = {}) {
+interface SetUpOptions {
+  streamBuffer?: number;
+  streamBufferBytes?: number;
+  pageBytes?: number;
+  delivery?: DeliveryPolicy;
+}
+
+function setUp(options: SetUpOptions = {}) {
   const store = new FakeStore();
   const hub = new Hub({ policyOf: () => options.delivery ?? 'broadcast' });
   const feed = { name: 'f', delivery: options.delivery ?? 'broadcast' } as FeedConfig;
   const ctx = {
-    options: resolveOptions({ streamBuffer: String(options.streamBuffer ?? 1024), heartbeat: '3600' }),
+    options: resolveOptions({
+      streamBuffer: String(options.streamBuffer ?? 1024), heartbeat: '3600',
+      streamBufferBytes: options.streamBufferBytes?.toString(), pageBytes: options.pageBytes?.toString(),
+    }),
     hub,
     logger: pino({ level: 'silent' }),
     storeFor: () => store as unknown as Store,
@@ -101,8 +111,8 @@ function setUp(options: { streamBuffer?: number; delivery?: DeliveryPolicy } = {
    * Commits: the change is in the store at once, and reaches the hub now or, with `later`, on the
    * next turn (as SQLite's onCommit runs after the commit), but always in seq order.
    */
-  const commit = (later = false): StoredEntry => {
-    const c = change('f', ++seq);
+  const commit = (later = false, size?: number): StoredEntry => {
+    const c = change('f', ++seq, size);
     store.rows.push(c);
     unannounced.push(c);
     if (later) setImmediate(announce);
@@ -110,7 +120,9 @@ function setUp(options: { streamBuffer?: number; delivery?: DeliveryPolicy } = {
     return c;
   };
   const open = (cursor: number | undefined, sink: StreamSink, explicit = true): FeedStream => {
-    const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor: cursor === undefined ? undefined : { seq: cursor, explicit }, sink });
+    const stream = new FeedStream(ctx, {
+      transport: 'sse', feed, format: 'atom', cursor: cursor === undefined ? undefined : { seq: cursor, explicit }, sink,
+    });
     stream.start();
     return stream;
   };
@@ -189,6 +201,36 @@ describe('feed stream: backlog, then live', () => {
     sink.drain();
     await settle();
     assert.deepEqual(sink.written, [1, 2], 'nothing written after the end');
+  });
+
+  test('the backlog is read in pages bounded in size, in the form the sink writes, the next only once the sink drained', async () => {
+    const { store, commit, open, all } = setUp({ pageBytes: 2048 });
+    for (let i = 0; i < 10; i++) commit(false, 600);
+    const sink = new FakeSink();
+    sink.backedUp = true;
+    open(0, sink);
+    for (let i = 0; i < 20; i++) await settle();
+    assert.deepEqual(sink.written, [1], 'the first write waits for a drain');
+    assert.equal(store.reads, 1, 'no page is read while the sink is backed up');
+    sink.drain();
+    for (let i = 0; i < 20; i++) await settle();
+    assert.deepEqual(sink.written, all());
+    assert.deepEqual(store.requests.map((r) => [r.only, r.maxBytes, r.loaded]), [
+      ['xml', 2048, 1800], ['xml', 2048, 1800], ['xml', 2048, 1800], ['xml', 2048, 600],
+    ]);
+  });
+
+  test('a live reader that falls streamBufferBytes behind is ended as a slow consumer, below streamBuffer messages', async () => {
+    const { commit, open } = setUp({ streamBufferBytes: 2048 });
+    const sink = new FakeSink();
+    open(undefined, sink);
+    commit(false, 600);
+    sink.backedUp = true;
+    commit(false, 600); // written, but the sink is now backed up
+    commit(false, 5000); // waits alone in the stream's buffer, though larger than it
+    assert.equal(sink.ends.length, 0);
+    commit(false, 600); // the buffer would hold more than 2048 characters
+    assert.deepEqual(sink.ends.map((e) => [e.code, e.lastid]), [['SLOW_CONSUMER', 2]]);
   });
 
   test('on hub close (shutdown) what was taken is written first, then the end', async () => {
