@@ -23,6 +23,8 @@ Options (each also read from its environment variable):
   --prune-interval S    seconds between retention sweeps (ATOMMQ_PRUNE_INTERVAL; default 10)
   --heartbeat S         seconds between keep-alives on live streams (ATOMMQ_HEARTBEAT; default 15)
   --stream-buffer N     messages a live stream may hold for a slow reader (ATOMMQ_STREAM_BUFFER; default 1024)
+  --stream-buffer-bytes N  the same in bytes (ATOMMQ_STREAM_BUFFER_BYTES; default 8388608)
+  --page-bytes N        largest page of a GET or a stream's backlog (ATOMMQ_PAGE_BYTES; default 4194304)
 `;
 
 const USAGE = `Usage: atommq <command> [options]

@@ -7,7 +7,7 @@ import { AtomMQError } from './errors/index.js';
 import { createApp } from './http/app.js';
 import { refuseOnSocket } from './http/error-handler.js';
 import type { AppContext } from './http/context.js';
-import { isStream } from './http/feed-stream.js';
+import { isStream } from './http/response-sink.js';
 import { upgradeListener } from './http/upgrade.js';
 import { webSocketEndpoint } from './http/websocket.js';
 import { Hub } from './hub/hub.js';

@@ -11,22 +11,37 @@ import { AtomMQError } from '../src/errors/index.js';
 import type { AppContext } from '../src/http/context.js';
 import { FeedStream, type StreamEnd, type StreamSink } from '../src/http/feed-stream.js';
 import { Hub, type DeliveryPolicy } from '../src/hub/hub.js';
-import type { Store, StoredEntry } from '../src/store/store.js';
+import type { Page, PageRequest, Store, StoredEntry } from '../src/store/store.js';
 
-function change(feed: string, seq: number): StoredEntry {
-  return { seq, feed, key: `k${seq}`, atomId: `urn:uuid:${seq}`, deleted: false, published: '', edited: '', xml: '<entry', json: '' };
+/** A change whose Atom is `size` characters long. */
+function change(feed: string, seq: number, size = 6): StoredEntry {
+  return { seq, feed, key: `k${seq}`, atomId: `urn:uuid:${seq}`, deleted: false, published: '', edited: '', xml: '<entry'.padEnd(size, '.'), json: '' };
 }
 
-/** A log of changes; `beforeRead` runs before each readAfter answers, to interleave commits. */
+/**
+ * A log of changes, paged as SqliteStore pages it; `beforeRead` runs before each readAfter answers,
+ * to interleave commits. Each read is recorded with the size of what it loaded.
+ */
 class FakeStore {
   readonly rows: StoredEntry[] = [];
   reads = 0;
+  readonly requests: Array<PageRequest & { loaded: number }> = [];
   beforeRead: (read: number) => void = () => {};
 
-  async readAfter(feed: string, seq: number, limit: number): Promise<StoredEntry[]> {
+  async readAfter(feed: string, seq: number, request: PageRequest): Promise<Page> {
     this.beforeRead(this.reads++);
     await Promise.resolve();
-    return this.rows.filter((r) => r.feed === feed && r.seq > seq).slice(0, limit);
+    const after = this.rows.filter((r) => r.feed === feed && r.seq > seq);
+    const changes: StoredEntry[] = [];
+    let loaded = 0;
+    for (const r of after) {
+      const size = r.xml.length + r.json.length;
+      if (changes.length === request.limit || (changes.length > 0 && loaded + size > (request.maxBytes ?? Infinity))) break;
+      changes.push(r);
+      loaded += size;
+    }
+    this.requests.push({ ...request, loaded });
+    return { changes, more: after.length > changes.length };
   }
 }
 
@@ -66,14 +81,24 @@ class FakeSink implements StreamSink {
 
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-function setUp(options: { streamBuffer?: number; delivery?: DeliveryPolicy } = {}) {
+interface SetUpOptions {
+  streamBuffer?: number;
+  streamBufferBytes?: number;
+  pageBytes?: number;
+  delivery?: DeliveryPolicy;
+}
+
+function setUp(options: SetUpOptions = {}) {
   const store = new FakeStore();
   const hub = new Hub({ policyOf: () => options.delivery ?? 'broadcast' });
   const feed = { name: 'f', delivery: options.delivery ?? 'broadcast' } as FeedConfig;
   const mounted = new Map([[feed.name, feed]]);
   const ctx = {
     feeds: { get: (name: string) => mounted.get(name), list: () => [...mounted.values()] },
-    options: resolveOptions({ streamBuffer: String(options.streamBuffer ?? 1024), heartbeat: '3600' }),
+    options: resolveOptions({
+      streamBuffer: String(options.streamBuffer ?? 1024), heartbeat: '3600',
+      streamBufferBytes: options.streamBufferBytes?.toString(), pageBytes: options.pageBytes?.toString(),
+    }),
     hub,
     logger: pino({ level: 'silent' }),
     storeFor: () => store as unknown as Store,
@@ -88,8 +113,8 @@ function setUp(options: { streamBuffer?: number; delivery?: DeliveryPolicy } = {
    * Commits: the change is in the store at once, and reaches the hub now or, with `later`, on the
    * next turn (as SQLite's onCommit runs after the commit), but always in seq order.
    */
-  const commit = (later = false): StoredEntry => {
-    const c = change('f', ++seq);
+  const commit = (later = false, size?: number): StoredEntry => {
+    const c = change('f', ++seq, size);
     store.rows.push(c);
     unannounced.push(c);
     if (later) setImmediate(announce);
@@ -97,7 +122,9 @@ function setUp(options: { streamBuffer?: number; delivery?: DeliveryPolicy } = {
     return c;
   };
   const open = (cursor: number | undefined, sink: StreamSink, explicit = true): FeedStream => {
-    const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor: cursor === undefined ? undefined : { seq: cursor, explicit }, sink });
+    const stream = new FeedStream(ctx, {
+      transport: 'sse', feed, format: 'atom', cursor: cursor === undefined ? undefined : { seq: cursor, explicit }, sink,
+    });
     stream.start();
     return stream;
   };
@@ -181,6 +208,36 @@ describe('feed stream: backlog, then live', () => {
     sink.drain();
     await settle();
     assert.deepEqual(sink.written, [1, 2], 'nothing written after the end');
+  });
+
+  test('the backlog is read in pages bounded in size, in the form the sink writes, the next only once the sink drained', async () => {
+    const { store, commit, open, all } = setUp({ pageBytes: 2048 });
+    for (let i = 0; i < 10; i++) commit(false, 600);
+    const sink = new FakeSink();
+    sink.backedUp = true;
+    open(0, sink);
+    for (let i = 0; i < 20; i++) await settle();
+    assert.deepEqual(sink.written, [1], 'the first write waits for a drain');
+    assert.equal(store.reads, 1, 'no page is read while the sink is backed up');
+    sink.drain();
+    for (let i = 0; i < 20; i++) await settle();
+    assert.deepEqual(sink.written, all());
+    assert.deepEqual(store.requests.map((r) => [r.only, r.maxBytes, r.loaded]), [
+      ['xml', 2048, 1800], ['xml', 2048, 1800], ['xml', 2048, 1800], ['xml', 2048, 600],
+    ]);
+  });
+
+  test('a live reader that falls streamBufferBytes behind is ended as a slow consumer, below streamBuffer messages', async () => {
+    const { commit, open } = setUp({ streamBufferBytes: 2048 });
+    const sink = new FakeSink();
+    open(undefined, sink);
+    commit(false, 600);
+    sink.backedUp = true;
+    commit(false, 600); // written, but the sink is now backed up
+    commit(false, 5000); // waits alone in the stream's buffer, though larger than it
+    assert.equal(sink.ends.length, 0);
+    commit(false, 600); // the buffer would hold more than 2048 characters
+    assert.deepEqual(sink.ends.map((e) => [e.code, e.lastid]), [['SLOW_CONSUMER', 2]]);
   });
 
   test('on hub close (shutdown) what was taken is written first, then the end', async () => {

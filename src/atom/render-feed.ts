@@ -83,10 +83,11 @@ function headTemplate(feed: FeedConfig): string[] {
 const templates = new WeakMap<FeedConfig, string[]>();
 
 /**
- * An Atom feed document: the feed's head with this request's values in its slots, then the entries,
- * which were rendered when they were written and are spliced in as text.
+ * An Atom feed document, in parts to be written one after the other (a page of large entries is never
+ * one string): the feed's head with this request's values in its slots, then each entry, rendered
+ * when it was written and spliced in as text, then the end.
  */
-export function renderFeedXml(page: FeedPage): string {
+export function* renderFeedXml(page: FeedPage): Generator<string> {
   let template = templates.get(page.feed);
   if (!template) templates.set(page.feed, (template = headTemplate(page.feed)));
   const values: Record<string, string> = {
@@ -95,13 +96,13 @@ export function renderFeedXml(page: FeedPage): string {
     [SLOT.self]: escapeXml(page.selfPath),
     [`<!--${SLOT.next}-->`]: page.nextPath ? `<link rel="next" href="${escapeXml(page.nextPath)}"/>` : '',
   };
-  const head = template.map((part) => values[part] ?? part).join('');
-  const entries = page.items.map((item) => xmlWithSeq(item.rendered, item.seq, item.deleted)).join('');
-  return `${head}${entries}</feed>`;
+  yield template.map((part) => values[part] ?? part).join('');
+  for (const item of page.items) yield xmlWithSeq(item.rendered, item.seq, item.deleted);
+  yield '</feed>';
 }
 
-/** The same page as JSON: `{ feed, entries, lastid, next }`. */
-export function renderFeedJson(page: FeedPage): string {
+/** The same page as JSON, in parts likewise: `{ feed, entries, lastid, next }`. */
+export function* renderFeedJson(page: FeedPage): Generator<string> {
   const feed = JSON.stringify({
     name: page.feed.name,
     id: feedAtomId(page.feed.name),
@@ -110,9 +111,10 @@ export function renderFeedJson(page: FeedPage): string {
     updated: page.updated,
     author: page.feed.author,
   });
-  const entries = page.items.map((item) => jsonWithSeq(item.rendered, item.seq)).join(',');
+  yield `{"feed":${feed},"entries":[`;
+  for (const [i, item] of page.items.entries()) yield `${i === 0 ? '' : ','}${jsonWithSeq(item.rendered, item.seq)}`;
   const next = page.nextPath ? JSON.stringify(page.base + page.nextPath) : 'null';
-  return `{"feed":${feed},"entries":[${entries}],"lastid":${page.lastid},"next":${next}}`;
+  yield `],"lastid":${page.lastid},"next":${next}}`;
 }
 
 /** The AtomPub service document: one workspace, one collection per feed. */

@@ -29,6 +29,17 @@ export interface ServerOptions {
    * disconnected (it resumes from its cursor). @defaultValue 1024
    */
   readonly streamBuffer: number;
+  /**
+   * Largest page, counted in characters of the stored entries (bytes, for ASCII): a GET page or a
+   * stream's backlog read stops before the entry that would exceed it (one entry at least), so
+   * entries of a few MiB each never make a page of hundreds of MiB. @defaultValue 4 MiB
+   */
+  readonly pageBytes: number;
+  /**
+   * What a live stream may have waiting for a slow reader, in the same measure; beyond it the reader
+   * is disconnected as beyond `streamBuffer` messages. @defaultValue 8 MiB
+   */
+  readonly streamBufferBytes: number;
 }
 
 /** Raw option values as given on the command line or in the environment, before validation. */
@@ -47,7 +58,11 @@ export const OPTION_SOURCES = {
   pruneInterval: { flag: '--prune-interval', env: 'ATOMMQ_PRUNE_INTERVAL' },
   heartbeat: { flag: '--heartbeat', env: 'ATOMMQ_HEARTBEAT' },
   streamBuffer: { flag: '--stream-buffer', env: 'ATOMMQ_STREAM_BUFFER' },
+  pageBytes: { flag: '--page-bytes', env: 'ATOMMQ_PAGE_BYTES' },
+  streamBufferBytes: { flag: '--stream-buffer-bytes', env: 'ATOMMQ_STREAM_BUFFER_BYTES' },
 } as const;
+
+const MIB = 1024 * 1024;
 
 const schema = z.strictObject({
   port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -55,12 +70,14 @@ const schema = z.strictObject({
   feedsDir: z.string().min(1).default('./feeds'),
   db: z.string().min(1).default('sqlite:./data/atommq.db'),
   durability: z.enum(['fsync', 'lose-on-power-failure']).default('fsync'),
-  bodyLimit: z.coerce.number().int().min(1024).default(1024 * 1024),
+  bodyLimit: z.coerce.number().int().min(1024).default(MIB),
   baseUrl: z.url({ protocol: /^https?$/ }).optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   pruneInterval: z.coerce.number().positive().default(10),
   heartbeat: z.coerce.number().positive().max(3600).default(15),
   streamBuffer: z.coerce.number().int().min(1).max(1_000_000).default(1024),
+  pageBytes: z.coerce.number().int().min(1024).max(2 ** 30).default(4 * MIB),
+  streamBufferBytes: z.coerce.number().int().min(1024).max(2 ** 30).default(8 * MIB),
 });
 
 /**

@@ -2,7 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import type { Change } from '../store/store.js';
 import type { AppContext } from './context.js';
 import { methodNotAllowed } from './error-handler.js';
-import { FeedStream, openStream, renderChange, ResponseSink, type ResponseFraming, type StreamEnd } from './feed-stream.js';
+import { FeedStream, renderChange, type StreamEnd } from './feed-stream.js';
+import { openStream, ResponseSink, type ResponseFraming } from './response-sink.js';
 import { requireFeed } from './feed-router.js';
 import { readStreamCursor } from './read-params.js';
 
@@ -22,7 +23,7 @@ const cometFraming: ResponseFraming = {
 async function streamLines(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
   const cursor = await readStreamCursor(req, feed, ctx.storeFor(feed));
-  const stream = new FeedStream(ctx, { transport: 'comet', feed, cursor, sink: new ResponseSink(res, cometFraming) });
+  const stream = new FeedStream(ctx, { transport: 'comet', feed, cursor, format: 'json', sink: new ResponseSink(res, cometFraming) });
   openStream(res, 'application/x-ndjson; charset=utf-8');
   if (req.method === 'HEAD') {
     stream.gone();

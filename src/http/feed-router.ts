@@ -3,13 +3,15 @@ import { Router, type Request, type Response } from 'express';
 import { MEDIA, renderFeedJson, renderFeedXml, type FeedPage } from '../atom/render-feed.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
-import type { Change, Store } from '../store/store.js';
+import type { Page } from '../store/store.js';
 import type { AppContext } from './context.js';
 import { entryBodyParser, isJsonBody, readEntry } from './entry-body.js';
 import { methodNotAllowed } from './error-handler.js';
 import { holdUntil, watchFeed } from './long-poll.js';
-import { readBefore, readCursor, readFormat, readLimit, readWait, type Format, type WaitRequest } from './read-params.js';
-import { noneMatch, sendEntry } from './respond.js';
+import {
+  readBefore, readCursor, readFormat, readLimit, readWait, representationOf, type Format, type WaitRequest,
+} from './read-params.js';
+import { noneMatch, sendEntry, sendParts } from './respond.js';
 import { entryRevision, newEntryUuid, slugKey } from './revision.js';
 import { streamEvents, wantsEventStream } from './sse.js';
 import { baseUrl, feedPath, memberPath } from './urls.js';
@@ -59,19 +61,20 @@ function pagePath(feed: FeedConfig, view: View, position: Record<string, number>
 
 /**
  * Reads one page. Cursor view: changes after the cursor, oldest first, tombstones included.
- * Collection view: live entries, newest first. One extra row tells whether a next page exists.
+ * Collection view: live entries, newest first. A page holds `limit` entries, or fewer when they
+ * would exceed the page's size; its next link then starts after the last entry it holds.
  */
-async function readPage(store: Store, feed: FeedConfig, view: View): Promise<{ items: Change[]; more: boolean }> {
-  const only = view.format === 'json' ? 'json' : 'xml';
-  const rows = view.cursor !== undefined
-    ? await store.readAfter(feed.name, view.cursor, view.limit + 1, only)
-    : await store.readBefore(feed.name, view.before, view.limit + 1, only);
-  return { items: rows.slice(0, view.limit), more: rows.length > view.limit };
+function readPage(ctx: AppContext, feed: FeedConfig, view: View): Promise<Page> {
+  const store = ctx.storeFor(feed);
+  const request = { limit: view.limit, maxBytes: ctx.options.pageBytes, only: representationOf(view.format) };
+  return view.cursor !== undefined
+    ? store.readAfter(feed.name, view.cursor, request)
+    : store.readBefore(feed.name, view.before, request);
 }
 
-function sendPage(req: Request, res: Response, ctx: AppContext, feed: FeedConfig, view: View,
-  page: { items: Change[]; more: boolean }, lastid: number, updated: string): void {
-  const last = page.items.at(-1);
+async function sendPage(req: Request, res: Response, ctx: AppContext, feed: FeedConfig, view: View,
+  page: Page, lastid: number, updated: string): Promise<void> {
+  const last = page.changes.at(-1);
   const nextPath = page.more && last
     ? pagePath(feed, view, view.cursor !== undefined ? { lastid: last.seq } : { before: last.seq })
     : undefined;
@@ -80,13 +83,13 @@ function sendPage(req: Request, res: Response, ctx: AppContext, feed: FeedConfig
   const doc: FeedPage = {
     feed, base, nextPath, lastid,
     selfPath: feedPath(feed.name) + (search < 0 ? '' : req.originalUrl.slice(search)),
-    updated: page.items.reduce((newest, e) => (e.edited > newest ? e.edited : newest), updated),
-    items: page.items.map((e) => ({ seq: e.seq, deleted: e.deleted, rendered: e })),
+    updated: page.changes.reduce((newest, e) => (e.edited > newest ? e.edited : newest), updated),
+    items: page.changes.map((e) => ({ seq: e.seq, deleted: e.deleted, rendered: e })),
   };
   res.set('Xlastid', String(lastid));
   if (nextPath) res.set('Link', `<${base}${nextPath}>; rel="next"`);
-  if (view.format === 'json') res.type(MEDIA.json).send(renderFeedJson(doc));
-  else res.type(MEDIA.feed).send(renderFeedXml(doc));
+  res.type(view.format === 'json' ? MEDIA.json : MEDIA.feed);
+  await sendParts(res, view.format === 'json' ? renderFeedJson(doc) : renderFeedXml(doc));
 }
 
 /**
@@ -99,8 +102,8 @@ async function longPoll(ctx: AppContext, req: Request, res: Response, feed: Feed
   if (wait.preferred) res.set('Preference-Applied', `wait=${wait.seconds}`);
   const watch = watchFeed(ctx.hub, feed.name, cursor);
   try {
-    let page = await readPage(store, feed, view);
-    if (page.items.length === 0) {
+    let page = await readPage(ctx, feed, view);
+    if (page.changes.length === 0) {
       const gone = new AbortController();
       const leave = (): void => gone.abort();
       res.once('close', leave);
@@ -111,10 +114,10 @@ async function longPoll(ctx: AppContext, req: Request, res: Response, feed: Feed
         res.off('close', leave);
       }
       if (gone.signal.aborted) return;
-      page = await readPage(store, feed, view);
+      page = await readPage(ctx, feed, view);
     }
     const bounds = await store.bounds(feed.name);
-    sendPage(req, res, ctx, feed, view, page, page.items.at(-1)?.seq ?? cursor, bounds.newestEdited ?? ctx.startedAt);
+    await sendPage(req, res, ctx, feed, view, page, page.changes.at(-1)?.seq ?? cursor, bounds.newestEdited ?? ctx.startedAt);
   } finally {
     watch.stop();
   }
@@ -145,9 +148,10 @@ async function getFeed(ctx: AppContext, req: Request, res: Response): Promise<vo
 
   const bounds = await store.bounds(feed.name);
   // Any commit to the feed moves newestSeq and retention moves oldestSeq, so together with the
-  // request and the feed's configuration they identify the bytes of this page.
+  // request, the page size and the feed's configuration they identify the bytes of this page
+  // without rendering it.
   const etag = `W/"${createHash('sha1')
-    .update(`${bounds.newestSeq}:${bounds.oldestSeq}:${view.cursor}:${view.before}:${view.limit}:${view.format}:${configVersion(feed)}`)
+    .update(`${bounds.newestSeq}:${bounds.oldestSeq}:${view.cursor}:${view.before}:${view.limit}:${ctx.options.pageBytes}:${view.format}:${configVersion(feed)}`)
     .digest('base64url').slice(0, 20)}"`;
   const lastidIfEmpty = cursor ?? bounds.newestSeq;
   res.set('ETag', etag);
@@ -155,9 +159,9 @@ async function getFeed(ctx: AppContext, req: Request, res: Response): Promise<vo
     res.status(304).set('Xlastid', String(lastidIfEmpty)).end();
     return;
   }
-  const page = await readPage(store, feed, view);
-  const lastid = cursor === undefined ? bounds.newestSeq : page.items.at(-1)?.seq ?? cursor;
-  sendPage(req, res, ctx, feed, view, page, lastid, bounds.newestEdited ?? ctx.startedAt);
+  const page = await readPage(ctx, feed, view);
+  const lastid = cursor === undefined ? bounds.newestSeq : page.changes.at(-1)?.seq ?? cursor;
+  await sendPage(req, res, ctx, feed, view, page, lastid, bounds.newestEdited ?? ctx.startedAt);
 }
 
 /** `POST /feeds/<name>`: publishes one entry; a retry carrying a known idempotency key creates nothing. */

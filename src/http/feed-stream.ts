@@ -1,12 +1,12 @@
-import type { Response } from 'express';
 import { v4 as uuidv4 } from 'uuid';
 import { withSeq } from '../atom/render-entry.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
 import type { DeliveryPolicy } from '../hub/hub.js';
 import type { Change } from '../store/store.js';
+import { ChangeQueue } from './change-queue.js';
 import type { AppContext } from './context.js';
-import type { Format, StreamCursor } from './read-params.js';
+import { representationOf, type Format, type StreamCursor } from './read-params.js';
 import { withXmlBase } from './respond.js';
 
 /** Why the server ends a stream. Transports tell the peer: an SSE event, a WebSocket close code, a last JSON line. */
@@ -38,9 +38,11 @@ export interface FeedStreamOptions {
   /** Where the stream starts; undefined: with what is committed from now on. */
   readonly cursor: StreamCursor | undefined;
   readonly sink: StreamSink;
+  /** What the sink writes: the backlog loads only that form, and buffers are measured in it. */
+  readonly format: Format;
 }
 
-/** Changes read from the store per backlog query. */
+/** Changes read from the store per backlog query, at most; `pageBytes` bounds the query too. */
 const BACKLOG_PAGE = 200;
 
 /**
@@ -49,9 +51,12 @@ const BACKLOG_PAGE = 200;
  * Broadcast: the stream registers with the hub *first*, buffering live changes, then pages the
  * backlog after its cursor from the store, then writes the buffered changes, skipping seqs it has
  * already written. A change committed while the backlog is read is in the store, in the buffer or
- * both, so nothing is missed and nothing is written twice. The buffer is bounded: while the backlog
- * is sent, an overflowing buffer is dropped and the store read on (the store holds every change);
- * once live, a reader that falls `streamBuffer` messages behind is disconnected, told its last seq.
+ * both, so nothing is missed and nothing is written twice. The buffer is bounded, in messages
+ * (`streamBuffer`) and in size (`streamBufferBytes`): while the backlog is sent, an overflowing
+ * buffer is dropped and the store read on (the store holds every change); once live, a reader that
+ * falls that far behind is disconnected, told its last seq. The backlog is read a page at a time,
+ * bounded in size too (`pageBytes`), and the next page only once the sink has drained: a reader
+ * that stops reading holds the server to at most one page and one buffer.
  *
  * Round-robin: the stream is one of the feed's consumers and gets live messages only, each of them
  * alone; while its socket is backed up it refuses messages, which the hub hands to the next one.
@@ -60,7 +65,7 @@ export class FeedStream {
   readonly id: string;
   readonly delivery: DeliveryPolicy;
   private state: 'backlog' | 'live' | 'ending' | 'ended';
-  private queue: Change[] = [];
+  private readonly queue: ChangeQueue;
   /** Incremented each time an overflowing buffer is dropped during the backlog. */
   private resets = 0;
   /** The seq of the last change written (or the cursor). */
@@ -77,6 +82,7 @@ export class FeedStream {
    */
   constructor(private readonly ctx: AppContext, private readonly options: FeedStreamOptions) {
     this.id = `${options.transport}:${uuidv4()}`;
+    this.queue = new ChangeQueue(representationOf(options.format));
     const { feed, cursor } = options;
     this.delivery = ctx.hub.register(this.id, {
       feed: feed.name,
@@ -134,7 +140,7 @@ export class FeedStream {
   end(reason: StreamEnd): void {
     if (this.state === 'ending' || this.state === 'ended') return;
     // The backlog's reader resumes from its cursor: what was buffered behind it is not sent.
-    if (reason.code === 'SLOW_CONSUMER' || reason.code === 'STREAM_FAILED' || this.state === 'backlog') this.queue = [];
+    if (reason.code === 'SLOW_CONSUMER' || reason.code === 'STREAM_FAILED' || this.state === 'backlog') this.queue.clear();
     this.state = 'ending';
     this.ending = reason;
     this.stop();
@@ -151,17 +157,25 @@ export class FeedStream {
       if (!this.write(change)) this.awaitDrain();
       return true;
     }
-    if (this.queue.length >= this.ctx.options.streamBuffer) {
+    if (this.overflows(change)) {
       if (this.state === 'backlog') {
-        this.queue = [];
+        this.queue.clear();
         this.resets++;
       } else {
-        this.end({ code: 'SLOW_CONSUMER', detail: `this reader fell more than ${this.ctx.options.streamBuffer} messages behind and was disconnected; reconnect from lastid to resume` });
+        const { streamBuffer, streamBufferBytes } = this.ctx.options;
+        this.end({ code: 'SLOW_CONSUMER', detail: `this reader fell more than ${streamBuffer} messages or ${streamBufferBytes} bytes behind and was disconnected; reconnect from lastid to resume` });
         return false;
       }
     }
     this.queue.push(change);
     return true;
+  }
+
+  /** Whether the buffer is full for this change; it always takes one, however large. */
+  private overflows(change: Change): boolean {
+    const { streamBuffer, streamBufferBytes } = this.ctx.options;
+    return this.queue.length >= streamBuffer ||
+      (this.queue.length > 0 && this.queue.bytes + this.queue.sizeOf(change) > streamBufferBytes);
   }
 
   /** Round-robin sender: takes a change only when it can be written now. */
@@ -210,16 +224,19 @@ export class FeedStream {
 
   private async sendBacklog(): Promise<void> {
     const store = this.ctx.storeFor(this.options.feed);
+    const request = { limit: BACKLOG_PAGE, maxBytes: this.ctx.options.pageBytes, only: representationOf(this.options.format) };
     this.busy = true;
     try {
       for (;;) {
         const resets = this.resets;
-        const page = await store.readAfter(this.options.feed.name, this.sent ?? 0, BACKLOG_PAGE);
+        const page = await store.readAfter(this.options.feed.name, this.sent ?? 0, request);
         let caughtUp = false;
-        for (const change of page) {
+        // Each change is let go once written: a reader that stops reading holds what is left of the
+        // page, not also the frames already handed to its socket.
+        for (let change = page.changes.shift(); change; change = page.changes.shift()) {
           if (this.state !== 'backlog') return;
           // Everything from the buffer's first change on is in the buffer.
-          const first = this.queue[0];
+          const first = this.queue.first;
           if (first && change.seq >= first.seq) {
             caughtUp = true;
             break;
@@ -229,7 +246,7 @@ export class FeedStream {
         if (this.state !== 'backlog') return;
         // The buffer was dropped after this page was read: what it held is only in the store.
         if (this.resets !== resets) continue;
-        if (caughtUp || page.length < BACKLOG_PAGE) break;
+        if (caughtUp || !page.more) break;
       }
       this.state = 'live';
     } finally {
@@ -249,31 +266,8 @@ export class FeedStream {
   private stop(): void {
     this.ctx.hub.unregister(this.id);
     clearInterval(this.heartbeat);
-    if (this.state === 'ended') this.queue = [];
+    if (this.state === 'ended') this.queue.clear();
   }
-}
-
-const streams = new WeakSet<object>();
-
-/**
- * Starts a long-lived response (SSE, comet): marks it as a stream, which shutdown ends only after
- * the other requests are answered, and sets the headers streams share.
- */
-export function openStream(res: Response, contentType: string): void {
-  streams.add(res);
-  res.status(200).set({
-    'Content-Type': contentType,
-    'Cache-Control': 'no-cache',
-    // nginx and other proxies would otherwise hold events back to fill their buffers.
-    'X-Accel-Buffering': 'no',
-    // A stream's connection is never reused: a reconnecting client must not be handed a pooled
-    // connection the server is about to close (as it does when it shuts down).
-    Connection: 'close',
-  });
-}
-
-export function isStream(res: object): boolean {
-  return streams.has(res);
 }
 
 const frames = new WeakMap<Change, Map<string, Buffer>>();
@@ -294,56 +288,4 @@ export function frameOf(change: Change, kind: string, make: (change: Change) => 
 export function renderChange(change: Change, format: Format, base: string): string {
   const rendered = withSeq(change, change.seq, change.deleted);
   return format === 'json' ? rendered.json : withXmlBase(rendered.xml, base);
-}
-
-/** How a streaming HTTP response frames what it writes. */
-export interface ResponseFraming {
-  /** Identifies the framing (and format and base) in the frame cache. */
-  readonly kind: string;
-  frame(change: Change): string;
-  readonly heartbeat: string;
-  closing(reason: StreamEnd): string;
-}
-
-/** How long an ended response may take to flush before its connection is cut. */
-const END_GRACE_MS = 5000;
-
-/** A sink over a long-lived HTTP response: server-sent events and comet. */
-export class ResponseSink implements StreamSink {
-  constructor(private readonly res: Response, private readonly framing: ResponseFraming) {}
-
-  get writable(): boolean {
-    // After a client's FIN, Node ends the socket before the response closes: check the socket.
-    const socket = this.res.socket;
-    return !this.res.writableEnded && !this.res.destroyed && socket !== null && socket.writable;
-  }
-
-  write(change: Change): boolean {
-    return this.res.write(frameOf(change, this.framing.kind, this.framing.frame));
-  }
-
-  drained(): Promise<void> {
-    const res = this.res;
-    if (!res.writableNeedDrain || res.destroyed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
-  }
-
-  heartbeat(): void {
-    if (!this.res.writableNeedDrain) this.res.write(this.framing.heartbeat);
-  }
-
-  end(reason: StreamEnd): void {
-    this.res.end(this.framing.closing(reason));
-    const cut = setTimeout(() => this.res.destroy(), END_GRACE_MS);
-    cut.unref();
-    this.res.once('close', () => clearTimeout(cut));
-  }
 }

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
-import type { Store } from '../store/store.js';
+import type { Representation, Store } from '../store/store.js';
 
 export const MAX_LIMIT = 1000;
 
@@ -136,4 +136,9 @@ export function parseFormat(format: string): Format {
   if (format === 'json') return 'json';
   if (format === 'atom' || format === 'xml') return 'atom';
   throw new AtomMQError('INVALID_PARAMETER', `format "${format.slice(0, 100)}" must be atom, xml or json`);
+}
+
+/** The stored form a format is made from: a reader of one format never needs the other loaded. */
+export function representationOf(format: Format): Representation {
+  return format === 'json' ? 'json' : 'xml';
 }

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { escapeXml } from '../atom/parse-entry.js';
 import { MEDIA } from '../atom/render-feed.js';
@@ -38,4 +39,45 @@ export function sendEntry(res: Response, entry: StoredEntry, format: Format, bas
 export function withXmlBase(xml: string, base: string): string {
   const open = xml.indexOf(' ');
   return `${xml.slice(0, open)} xml:base="${escapeXml(base)}"${xml.slice(open)}`;
+}
+
+/** Resolves once a response's buffer has drained below its high-water mark, or the response has closed. */
+export function drained(res: ServerResponse): Promise<void> {
+  if (!res.writableNeedDrain || res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/**
+ * Writes at least this many characters at a time: one write per entry would cost a system call
+ * (and a chunk header) each, and most pages fit in one, which then goes out with a Content-Length.
+ */
+const WRITE_SIZE = 64 * 1024;
+
+/**
+ * Sends a body given in parts, waiting whenever the client is slower than the server, so that a
+ * page of large entries is never one string in memory and a slow reader holds only what it has not
+ * read yet of one write. Stops if the client leaves.
+ */
+export async function sendParts(res: ServerResponse, parts: Iterable<string>): Promise<void> {
+  let pending: string[] = [];
+  let size = 0;
+  for (const part of parts) {
+    pending.push(part);
+    size += part.length;
+    if (size < WRITE_SIZE) continue;
+    const ready = res.write(pending.join(''));
+    pending = [];
+    size = 0;
+    if (!ready) await drained(res);
+    if (res.destroyed) return;
+  }
+  res.end(pending.join(''));
 }

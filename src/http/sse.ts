@@ -2,7 +2,8 @@ import type { Request, Response } from 'express';
 import type { FeedConfig } from '../config/feed-config.js';
 import type { Change } from '../store/store.js';
 import type { AppContext } from './context.js';
-import { FeedStream, openStream, renderChange, ResponseSink, type ResponseFraming, type StreamEnd } from './feed-stream.js';
+import { FeedStream, renderChange, type StreamEnd } from './feed-stream.js';
+import { openStream, ResponseSink, type ResponseFraming } from './response-sink.js';
 import { readFormat, readStreamCursor, type Format } from './read-params.js';
 import { baseUrl } from './urls.js';
 
@@ -50,8 +51,9 @@ function makeFraming(kind: string, format: Format, base: string): ResponseFramin
  */
 export async function streamEvents(ctx: AppContext, req: Request, res: Response, feed: FeedConfig): Promise<void> {
   const cursor = await readStreamCursor(req, feed, ctx.storeFor(feed));
-  const sink = new ResponseSink(res, sseFraming(readFormat(req), baseUrl(req, ctx)));
-  const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor, sink });
+  const format = readFormat(req);
+  const sink = new ResponseSink(res, sseFraming(format, baseUrl(req, ctx)));
+  const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor, format, sink });
   openStream(res, `${EVENT_STREAM}; charset=utf-8`);
   if (req.method === 'HEAD') {
     stream.gone();

@@ -148,7 +148,7 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
 
     const sink = new WebSocketSink(format, `${ctx.options.baseUrl ?? `http://${req.headers.host ?? 'localhost'}`}/`);
     // Registered before the handshake, so a refusal (a cursor on a round-robin feed) is still an HTTP answer.
-    const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, sink });
+    const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, format, sink });
     socket.once('close', () => stream.gone());
     wss.handleUpgrade(req, socket, head, (ws) => {
       // ws emits 'error' when the peer breaks the protocol (an unmasked or reserved frame, invalid

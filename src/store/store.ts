@@ -75,6 +75,25 @@ export interface ChangeRequest {
  */
 export type Representation = 'xml' | 'json';
 
+/** How much one page read may load. */
+export interface PageRequest {
+  /** At most this many changes. */
+  readonly limit: number;
+  /**
+   * Stops before the change that would take the rendered forms loaded past this size, counted in
+   * characters (bytes, for ASCII), but always returns at least one change: a page of large entries
+   * then holds fewer of them instead of the whole `limit`. Unbounded when not given.
+   */
+  readonly maxBytes?: number | undefined;
+  readonly only?: Representation | undefined;
+}
+
+/** One page of changes, and whether more follow the last of them (by count or by size). */
+export interface Page {
+  readonly changes: Change[];
+  readonly more: boolean;
+}
+
 export interface FeedBounds {
   /** 0 when the feed is empty. */
   readonly newestSeq: number;
@@ -105,9 +124,9 @@ export interface Store {
   get(feed: string, key: string): Promise<StoredEntry | undefined>;
   seqOfAtomId(feed: string, atomId: string): Promise<number | undefined>;
   /** Cursor view: changes after `seq`, oldest first, tombstones included. */
-  readAfter(feed: string, seq: number, limit: number, only?: Representation): Promise<Change[]>;
+  readAfter(feed: string, seq: number, page: PageRequest): Promise<Page>;
   /** Collection view: live entries before `seq` (all when undefined), newest first. */
-  readBefore(feed: string, seq: number | undefined, limit: number, only?: Representation): Promise<Change[]>;
+  readBefore(feed: string, seq: number | undefined, page: PageRequest): Promise<Page>;
   bounds(feed: string): Promise<FeedBounds>;
 
   /** Called after every durable commit with the changes it made, in seq order. */

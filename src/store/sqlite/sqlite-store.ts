@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AtomMQError } from '../../errors/index.js';
 import type {
-  AppendRequest, AppendResult, Change, ChangeRequest, FeedBounds, Representation, Retention, Store, StoredEntry,
+  AppendRequest, AppendResult, Change, ChangeRequest, FeedBounds, Page, PageRequest, Representation, Retention, Store, StoredEntry,
 } from '../store.js';
 import { changeColumns, COLUMNS, toChange, toEntry, type ChangeRow, type Row } from './schema.js';
 import type { FromWriter, QueuedWrite, ToWriter, WriterData } from './writer-thread.js';
@@ -113,12 +113,12 @@ export class SqliteStore implements Store {
     return this.s.atomId.get(atomId, feed)?.seq;
   }
 
-  async readAfter(feed: string, seq: number, limit: number, only?: Representation): Promise<Change[]> {
-    return this.s.after[only ?? 'both'].all(feed, seq, limit).map(toChange);
+  async readAfter(feed: string, seq: number, page: PageRequest): Promise<Page> {
+    return readPage(this.s.after[page.only ?? 'both'], feed, seq, page);
   }
 
-  async readBefore(feed: string, seq: number | undefined, limit: number, only?: Representation): Promise<Change[]> {
-    return this.s.before[only ?? 'both'].all(feed, seq ?? Number.MAX_SAFE_INTEGER, limit).map(toChange);
+  async readBefore(feed: string, seq: number | undefined, page: PageRequest): Promise<Page> {
+    return readPage(this.s.before[page.only ?? 'both'], feed, seq ?? Number.MAX_SAFE_INTEGER, page);
   }
 
   async bounds(feed: string): Promise<FeedBounds> {
@@ -214,6 +214,25 @@ export class SqliteStore implements Store {
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
   }
+}
+
+/**
+ * Steps through the rows one at a time and stops at the page's count or size, so a page of large
+ * entries never loads more than its budget and the one row that tells that more follow (`.all()`
+ * would load every row the LIMIT allows first).
+ */
+function readPage(statement: Database.Statement<[string, number, number], ChangeRow>, feed: string, seq: number, page: PageRequest): Page {
+  const changes: Change[] = [];
+  const maxBytes = page.maxBytes ?? Infinity;
+  let bytes = 0;
+  for (const row of statement.iterate(feed, seq, page.limit + 1)) {
+    const size = row[3].length + row[4].length;
+    // Leaving the loop resets the statement: the rows after this one are never read.
+    if (changes.length === page.limit || (changes.length > 0 && bytes + size > maxBytes)) return { changes, more: true };
+    changes.push(toChange(row));
+    bytes += size;
+  }
+  return { changes, more: false };
 }
 
 /** One prepared statement per set of columns a page read may load. */
