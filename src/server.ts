@@ -1,9 +1,10 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { Dsn } from './config/dsn.js';
 import { FeedDirectory } from './config/feed-directory.js';
 import type { ServerOptions } from './config/server-options.js';
-import { AtomMQError } from './errors/index.js';
+import { AtomMQError, ConfigError } from './errors/index.js';
 import { createApp } from './http/app.js';
 import { refuseOnSocket } from './http/error-handler.js';
 import type { AppContext } from './http/context.js';
@@ -38,13 +39,21 @@ async function answered(inFlight: Set<ServerResponse>): Promise<void> {
   while ([...inFlight].some((res) => !isStream(res))) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
+/** Opens a database (the server's when `dsn` is undefined); a failure is a ConfigError naming `source`. */
+function openStore(stores: StoreSet, dsn: Dsn | undefined, source: string): void {
+  try {
+    stores.get(dsn);
+  } catch (error) {
+    throw new ConfigError(`${source}: cannot open the database: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 /**
  * Starts AtomMQ: loads and watches the feed files, opens the database, mounts the routes, listens.
  *
  * @example const server = await startServer(resolveOptions({ port: '0' }), pino()); await server.close();
  */
 export async function startServer(options: ServerOptions, logger: Logger): Promise<RunningServer> {
-  const feeds = new FeedDirectory(options.feedsDir);
   const hub = new Hub({
     logger: (level, message) => logger[level](message),
     policyOf: (name) => feeds.get(name)?.delivery ?? 'broadcast',
@@ -52,6 +61,15 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const stores = new StoreSet(options, (changes) => {
     for (const change of changes) hub.distribute(change);
   });
+  // Open every database now, so a bad path fails start-up (or a file's reload) rather than the first request.
+  let feeds: FeedDirectory;
+  try {
+    openStore(stores, undefined, '--db (ATOMMQ_DB)');
+    feeds = new FeedDirectory(options.feedsDir, (feed) => openStore(stores, feed.db, 'field "db"'));
+  } catch (error) {
+    await stores.close();
+    throw error;
+  }
   const shutdown = new AbortController();
   const ctx: AppContext = {
     options, hub, logger,
@@ -60,17 +78,10 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
     shutdown: shutdown.signal,
     startedAt: new Date().toISOString(),
   };
-  // Open every database now, so a bad path fails start-up rather than the first request.
-  for (const feed of feeds.list()) ctx.storeFor(feed);
-  stores.get();
-
   feeds.watch((event) => {
     if (event.type === 'invalid') logger.error(event.error.message);
     else if (event.type === 'unmounted') logger.info({ feed: event.name }, 'feed unmounted');
-    else {
-      ctx.storeFor(event.feed);
-      logger.info({ feed: event.feed.name }, `feed ${event.type}`);
-    }
+    else logger.info({ feed: event.feed.name }, `feed ${event.type}`);
   });
 
   const pruner = setInterval(() => {

@@ -28,6 +28,17 @@ const CACHE_KIB = 64 * 1024;
 /** Opens a connection with the settings every AtomMQ connection shares, and the schema in place. */
 export function openDatabase(path: string, durability: Durability): Database.Database {
   const db = new Database(path);
+  try {
+    configure(db, durability);
+  } catch (error) {
+    // A file that is not a database: close it rather than leak the handle.
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+function configure(db: Database.Database, durability: Durability): void {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');
@@ -37,7 +48,6 @@ export function openDatabase(path: string, durability: Durability): Database.Dat
   // fsync and POSTs at one connection lost 18%: SQLite's 4 KiB default stays.)
   db.pragma(`cache_size = -${CACHE_KIB}`);
   db.exec(SCHEMA);
-  return db;
 }
 
 /**
