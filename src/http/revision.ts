@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { ParsedEntry } from '../atom/parse-entry.js';
 import { renderEntry, renderTombstone } from '../atom/render-entry.js';
@@ -43,6 +43,16 @@ export function slugKey(header: string | undefined): string | undefined {
   }
   const key = text.normalize('NFKD').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, SLUG_MAX);
   return key === '' ? undefined : key;
+}
+
+/**
+ * Identifies what a POST asks to store, so that a retry (the same entry again) is told from another
+ * entry under a reused Idempotency-Key or atom:id. Taken from the parsed entry, without the elements
+ * the server assigns, so a retry that renews its atom:updated, or posts the same XML as another
+ * media type, is still the same entry.
+ */
+export function entryFingerprint(entry: ParsedEntry): string {
+  return createHash('sha256').update(JSON.stringify([entry.children, entry.published ?? null])).digest('base64url');
 }
 
 export interface Identity {
