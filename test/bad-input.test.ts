@@ -193,6 +193,16 @@ const BODY_CASES: readonly BodyCase[] = [
   },
   { name: 'a JSON array instead of an object', body: '[]', contentType: 'application/json', status: 400, code: 'INVALID_JSON' },
   {
+    name: 'JSON content nested 5,000 deep',
+    body: `{"title": "deep", "content": ${'['.repeat(5000)}${']'.repeat(5000)}}`,
+    contentType: 'application/json', status: 400, code: 'INVALID_JSON', detail: /deep/,
+  },
+  {
+    name: 'a JSON field nested 5,000 deep in objects',
+    body: `{"title": "deep", "content": ${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`,
+    contentType: 'application/json', status: 400, code: 'INVALID_JSON', detail: /deep/,
+  },
+  {
     name: 'xhtml content without a div',
     body: `<entry xmlns="${ATOM_NS}"><title>t</title><content type="xhtml">just text</content></entry>`,
     status: 400, code: 'INVALID_ATOM', detail: /div/,
@@ -466,6 +476,21 @@ describe('bad input is refused with a problem document and stores nothing', () =
         assert.match(allow, /\bPUT\b/, `Allow: ${allow}`);
         assert.doesNotMatch(allow, new RegExp(`\\b${method}\\b`));
       }
+    });
+
+    test('malformed or overlong percent-encoding in any path is a 400, whatever the route and method', async () => {
+      const failures: string[] = [];
+      for (const path of ['/feeds/t%ZZ', '/c/t%ZZ', '/feeds/t/entries/%ZZ', '/feeds/test/entries/%C0%AE', '/feeds/t%E0%A4%A/ws']) {
+        for (const method of ['GET', 'PUT', 'DELETE', 'POST']) {
+          try {
+            await refused(() => fetch(`${server.url}${path}`, method === 'GET' || method === 'DELETE'
+              ? { method } : { method, headers: { 'Content-Type': ATOM }, body: entryXml('encoded') }), 400, 'BAD_REQUEST');
+          } catch (error) {
+            failures.push(`${method} ${path}: ${(error as Error).message.split('\n')[0]}`);
+          }
+        }
+      }
+      assert.deepEqual(failures, []);
     });
 
     test('DELETE /feeds/test is a 405 (a feed is not deleted over HTTP)', async () => {

@@ -13,6 +13,29 @@ export const ACCEPTED_TYPES = [...XML_TYPES, JSON_TYPE].join(', ');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
+ * How deeply a JSON body may nest. Far more than a message needs, and far below the depth at which
+ * turning the value back into text (JSON.stringify, which recurses) overflows the stack.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/** Whether JSON text nests arrays and objects deeper than `max`, found without parsing it. */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/**
  * Reads a POST or PUT body as raw bytes whatever its declared type (readEntry checks the type, and
  * refuses invalid UTF-8 instead of letting a text decoder replace it), up to `limit`.
  */
@@ -66,6 +89,9 @@ export function readEntry(req: Request): ParsedEntry {
     throw new AtomMQError('INVALID_ENCODING', 'the request body is not valid UTF-8');
   }
   if (type !== JSON_TYPE) return parseEntryXml(text);
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new AtomMQError('INVALID_JSON', `the body nests arrays and objects more than ${MAX_JSON_DEPTH} deep`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
