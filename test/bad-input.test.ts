@@ -408,9 +408,13 @@ describe('bad input is refused with a problem document and stores nothing', () =
       });
     }
 
-    test('Prefer: wait=soon is a 400 naming Prefer', async () => {
-      const problem = await refused(() => fetch(url, { headers: { Xlastid: '0', Prefer: 'wait=soon' } }), 400, 'INVALID_PARAMETER');
-      assert.match(problem.detail, /prefer/i);
+    test('Prefer: wait=soon is ignored, as RFC 7240 asks of a preference the server cannot read: answered at once', async () => {
+      for (const prefer of ['wait=soon', 'wait=abc, respond-async', 'wait=-1']) {
+        const res = await fetch(url, { headers: { Xlastid: String(newestSeq + 1000), Prefer: prefer } });
+        assert.equal(res.status, 200, prefer);
+        await res.arrayBuffer();
+        assert.equal(res.headers.get('preference-applied'), null, prefer);
+      }
     });
 
     test('?wait= without Prefer does not answer Preference-Applied', async () => {

@@ -11,6 +11,7 @@ export const ERRORS = {
   FORBIDDEN_XML: { status: 400, title: 'Forbidden XML construct' },
   INVALID_CURSOR: { status: 400, title: 'Invalid cursor' },
   INVALID_PARAMETER: { status: 400, title: 'Invalid parameter' },
+  INVALID_HEADER: { status: 400, title: 'Invalid header' },
   FEED_NOT_FOUND: { status: 404, title: 'Feed not found' },
   ENTRY_NOT_FOUND: { status: 404, title: 'Entry not found' },
   NOT_FOUND: { status: 404, title: 'Not found' },
