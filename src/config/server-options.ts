@@ -16,7 +16,11 @@ export interface ServerOptions {
   readonly durability: 'fsync' | 'lose-on-power-failure';
   /** Largest request body accepted, in bytes. @defaultValue 1 MiB */
   readonly bodyLimit: number;
-  /** Absolute URL clients reach the server at, when behind a proxy. @defaultValue from each request's Host */
+  /**
+   * Absolute http(s) URL clients reach the server at (behind a proxy), without a trailing slash: when
+   * set, every absolute URL the server writes starts with it, whatever the request's Host.
+   * @defaultValue from each request's Host
+   */
   readonly baseUrl?: string | undefined;
   /** @defaultValue info */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -56,7 +60,12 @@ const schema = z.strictObject({
   db: z.string().min(1).default('sqlite:./data/atommq.db'),
   durability: z.enum(['fsync', 'lose-on-power-failure']).default('fsync'),
   bodyLimit: z.coerce.number().int().min(1024).default(1024 * 1024),
-  baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  baseUrl: z.url({ protocol: /^https?$/ })
+    .transform((text) => new URL(text))
+    .refine((url) => !url.search && !url.hash && !url.username && !url.password, 'must be an http(s) URL without query, fragment or credentials')
+    // Normalised, so that what goes into every Location, Link and xml:base is a well-formed URL.
+    .transform((url) => url.href.replace(/\/+$/, ''))
+    .optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   pruneInterval: z.coerce.number().positive().default(10),
   heartbeat: z.coerce.number().positive().max(3600).default(15),
@@ -80,5 +89,5 @@ export function resolveOptions(raw: RawOptions): ServerOptions {
   }
   const db = parseDsn(parsed.data.db);
   if (typeof db === 'string') throw new ConfigError(`--db (ATOMMQ_DB): ${db}`);
-  return Object.freeze({ ...parsed.data, db, baseUrl: parsed.data.baseUrl?.replace(/\/+$/, '') });
+  return Object.freeze({ ...parsed.data, db });
 }
