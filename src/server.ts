@@ -94,19 +94,28 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   }, options.pruneInterval * 1000);
   pruner.unref();
 
-  const server = createServer(createApp(ctx, () => stores.ping()));
+  const headersTimeout = Math.round(options.headersTimeout * 1000);
+  const server = createServer({
+    headersTimeout,
+    requestTimeout: Math.round(options.requestTimeout * 1000),
+    // Node looks for expired requests every 30 s by default, which would let slow ones outlive their timeout by that much.
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.round(headersTimeout / 2))),
+  }, createApp(ctx, () => stores.ping()));
   const websockets = webSocketEndpoint(ctx);
   server.on('upgrade', websockets.handleUpgrade);
   // Requests Node's parser rejects (a raw non-ASCII byte in the path, oversized headers) never reach
   // Express; they get the same problem+json answer as every other error.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (error.code === 'ECONNRESET') {
+    // A response already under way cannot be followed by another one on the same connection.
+    if (error.code === 'ECONNRESET' || [...inFlight].some((res) => res.socket === socket && res.headersSent)) {
       socket.destroy();
       return;
     }
     const problem = error.code === 'HPE_HEADER_OVERFLOW'
       ? new AtomMQError('HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts')
-      : new AtomMQError('BAD_REQUEST', `the request is not valid HTTP (${error.code ?? error.message})`);
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new AtomMQError('REQUEST_TIMEOUT', `the request was not received within ${options.headersTimeout} s (headers) or ${options.requestTimeout} s (all of it)`)
+        : new AtomMQError('BAD_REQUEST', `the request is not valid HTTP (${error.code ?? error.message})`);
     refuseOnSocket(ctx, socket, problem, undefined, undefined);
   });
   // Responses still being prepared when shutdown starts must tell keep-alive clients not to reuse

@@ -193,6 +193,7 @@ describe('server options', () => {
     assert.equal(options.durability, 'fsync');
     assert.equal(options.bodyLimit, 1024 * 1024);
     assert.match(options.db.path, /data\/atommq\.db$/);
+    assert.deepEqual([options.headersTimeout, options.requestTimeout, options.baseUrl], [10, 30, undefined]);
     assert.ok(Object.isFrozen(options));
   });
 
@@ -200,5 +201,12 @@ describe('server options', () => {
     assert.match(configError(() => resolveOptions({ port: 'eighty' })), /--port \(PORT\)/);
     assert.match(configError(() => resolveOptions({ db: 'mysql://x' })), /--db \(ATOMMQ_DB\)/);
     assert.match(configError(() => resolveOptions({ durability: 'yolo' })), /--durability/);
+    assert.match(configError(() => resolveOptions({ headersTimeout: '60', requestTimeout: '30' })), /--headers-timeout \(ATOMMQ_HEADERS_TIMEOUT\)/);
+    assert.match(configError(() => resolveOptions({ baseUrl: 'https://bus.example.com/?x=1' })), /--base-url/);
+    assert.match(configError(() => resolveOptions({ baseUrl: 'ftp://bus.example.com' })), /--base-url/);
+  });
+
+  test('--base-url is normalised: no trailing slash, escapes where a URL needs them', () => {
+    assert.equal(resolveOptions({ baseUrl: 'HTTPS://Bus.Example.com/at mq/' }).baseUrl, 'https://bus.example.com/at%20mq');
   });
 });

@@ -3,9 +3,12 @@
  * uploads that never end, and connections that send their headers a byte at a time.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { ATOM, entryXml, postAtom, readJson, startTestServer, type TestServer } from './support/server.js';
+import { ATOM, entryXml, postAtom, readJson, startTestServer, type JsonPage, type TestServer } from './support/server.js';
+import { consumers, eventually, StreamClient } from './support/streams.js';
 
 interface Answer {
   status: number;
@@ -120,5 +123,137 @@ describe('Slug', () => {
 
   test('malformed percent-encoding is read as the text it is: a Slug is only a hint', async () => {
     assert.equal(await slugged('100%zz%'), '100-zz');
+  });
+});
+
+interface Upload {
+  /** What the server wrote back. */
+  readonly answer: string;
+  /** Whether the server closed the connection before the client stopped sending. */
+  readonly closedWhileSending: boolean;
+}
+
+/**
+ * Sends `head`, then `chunk` after chunk, and stops only when the server has answered and closed
+ * the connection, or after `cap` bytes: a bound in bytes, far past the limit, not in time.
+ */
+async function endlessUpload(url: string, head: string, chunk: Buffer, cap: number): Promise<Upload> {
+  const socket = connect(Number(new URL(url).port), '127.0.0.1');
+  await once(socket, 'connect');
+  let answer = '';
+  let closed = false;
+  socket.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
+  // Writing into a connection the server has closed fails: that is the expected end of the upload.
+  socket.on('error', () => undefined);
+  socket.on('close', () => { closed = true; });
+  socket.write(head);
+  for (let sent = 0; !closed && sent < cap; sent += chunk.length) {
+    if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const closedWhileSending = closed;
+  socket.destroy();
+  return { answer, closedWhileSending };
+}
+
+describe('a body past the limit that keeps coming', () => {
+  const CAP = 64 * 1024 * 1024;
+  let server: TestServer;
+  let url: string;
+  before(async () => {
+    server = await startTestServer({ test: {} }, { bodyLimit: '2048' });
+    url = server.feedUrl('test');
+  });
+  after(() => server.close());
+
+  const head = (framing: string): string =>
+    `POST /feeds/test HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${ATOM}\r\n${framing}\r\n\r\n`;
+
+  test('chunked without end: the 413 arrives and the connection closes while the client is still sending', async () => {
+    const data = 'x'.repeat(16 * 1024);
+    const upload = await endlessUpload(url, head('Transfer-Encoding: chunked'), Buffer.from(`${data.length.toString(16)}\r\n${data}\r\n`), CAP);
+    assert.match(upload.answer, /^HTTP\/1\.1 413 /);
+    assert.match(upload.answer, /"code":"PAYLOAD_TOO_LARGE"/);
+    assert.ok(upload.closedWhileSending, 'the connection stayed open until the client stopped');
+  });
+
+  test('a Content-Length past the limit is answered before any of the body is read', async () => {
+    const upload = await endlessUpload(url, head('Content-Length: 10000000000'), Buffer.alloc(16 * 1024, 0x78), CAP);
+    assert.match(upload.answer, /^HTTP\/1\.1 413 /);
+    assert.ok(upload.closedWhileSending, 'the connection stayed open until the client stopped');
+  });
+
+  test('the server stores nothing of it and keeps serving', async () => {
+    assert.deepEqual((await readJson(url, 0)).body.entries, []);
+    assert.equal((await postAtom(url, entryXml('small'))).status, 201);
+  });
+});
+
+/**
+ * Sends the first `burst` bytes of `text` at once, then the rest a byte at a time, `pauseMs` apart,
+ * until the server closes the connection or the text runs out; resolves with what the server
+ * answered and how many bytes went.
+ */
+async function trickle(url: string, text: string, pauseMs: number, burst = 0): Promise<{ answer: string; sent: number; closed: boolean }> {
+  const socket = connect(Number(new URL(url).port), '127.0.0.1');
+  await once(socket, 'connect');
+  let answer = '';
+  let closed = false;
+  socket.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
+  socket.on('error', () => undefined);
+  socket.on('close', () => { closed = true; });
+  socket.write(text.slice(0, burst));
+  let sent = burst;
+  while (!closed && sent < text.length) {
+    socket.write(text[sent++] as string);
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
+  const result = { answer, sent, closed };
+  socket.destroy();
+  return result;
+}
+
+describe('slow clients (--headers-timeout 1, --request-timeout 1)', () => {
+  let server: TestServer;
+  let url: string;
+  before(async () => {
+    server = await startTestServer({ test: { maxWait: 10 } }, { headersTimeout: '1', requestTimeout: '1' });
+    url = server.feedUrl('test');
+  });
+  after(() => server.close());
+
+  // 80 bytes a quarter of a second apart would take 20 s: the server must cut it long before the end.
+  const SLOW = `GET /feeds/test HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'p'.repeat(40)}\r\n\r\n`;
+
+  test('headers sent a byte at a time: the connection is closed with a 408', async () => {
+    const slow = await trickle(url, SLOW, 250);
+    assert.ok(slow.closed && slow.sent < SLOW.length, `the server waited for all ${slow.sent} bytes`);
+    assert.match(slow.answer, /^HTTP\/1\.1 408 /);
+    assert.match(slow.answer, /"code":"REQUEST_TIMEOUT"/);
+  });
+
+  test('a body sent a byte at a time is cut by the request timeout, and stores nothing', async () => {
+    assert.equal((await postAtom(url, entryXml('fast'))).status, 201);
+    const body = entryXml('slow');
+    const head = `POST /feeds/test HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${ATOM}\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const slow = await trickle(url, head + body, 250, head.length);
+    assert.ok(slow.closed && slow.sent < head.length + body.length, `the server waited for all ${slow.sent} bytes`);
+    assert.match(slow.answer, /^HTTP\/1\.1 408 /);
+    assert.deepEqual((await readJson(url, 0)).body.entries.map((e) => e.title), ['fast']);
+  });
+
+  test('a long-poll and a stream, held longer than both timeouts, still answer', async () => {
+    const newest = (await readJson(url, 0)).body.lastid;
+    const held = fetch(`${url}?format=json&wait=10`, { headers: { Xlastid: String(newest) } });
+    const stream = await StreamClient.open(url, { headers: { Accept: 'text/event-stream' } });
+    await eventually(async () => (await consumers(server.url)) === 2, 'the long-poll and the stream to be held');
+    // Longer than the timeouts and the interval at which the server looks for expired requests.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const posted = await postAtom(url, entryXml('after the timeouts'));
+    const seq = Number(posted.headers.get('xlastid'));
+    await stream.waitFor(() => stream.seqs().includes(seq), 'the entry on the stream');
+    stream.destroy();
+    const page = (await (await held).json()) as JsonPage;
+    assert.deepEqual(page.entries.map((e) => e.seq), [seq]);
   });
 });

@@ -22,6 +22,13 @@ export interface ServerOptions {
    * @defaultValue from each request's Host
    */
   readonly baseUrl?: string | undefined;
+  /** Seconds a client has to send a request's headers; a slower connection is closed (slowloris). @defaultValue 10 */
+  readonly headersTimeout: number;
+  /**
+   * Seconds a client has to send a whole request, body included. Only receiving counts: held
+   * responses (long-polls, streams) are not cut by it. @defaultValue 30
+   */
+  readonly requestTimeout: number;
   /** @defaultValue info */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** How often retention is enforced, in seconds. @defaultValue 10 */
@@ -47,6 +54,8 @@ export const OPTION_SOURCES = {
   durability: { flag: '--durability', env: 'ATOMMQ_DURABILITY' },
   bodyLimit: { flag: '--body-limit', env: 'ATOMMQ_BODY_LIMIT' },
   baseUrl: { flag: '--base-url', env: 'ATOMMQ_BASE_URL' },
+  headersTimeout: { flag: '--headers-timeout', env: 'ATOMMQ_HEADERS_TIMEOUT' },
+  requestTimeout: { flag: '--request-timeout', env: 'ATOMMQ_REQUEST_TIMEOUT' },
   logLevel: { flag: '--log-level', env: 'ATOMMQ_LOG_LEVEL' },
   pruneInterval: { flag: '--prune-interval', env: 'ATOMMQ_PRUNE_INTERVAL' },
   heartbeat: { flag: '--heartbeat', env: 'ATOMMQ_HEARTBEAT' },
@@ -66,11 +75,13 @@ const schema = z.strictObject({
     // Normalised, so that what goes into every Location, Link and xml:base is a well-formed URL.
     .transform((url) => url.href.replace(/\/+$/, ''))
     .optional(),
+  headersTimeout: z.coerce.number().min(0.1).max(3600).default(10),
+  requestTimeout: z.coerce.number().min(0.1).max(3600).default(30),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   pruneInterval: z.coerce.number().positive().default(10),
   heartbeat: z.coerce.number().positive().max(3600).default(15),
   streamBuffer: z.coerce.number().int().min(1).max(1_000_000).default(1024),
-});
+}).refine((o) => o.headersTimeout <= o.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than --request-timeout' });
 
 /**
  * Validates options once, at the edge, and freezes them. Messages name the flag (and its variable).

@@ -18,6 +18,7 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable' },
   ENTRY_GONE: { status: 410, title: 'Entry deleted' },
+  REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
   IDEMPOTENCY_CONFLICT: { status: 409, title: 'Idempotency key or atom:id reused for another entry' },
   PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },

@@ -38,9 +38,36 @@ function nestsDeeperThan(text: string, max: number): boolean {
 /**
  * Reads a POST or PUT body as raw bytes whatever its declared type (readEntry checks the type, and
  * refuses invalid UTF-8 instead of letting a text decoder replace it), up to `limit`.
+ *
+ * A body past the limit is answered 413 as soon as that is known, and the connection is closed:
+ * the body parser alone reads the whole body before it answers, and a client that never stops
+ * sending (a chunked upload, a Content-Length of gigabytes) would never get the 413 at all.
  */
 export function entryBodyParser(limit: number): RequestHandler {
-  return express.raw({ type: () => true, limit });
+  const parse = express.raw({ type: () => true, limit });
+  const tooLarge = (): AtomMQError => new AtomMQError('PAYLOAD_TOO_LARGE',
+    `the request body is larger than the limit of ${limit} bytes`, { headers: { Connection: 'close' } });
+  return (req, res, next) => {
+    if (Number(req.get('content-length')) > limit) {
+      next(tooLarge());
+      return;
+    }
+    let received = 0;
+    let settled = false;
+    const count = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > limit) settle(tooLarge());
+    };
+    const settle = (error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      req.off('data', count);
+      next(error);
+    };
+    parse(req, res, settle);
+    // After the parser's own listener, so that counting never starts the flow of data before it reads.
+    if (!settled) req.on('data', count);
+  };
 }
 
 function mediaType(req: Request): { type: string | undefined; params: Map<string, string> } {
