@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DOMParser } from '@xmldom/xmldom';
+import { endlessUpload } from './support/raw-connection.js';
 import { ATOM, entryXml, postAtom, readJson, startTestServer, type TestServer } from './support/server.js';
 
 const ATOM_NS = 'http://www.w3.org/2005/Atom';
@@ -540,6 +541,28 @@ describe('body size limit', () => {
     assert.ok(bomb.length < 2048);
     await expectProblem(await post(url, new Uint8Array(bomb), ATOM, { 'Content-Encoding': 'gzip' }), 413, 'PAYLOAD_TOO_LARGE');
     assert.equal(await cursorView(url), before);
+  });
+
+  /** Far past the limit: an upload still going after this many bytes was never answered. */
+  const UPLOAD_CAP = 64 * 1024 * 1024;
+  const uploadHead = (framing: string): string =>
+    `POST /feeds/test HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${ATOM}\r\n${framing}\r\n\r\n`;
+
+  test('a chunked body that never ends gets its 413 while it is still being sent, and its connection closed', async () => {
+    const before = await cursorView(url);
+    const data = 'x'.repeat(16 * 1024);
+    const chunk = Buffer.from(`${data.length.toString(16)}\r\n${data}\r\n`);
+    const upload = await endlessUpload(url, uploadHead('Transfer-Encoding: chunked'), chunk, UPLOAD_CAP);
+    assert.match(upload.answer, /^HTTP\/1\.1 413 /);
+    assert.match(upload.answer, /"code":"PAYLOAD_TOO_LARGE"/);
+    assert.ok(upload.closedWhileSending, 'the connection stayed open until the client stopped');
+    assert.equal(await cursorView(url), before);
+  });
+
+  test('a Content-Length past the limit is answered before any of the body is read', async () => {
+    const upload = await endlessUpload(url, uploadHead('Content-Length: 10000000000'), Buffer.alloc(16 * 1024, 0x78), UPLOAD_CAP);
+    assert.match(upload.answer, /^HTTP\/1\.1 413 /);
+    assert.ok(upload.closedWhileSending, 'the connection stayed open until the client stopped');
   });
 
   test('a body under the limit is accepted (the control)', async () => {

@@ -1,13 +1,12 @@
 /**
  * Requests at the edges of HTTP: the Host header and --base-url, Slug headers in every encoding,
- * uploads that never end, and connections that send their headers a byte at a time.
+ * and connections that send their requests a byte at a time.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { request } from 'node:http';
-import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ATOM, entryXml, postAtom, readJson, startTestServer, type JsonPage, type TestServer } from './support/server.js';
+import { trickle } from './support/raw-connection.js';
 import { consumers, eventually, StreamClient } from './support/streams.js';
 
 interface Answer {
@@ -125,93 +124,6 @@ describe('Slug', () => {
     assert.equal(await slugged('100%zz%'), '100-zz');
   });
 });
-
-interface Upload {
-  /** What the server wrote back. */
-  readonly answer: string;
-  /** Whether the server closed the connection before the client stopped sending. */
-  readonly closedWhileSending: boolean;
-}
-
-/**
- * Sends `head`, then `chunk` after chunk, and stops only when the server has answered and closed
- * the connection, or after `cap` bytes: a bound in bytes, far past the limit, not in time.
- */
-async function endlessUpload(url: string, head: string, chunk: Buffer, cap: number): Promise<Upload> {
-  const socket = connect(Number(new URL(url).port), '127.0.0.1');
-  await once(socket, 'connect');
-  let answer = '';
-  let closed = false;
-  socket.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
-  // Writing into a connection the server has closed fails: that is the expected end of the upload.
-  socket.on('error', () => undefined);
-  socket.on('close', () => { closed = true; });
-  socket.write(head);
-  for (let sent = 0; !closed && sent < cap; sent += chunk.length) {
-    if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  const closedWhileSending = closed;
-  socket.destroy();
-  return { answer, closedWhileSending };
-}
-
-describe('a body past the limit that keeps coming', () => {
-  const CAP = 64 * 1024 * 1024;
-  let server: TestServer;
-  let url: string;
-  before(async () => {
-    server = await startTestServer({ test: {} }, { bodyLimit: '2048' });
-    url = server.feedUrl('test');
-  });
-  after(() => server.close());
-
-  const head = (framing: string): string =>
-    `POST /feeds/test HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${ATOM}\r\n${framing}\r\n\r\n`;
-
-  test('chunked without end: the 413 arrives and the connection closes while the client is still sending', async () => {
-    const data = 'x'.repeat(16 * 1024);
-    const upload = await endlessUpload(url, head('Transfer-Encoding: chunked'), Buffer.from(`${data.length.toString(16)}\r\n${data}\r\n`), CAP);
-    assert.match(upload.answer, /^HTTP\/1\.1 413 /);
-    assert.match(upload.answer, /"code":"PAYLOAD_TOO_LARGE"/);
-    assert.ok(upload.closedWhileSending, 'the connection stayed open until the client stopped');
-  });
-
-  test('a Content-Length past the limit is answered before any of the body is read', async () => {
-    const upload = await endlessUpload(url, head('Content-Length: 10000000000'), Buffer.alloc(16 * 1024, 0x78), CAP);
-    assert.match(upload.answer, /^HTTP\/1\.1 413 /);
-    assert.ok(upload.closedWhileSending, 'the connection stayed open until the client stopped');
-  });
-
-  test('the server stores nothing of it and keeps serving', async () => {
-    assert.deepEqual((await readJson(url, 0)).body.entries, []);
-    assert.equal((await postAtom(url, entryXml('small'))).status, 201);
-  });
-});
-
-/**
- * Sends the first `burst` bytes of `text` at once, then the rest a byte at a time, `pauseMs` apart,
- * until the server closes the connection or the text runs out; resolves with what the server
- * answered and how many bytes went.
- */
-async function trickle(url: string, text: string, pauseMs: number, burst = 0): Promise<{ answer: string; sent: number; closed: boolean }> {
-  const socket = connect(Number(new URL(url).port), '127.0.0.1');
-  await once(socket, 'connect');
-  let answer = '';
-  let closed = false;
-  socket.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
-  socket.on('error', () => undefined);
-  socket.on('close', () => { closed = true; });
-  socket.write(text.slice(0, burst));
-  let sent = burst;
-  while (!closed && sent < text.length) {
-    socket.write(text[sent++] as string);
-    await new Promise((resolve) => setTimeout(resolve, pauseMs));
-  }
-  const result = { answer, sent, closed };
-  socket.destroy();
-  return result;
-}
 
 describe('slow clients (--headers-timeout 1, --request-timeout 1)', () => {
   let server: TestServer;
