@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Dsn } from './config/dsn.js';
@@ -37,6 +37,33 @@ function listen(server: Server, port: number, host: string | undefined): Promise
 /** Resolves once every response in flight is answered, streams excepted. */
 async function answered(inFlight: Set<ServerResponse>): Promise<void> {
   while ([...inFlight].some((res) => !isStream(res))) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/**
+ * How long a client may take to send a request. Only receiving counts (Node stops the clock once a
+ * request is complete), so held long-polls and streams are not cut.
+ */
+function timeouts(options: ServerOptions): HttpServerOptions {
+  const headersTimeout = Math.round(options.headersTimeout * 1000);
+  return {
+    headersTimeout,
+    requestTimeout: Math.round(options.requestTimeout * 1000),
+    // Node looks for expired requests every 30 s by default, which would let slow ones outlive their timeout by that much.
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.round(headersTimeout / 2))),
+  };
+}
+
+/** The answer to a request Node's HTTP parser gave up on. */
+function clientProblem(error: NodeJS.ErrnoException, options: ServerOptions): AtomMQError {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new AtomMQError('HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new AtomMQError('REQUEST_TIMEOUT',
+        `the request was not received within ${options.headersTimeout} s (headers) or ${options.requestTimeout} s (all of it)`);
+    default:
+      return new AtomMQError('BAD_REQUEST', `the request is not valid HTTP (${error.code ?? error.message})`);
+  }
 }
 
 /** Opens a database (the server's when `dsn` is undefined); a failure is a ConfigError naming `source`. */
@@ -94,13 +121,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   }, options.pruneInterval * 1000);
   pruner.unref();
 
-  const headersTimeout = Math.round(options.headersTimeout * 1000);
-  const server = createServer({
-    headersTimeout,
-    requestTimeout: Math.round(options.requestTimeout * 1000),
-    // Node looks for expired requests every 30 s by default, which would let slow ones outlive their timeout by that much.
-    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.round(headersTimeout / 2))),
-  }, createApp(ctx, () => stores.ping()));
+  const server = createServer(timeouts(options), createApp(ctx, () => stores.ping()));
   const websockets = webSocketEndpoint(ctx);
   server.on('upgrade', websockets.handleUpgrade);
   // Requests Node's parser rejects (a raw non-ASCII byte in the path, oversized headers) never reach
@@ -111,12 +132,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
       socket.destroy();
       return;
     }
-    const problem = error.code === 'HPE_HEADER_OVERFLOW'
-      ? new AtomMQError('HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts')
-      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new AtomMQError('REQUEST_TIMEOUT', `the request was not received within ${options.headersTimeout} s (headers) or ${options.requestTimeout} s (all of it)`)
-        : new AtomMQError('BAD_REQUEST', `the request is not valid HTTP (${error.code ?? error.message})`);
-    refuseOnSocket(ctx, socket, problem, undefined, undefined);
+    refuseOnSocket(ctx, socket, clientProblem(error, options), undefined, undefined);
   });
   // Responses still being prepared when shutdown starts must tell keep-alive clients not to reuse
   // the connection: it is closed right after them, and a request sent on it would be lost unanswered.
