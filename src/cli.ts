@@ -19,6 +19,8 @@ Options (each also read from its environment variable):
   --durability MODE     fsync | lose-on-power-failure (ATOMMQ_DURABILITY; default fsync)
   --body-limit BYTES    largest request body (ATOMMQ_BODY_LIMIT; default 1048576)
   --base-url URL        public URL when behind a proxy (ATOMMQ_BASE_URL)
+  --headers-timeout S   seconds to send a request's headers (ATOMMQ_HEADERS_TIMEOUT; default 10)
+  --request-timeout S   seconds to send a whole request (ATOMMQ_REQUEST_TIMEOUT; default 30)
   --log-level LEVEL     debug | info | warn | error | silent (ATOMMQ_LOG_LEVEL; default info)
   --prune-interval S    seconds between retention sweeps (ATOMMQ_PRUNE_INTERVAL; default 10)
   --heartbeat S         seconds between keep-alives on live streams (ATOMMQ_HEARTBEAT; default 15)

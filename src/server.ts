@@ -1,9 +1,10 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { Dsn } from './config/dsn.js';
 import { FeedDirectory } from './config/feed-directory.js';
 import type { ServerOptions } from './config/server-options.js';
-import { AtomMQError } from './errors/index.js';
+import { AtomMQError, ConfigError } from './errors/index.js';
 import { createApp } from './http/app.js';
 import { refuseOnSocket } from './http/error-handler.js';
 import type { AppContext } from './http/context.js';
@@ -40,12 +41,47 @@ async function answered(inFlight: Set<ServerResponse>): Promise<void> {
 }
 
 /**
+ * How long a client may take to send a request. Only receiving counts (Node stops the clock once a
+ * request is complete), so held long-polls and streams are not cut.
+ */
+function timeouts(options: ServerOptions): HttpServerOptions {
+  const headersTimeout = Math.round(options.headersTimeout * 1000);
+  return {
+    headersTimeout,
+    requestTimeout: Math.round(options.requestTimeout * 1000),
+    // Node looks for expired requests every 30 s by default, which would let slow ones outlive their timeout by that much.
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.round(headersTimeout / 2))),
+  };
+}
+
+/** The answer to a request Node's HTTP parser gave up on. */
+function clientProblem(error: NodeJS.ErrnoException, options: ServerOptions): AtomMQError {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new AtomMQError('HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new AtomMQError('REQUEST_TIMEOUT',
+        `the request was not received within ${options.headersTimeout} s (headers) or ${options.requestTimeout} s (all of it)`);
+    default:
+      return new AtomMQError('BAD_REQUEST', `the request is not valid HTTP (${error.code ?? error.message})`);
+  }
+}
+
+/** Opens a database (the server's when `dsn` is undefined); a failure is a ConfigError naming `source`. */
+function openStore(stores: StoreSet, dsn: Dsn | undefined, source: string): void {
+  try {
+    stores.get(dsn);
+  } catch (error) {
+    throw new ConfigError(`${source}: cannot open the database: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
  * Starts AtomMQ: loads and watches the feed files, opens the database, mounts the routes, listens.
  *
  * @example const server = await startServer(resolveOptions({ port: '0' }), pino()); await server.close();
  */
 export async function startServer(options: ServerOptions, logger: Logger): Promise<RunningServer> {
-  const feeds = new FeedDirectory(options.feedsDir);
   const hub = new Hub({
     logger: (level, message) => logger[level](message),
     policyOf: (name) => feeds.get(name)?.delivery ?? 'broadcast',
@@ -53,6 +89,15 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const stores = new StoreSet(options, (changes) => {
     for (const change of changes) hub.distribute(change);
   });
+  // Open every database now, so a bad path fails start-up (or a file's reload) rather than the first request.
+  let feeds: FeedDirectory;
+  try {
+    openStore(stores, undefined, '--db (ATOMMQ_DB)');
+    feeds = new FeedDirectory(options.feedsDir, (feed) => openStore(stores, feed.db, 'field "db"'));
+  } catch (error) {
+    await stores.close();
+    throw error;
+  }
   const shutdown = new AbortController();
   const ctx: AppContext = {
     options, hub, logger,
@@ -61,19 +106,12 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
     shutdown: shutdown.signal,
     startedAt: new Date().toISOString(),
   };
-  // Open every database now, so a bad path fails start-up rather than the first request.
-  for (const feed of feeds.list()) ctx.storeFor(feed);
-  stores.get();
-
   feeds.watch((event) => {
     if (event.type === 'invalid') logger.error(event.error.message);
     else if (event.type === 'unmounted') {
       logger.info({ feed: event.name }, 'feed unmounted');
       hub.closeFeed(event.name);
-    } else {
-      ctx.storeFor(event.feed);
-      logger.info({ feed: event.feed.name }, `feed ${event.type}`);
-    }
+    } else logger.info({ feed: event.feed.name }, `feed ${event.type}`);
   });
 
   const pruner = setInterval(() => {
@@ -86,20 +124,18 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   }, options.pruneInterval * 1000);
   pruner.unref();
 
-  const server = createServer(createApp(ctx, () => stores.ping()));
+  const server = createServer(timeouts(options), createApp(ctx, () => stores.ping()));
   const websockets = webSocketEndpoint(ctx);
   server.on('upgrade', upgradeListener(server, websockets.handleUpgrade));
   // Requests Node's parser rejects (a raw non-ASCII byte in the path, oversized headers) never reach
   // Express; they get the same problem+json answer as every other error.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (error.code === 'ECONNRESET') {
+    // A response already under way cannot be followed by another one on the same connection.
+    if (error.code === 'ECONNRESET' || [...inFlight].some((res) => res.socket === socket && res.headersSent)) {
       socket.destroy();
       return;
     }
-    const problem = error.code === 'HPE_HEADER_OVERFLOW'
-      ? new AtomMQError('HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts')
-      : new AtomMQError('BAD_REQUEST', `the request is not valid HTTP (${error.code ?? error.message})`);
-    refuseOnSocket(ctx, socket, problem, undefined, undefined);
+    refuseOnSocket(ctx, socket, clientProblem(error, options), undefined, undefined);
   });
   // Responses still being prepared when shutdown starts must tell keep-alive clients not to reuse
   // the connection: it is closed right after them, and a request sent on it would be lost unanswered.

@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DOMParser } from '@xmldom/xmldom';
+import { endlessUpload } from './support/raw-connection.js';
 import { ATOM, entryXml, postAtom, readJson, startTestServer, type TestServer } from './support/server.js';
 
 const ATOM_NS = 'http://www.w3.org/2005/Atom';
@@ -192,6 +193,16 @@ const BODY_CASES: readonly BodyCase[] = [
     contentType: 'application/json', status: 400, code: 'INVALID_JSON', detail: /title/,
   },
   { name: 'a JSON array instead of an object', body: '[]', contentType: 'application/json', status: 400, code: 'INVALID_JSON' },
+  {
+    name: 'JSON content nested 5,000 deep',
+    body: `{"title": "deep", "content": ${'['.repeat(5000)}${']'.repeat(5000)}}`,
+    contentType: 'application/json', status: 400, code: 'INVALID_JSON', detail: /deep/,
+  },
+  {
+    name: 'a JSON field nested 5,000 deep in objects',
+    body: `{"title": "deep", "content": ${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`,
+    contentType: 'application/json', status: 400, code: 'INVALID_JSON', detail: /deep/,
+  },
   {
     name: 'xhtml content without a div',
     body: `<entry xmlns="${ATOM_NS}"><title>t</title><content type="xhtml">just text</content></entry>`,
@@ -398,9 +409,13 @@ describe('bad input is refused with a problem document and stores nothing', () =
       });
     }
 
-    test('Prefer: wait=soon is a 400 naming Prefer', async () => {
-      const problem = await refused(() => fetch(url, { headers: { Xlastid: '0', Prefer: 'wait=soon' } }), 400, 'INVALID_PARAMETER');
-      assert.match(problem.detail, /prefer/i);
+    test('Prefer: wait=soon is ignored, as RFC 7240 asks of a preference the server cannot read: answered at once', async () => {
+      for (const prefer of ['wait=soon', 'wait=abc, respond-async', 'wait=-1']) {
+        const res = await fetch(url, { headers: { Xlastid: String(newestSeq + 1000), Prefer: prefer } });
+        assert.equal(res.status, 200, prefer);
+        await res.arrayBuffer();
+        assert.equal(res.headers.get('preference-applied'), null, prefer);
+      }
     });
 
     test('?wait= without Prefer does not answer Preference-Applied', async () => {
@@ -468,6 +483,21 @@ describe('bad input is refused with a problem document and stores nothing', () =
       }
     });
 
+    test('malformed or overlong percent-encoding in any path is a 400, whatever the route and method', async () => {
+      const failures: string[] = [];
+      for (const path of ['/feeds/t%ZZ', '/c/t%ZZ', '/feeds/t/entries/%ZZ', '/feeds/test/entries/%C0%AE', '/feeds/t%E0%A4%A/ws']) {
+        for (const method of ['GET', 'PUT', 'DELETE', 'POST']) {
+          try {
+            await refused(() => fetch(`${server.url}${path}`, method === 'GET' || method === 'DELETE'
+              ? { method } : { method, headers: { 'Content-Type': ATOM }, body: entryXml('encoded') }), 400, 'BAD_REQUEST');
+          } catch (error) {
+            failures.push(`${method} ${path}: ${(error as Error).message.split('\n')[0]}`);
+          }
+        }
+      }
+      assert.deepEqual(failures, []);
+    });
+
     test('DELETE /feeds/test is a 405 (a feed is not deleted over HTTP)', async () => {
       await refused(() => fetch(url, { method: 'DELETE' }), 405, 'METHOD_NOT_ALLOWED');
     });
@@ -511,6 +541,28 @@ describe('body size limit', () => {
     assert.ok(bomb.length < 2048);
     await expectProblem(await post(url, new Uint8Array(bomb), ATOM, { 'Content-Encoding': 'gzip' }), 413, 'PAYLOAD_TOO_LARGE');
     assert.equal(await cursorView(url), before);
+  });
+
+  /** Far past the limit: an upload still going after this many bytes was never answered. */
+  const UPLOAD_CAP = 64 * 1024 * 1024;
+  const uploadHead = (framing: string): string =>
+    `POST /feeds/test HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${ATOM}\r\n${framing}\r\n\r\n`;
+
+  test('a chunked body that never ends gets its 413 while it is still being sent, and its connection closed', async () => {
+    const before = await cursorView(url);
+    const data = 'x'.repeat(16 * 1024);
+    const chunk = Buffer.from(`${data.length.toString(16)}\r\n${data}\r\n`);
+    const upload = await endlessUpload(url, uploadHead('Transfer-Encoding: chunked'), chunk, UPLOAD_CAP);
+    assert.match(upload.answer, /^HTTP\/1\.1 413 /);
+    assert.match(upload.answer, /"code":"PAYLOAD_TOO_LARGE"/);
+    assert.ok(upload.closedWhileSending, 'the connection stayed open until the client stopped');
+    assert.equal(await cursorView(url), before);
+  });
+
+  test('a Content-Length past the limit is answered before any of the body is read', async () => {
+    const upload = await endlessUpload(url, uploadHead('Content-Length: 10000000000'), Buffer.alloc(16 * 1024, 0x78), UPLOAD_CAP);
+    assert.match(upload.answer, /^HTTP\/1\.1 413 /);
+    assert.ok(upload.closedWhileSending, 'the connection stayed open until the client stopped');
   });
 
   test('a body under the limit is accepted (the control)', async () => {

@@ -62,7 +62,8 @@ describe('atommq CLI', () => {
     assert.equal(result.created, true);
     assert.deepEqual(result.entry.content, { orderId: 42 });
 
-    const again = await atommq(['publish', 'orders', '--title', 'order', '--idempotency-key', 'order-42', '--json'], { env: { ATOMMQ_URL: server.url } });
+    const again = await atommq(['publish', 'orders', '--title', 'order', '--content', '{"orderId":42}', '--content-type', 'application/json',
+      '--idempotency-key', 'order-42', '--json'], { env: { ATOMMQ_URL: server.url } });
     assert.equal(again.code, EXIT.ok, again.stderr);
     const repeated = JSON.parse(again.stdout) as { created: boolean; seq: number };
     assert.equal(repeated.created, false);

@@ -1,15 +1,22 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadFeedFile } from '../src/config/feed-config.js';
 import { FeedDirectory } from '../src/config/feed-directory.js';
 import { resolveOptions } from '../src/config/server-options.js';
 import { ConfigError } from '../src/errors/index.js';
-import { entryXml, makeFeedsDir, postAtom, readJson, startTestServer, tempDir } from './support/server.js';
+import { CLI, entryXml, makeFeedsDir, postAtom, ProcessScope, readJson, spawnServer, startTestServer, tempDir } from './support/server.js';
 
 const dirs: string[] = [];
+const scope = new ProcessScope();
 after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(scope.cleanUp);
+
+/** The first line of /etc/passwd: what a link out of the feeds directory would leak into the logs. */
+const PASSWD_LINE = readFileSync('/etc/passwd', 'utf8').split('\n')[0] as string;
+const SECRET = 's3cret-token-do-not-log';
 
 function feedsWith(files: Record<string, string>): string {
   const dir = tempDir();
@@ -63,6 +70,33 @@ describe('feed files', () => {
     assert.doesNotMatch(message, /fine\.json/);
   });
 
+  test('bad JSON is reported by line and column, never quoting the file', () => {
+    const message = configError(() => new FeedDirectory(feedsWith({ 'leaky.json': `{\n  "title": ${SECRET}\n}` })));
+    assert.match(message, /leaky\.json: not valid JSON at line 2, column 12/);
+    assert.doesNotMatch(message, /s3cret/);
+  });
+
+  test('a link out of the feeds directory is refused naming the link; a link to a file inside is read', () => {
+    const dir = feedsWith({ 'real.json': '{"title": "Real"}' });
+    symlinkSync('/etc/passwd', join(dir, 'pw.json'));
+    symlinkSync(join(dir, 'real.json'), join(dir, 'alias.json'));
+    const message = configError(() => new FeedDirectory(dir));
+    assert.match(message, /pw\.json: is a link to a file outside the feeds directory/);
+    assert.ok(!message.includes(PASSWD_LINE.slice(0, 8)), message);
+    assert.doesNotMatch(message, /alias\.json|real\.json/);
+    assert.equal(loadFeedFile(join(dir, 'alias.json')).title, 'Real');
+  });
+
+  test('a FIFO, a directory or a huge file named *.json is refused without blocking on it or reading it whole', { timeout: 10_000 }, () => {
+    const dir = feedsWith({ 'huge.json': `{"title": "${'x'.repeat(100_000)}"}` });
+    execFileSync('mkfifo', [join(dir, 'fifo.json')]);
+    makeFeedsDir(join(dir, 'folder.json'), {});
+    const message = configError(() => new FeedDirectory(dir));
+    assert.match(message, /fifo\.json: is not a regular file/);
+    assert.match(message, /folder\.json: is not a regular file/);
+    assert.match(message, /huge\.json: is \d+ bytes/);
+  });
+
   test('a file name that is not a valid feed name is refused', () => {
     assert.match(configError(() => new FeedDirectory(feedsWith({ 'Bad Name.json': '{}' }))), /"Bad Name" is not a valid feed name/);
   });
@@ -98,6 +132,44 @@ describe('feed files', () => {
     }
   });
 
+  test('a feed file that fails at run time is logged naming it, quoting none of it, and the last good configuration is kept', async () => {
+    const args = await scope.serverArgs('atommq-feedfail-', { late: { title: 'Good' } });
+    const server = scope.track(await spawnServer(args));
+    const feedUrl = `${server.url}/feeds/late`;
+    const notADir = join(args.feedsDir, '..', 'a-file');
+    writeFileSync(notADir, '');
+    writeFileSync(join(args.feedsDir, 'late.json'), JSON.stringify({ db: `sqlite:${join(notADir, 'x.db')}` }));
+    symlinkSync('/etc/passwd', join(args.feedsDir, 'pw.json'));
+    writeFileSync(join(args.feedsDir, 'leaky.json'), SECRET);
+    await eventually(async () => ['late.json', 'pw.json', 'leaky.json'].every((f) => server.output().includes(f)), 'the three errors to be logged');
+
+    assert.equal(server.process.exitCode, null, `the server ended: ${server.output()}`);
+    assert.equal((await readJson(feedUrl, 0)).body.feed.title, 'Good');
+    assert.equal((await postAtom(feedUrl, entryXml('still served'))).status, 201);
+    assert.equal((await fetch(`${server.url}/feeds/pw`)).status, 404);
+    assert.match(server.output(), /late\.json: field \W*db\W*: cannot open the database/);
+    assert.match(server.output(), /pw\.json: is a link to a file outside the feeds directory/);
+    assert.match(server.output(), /leaky\.json: not valid JSON at line 1, column 1/);
+    assert.ok(!server.output().includes(PASSWD_LINE.slice(0, 8)), 'a line of /etc/passwd was logged');
+    assert.doesNotMatch(server.output(), /s3cret/);
+  });
+
+  test('a feed file whose database cannot be opened stops start-up with exit code 2, naming the file', async () => {
+    const args = await scope.serverArgs('atommq-feedstart-', {});
+    writeFileSync(join(args.feedsDir, '..', 'a-file'), '');
+    writeFileSync(join(args.feedsDir, 'broken.json'), JSON.stringify({ db: `sqlite:${join(args.feedsDir, '..', 'a-file', 'x.db')}` }));
+    symlinkSync('/etc/passwd', join(args.feedsDir, 'pw.json'));
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', String(args.port), '--host', '127.0.0.1',
+      '--feeds', args.feedsDir, '--db', `sqlite:${args.dbPath}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /broken\.json: field "db": cannot open the database/);
+    assert.match(stderr, /pw\.json: is a link to a file outside the feeds directory/);
+    assert.ok(!stderr.includes(PASSWD_LINE.slice(0, 8)), stderr);
+  });
+
   test('a feed may keep its entries in a database of its own', async () => {
     const dir = tempDir();
     dirs.push(dir);
@@ -121,6 +193,7 @@ describe('server options', () => {
     assert.equal(options.durability, 'fsync');
     assert.equal(options.bodyLimit, 1024 * 1024);
     assert.match(options.db.path, /data\/atommq\.db$/);
+    assert.deepEqual([options.headersTimeout, options.requestTimeout, options.baseUrl], [10, 30, undefined]);
     assert.ok(Object.isFrozen(options));
   });
 
@@ -128,5 +201,12 @@ describe('server options', () => {
     assert.match(configError(() => resolveOptions({ port: 'eighty' })), /--port \(PORT\)/);
     assert.match(configError(() => resolveOptions({ db: 'mysql://x' })), /--db \(ATOMMQ_DB\)/);
     assert.match(configError(() => resolveOptions({ durability: 'yolo' })), /--durability/);
+    assert.match(configError(() => resolveOptions({ headersTimeout: '60', requestTimeout: '30' })), /--headers-timeout \(ATOMMQ_HEADERS_TIMEOUT\)/);
+    assert.match(configError(() => resolveOptions({ baseUrl: 'https://bus.example.com/?x=1' })), /--base-url/);
+    assert.match(configError(() => resolveOptions({ baseUrl: 'ftp://bus.example.com' })), /--base-url/);
+  });
+
+  test('--base-url is normalised: no trailing slash, escapes where a URL needs them', () => {
+    assert.equal(resolveOptions({ baseUrl: 'HTTPS://Bus.Example.com/at mq/' }).baseUrl, 'https://bus.example.com/at%20mq');
   });
 });

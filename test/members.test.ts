@@ -65,6 +65,20 @@ describe('member entries: GET, PUT, DELETE as a log of changes', () => {
     assert.equal(now.title, 'winner');
   });
 
+  test('an If-Match without a valid entity tag is a 400, never an unconditional change', async () => {
+    const { location } = await publish('guarded');
+    const before = await (await fetch(location)).text();
+    for (const ifMatch of [',,,', ' , ', 'garbage', '"1", nope', '*, "1"']) {
+      const put = await fetch(location, { method: 'PUT', headers: { 'Content-Type': 'application/atom+xml', 'If-Match': ifMatch }, body: entryXml('overwritten') });
+      assert.equal(put.status, 400, `PUT If-Match: ${ifMatch}`);
+      assert.equal((await problemOf(put)).code, 'INVALID_HEADER');
+      const del = await fetch(location, { method: 'DELETE', headers: { 'If-Match': ifMatch } });
+      assert.equal(del.status, 400, `DELETE If-Match: ${ifMatch}`);
+      await del.arrayBuffer();
+    }
+    assert.equal(await (await fetch(location)).text(), before);
+  });
+
   test('DELETE appends an RFC 6721 tombstone; the member is then 410 Gone', async () => {
     const { location, seq } = await publish('doomed');
     const del = await fetch(location, { method: 'DELETE' });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { validateEntry, validateFeed } from './support/atom-validator.js';
-import { ATOM, entryXml, postAtom, readJson, startTestServer, type TestServer } from './support/server.js';
+import { ATOM, entryXml, postAtom, problemOf, readJson, startTestServer, type TestServer } from './support/server.js';
 
 const LEGACY = '<entry> <title>allo</title> <content type="xhtml"> <div xmlns="http://www.w3.org/1999/xhtml" >an important message</div> </content> </entry>';
 
@@ -157,6 +157,50 @@ describe('publishing', () => {
     const answers = await Promise.all(Array.from({ length: 5 }, () => postAtom(url, body)));
     assert.deepEqual(answers.map((r) => r.status).sort(), [200, 200, 200, 200, 201]);
     assert.equal(new Set(answers.map((r) => r.headers.get('location'))).size, 1);
+  });
+
+  test('a client atom:id is always checked: a retry without the Idempotency-Key the first POST had creates nothing', async () => {
+    const body = JSON.stringify({ id: 'urn:client:1', title: 'keyed and identified' });
+    const json = { 'Content-Type': 'application/json' };
+    const first = await fetch(url, { method: 'POST', headers: { ...json, 'Idempotency-Key': 'hk' }, body });
+    assert.equal(first.status, 201);
+    const again = await fetch(url, { method: 'POST', headers: json, body });
+    assert.equal(again.status, 200);
+    assert.equal(again.headers.get('location'), first.headers.get('location'));
+  });
+
+  test("an Idempotency-Key equal to another entry's atom:id is a name of its own: the new entry is stored", async () => {
+    const byId = await postAtom(url, '<entry xmlns="http://www.w3.org/2005/Atom"><id>urn:client:2</id><title>by id</title></entry>');
+    assert.equal(byId.status, 201);
+    const byKey = await postAtom(url, entryXml('by key'), { 'Idempotency-Key': 'urn:client:2' });
+    assert.equal(byKey.status, 201);
+    assert.notEqual(byKey.headers.get('location'), byId.headers.get('location'));
+  });
+
+  test('a key or atom:id reused for a different entry is a 409 and stores nothing, even concurrently', async () => {
+    const seq = Number((await postAtom(url, entryXml('original'), { 'Idempotency-Key': 'reused' })).headers.get('xlastid'));
+    const other = await postAtom(url, entryXml('another message'), { 'Idempotency-Key': 'reused' });
+    assert.equal(other.status, 409);
+    assert.equal((await problemOf(other)).code, 'IDEMPOTENCY_CONFLICT');
+
+    const withId = (title: string): string => `<entry xmlns="http://www.w3.org/2005/Atom"><id>urn:client:3</id><title>${title}</title></entry>`;
+    assert.equal((await postAtom(url, withId('first'))).status, 201);
+    const clash = await postAtom(url, withId('second'));
+    assert.equal(clash.status, 409);
+    assert.equal((await problemOf(clash)).code, 'IDEMPOTENCY_CONFLICT');
+
+    const racing = await Promise.all(['a', 'b', 'c', 'd'].map((t) => postAtom(url, entryXml(`race ${t}`), { 'Idempotency-Key': 'raced' })));
+    assert.deepEqual(racing.map((r) => r.status).sort(), [201, 409, 409, 409]);
+    const titles = (await readJson(url, seq - 1)).body.entries.map((e) => e.title);
+    assert.equal(titles.filter((t) => /^(original|another message|first|second|race .)$/.test(t ?? '')).length, 3);
+  });
+
+  test('a retry that renews its atom:updated (which the server assigns) is still the same entry', async () => {
+    const at = (updated: string): string => `<entry xmlns="http://www.w3.org/2005/Atom"><title>renewed</title><updated>${updated}</updated></entry>`;
+    const first = await postAtom(url, at('2026-01-01T00:00:00Z'), { 'Idempotency-Key': 'renewed' });
+    const retry = await postAtom(url, at('2026-01-01T00:00:30Z'), { 'Idempotency-Key': 'renewed' });
+    assert.deepEqual([first.status, retry.status], [201, 200]);
+    assert.equal(retry.headers.get('location'), first.headers.get('location'));
   });
 
   test('the collection view is valid Atom that a feed reader parses', async () => {

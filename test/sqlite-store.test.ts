@@ -48,11 +48,41 @@ describe('SQLite store', () => {
   });
 
   test('an idempotency key already stored returns the earlier entry and stores nothing', async () => {
-    const first = await store.append({ feed: 'i', idempotencyKey: 'once', candidates: [{ key: 'a', revision: revision('a') }] });
-    const again = await store.append({ feed: 'i', idempotencyKey: 'once', candidates: [{ key: 'b', revision: revision('b') }] });
+    const retry = { idempotencyKey: 'once', fingerprint: 'f1' };
+    const first = await store.append({ feed: 'i', retry, candidates: [{ key: 'a', revision: revision('a') }] });
+    const again = await store.append({ feed: 'i', retry, candidates: [{ key: 'b', revision: revision('b') }] });
     assert.equal(again.created, false);
     assert.equal(again.entry.seq, first.entry.seq);
     assert.equal((await store.readAfter('i', 0, { limit: 10 })).changes.length, 1);
+  });
+
+  test('a database made before keys and atom:ids were apart is migrated; its keys still answer retries under either name', async () => {
+    const path = join(dir, 'v0.db');
+    const v0 = new Database(path);
+    // The table as version 0 made it: one column held the Idempotency-Key header or the client's atom:id.
+    v0.exec(`CREATE TABLE entries (seq INTEGER PRIMARY KEY AUTOINCREMENT, feed TEXT NOT NULL, key TEXT NOT NULL,
+      atom_id TEXT NOT NULL, idempotency_key TEXT, deleted INTEGER NOT NULL DEFAULT 0, published TEXT NOT NULL,
+      edited TEXT NOT NULL, edited_ms INTEGER NOT NULL, xml TEXT NOT NULL, json TEXT NOT NULL);
+      CREATE UNIQUE INDEX entries_idempotency ON entries (feed, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      INSERT INTO entries (feed, key, atom_id, idempotency_key, published, edited, edited_ms, xml, json)
+        VALUES ('m', 'old', 'urn:uuid:old', 'urn:client:old', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 0, '<entry>old', '"t":"old"');`);
+    v0.close();
+    const migrated = new SqliteStore({ path });
+    try {
+      const byKey = await migrated.append({ feed: 'm', retry: { idempotencyKey: 'urn:client:old', fingerprint: 'any' }, candidates: [{ key: 'k1', revision: revision('k1') }] });
+      const byId = await migrated.append({ feed: 'm', retry: { clientId: 'urn:client:old', fingerprint: 'other' }, candidates: [{ key: 'k2', revision: revision('k2') }] });
+      assert.deepEqual([byKey.created, byKey.entry.key, byId.created, byId.entry.key], [false, 'old', false, 'old']);
+      const fresh = await migrated.append({ feed: 'm', retry: { clientId: 'urn:client:new', fingerprint: 'f' }, candidates: [{ key: 'k3', revision: revision('k3') }] });
+      assert.equal(fresh.created, true);
+      await assert.rejects(
+        migrated.append({ feed: 'm', retry: { clientId: 'urn:client:new', fingerprint: 'g' }, candidates: [{ key: 'k4', revision: revision('k4') }] }),
+        (error: AtomMQError) => error.code === 'IDEMPOTENCY_CONFLICT');
+    } finally {
+      await migrated.close();
+    }
+    const db = new Database(path, { readonly: true });
+    assert.equal(db.pragma('user_version', { simple: true }), 1);
+    db.close();
   });
 
   test('seqs only grow, across feeds, deletes and reopening the file', async () => {

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname, sep } from 'node:path';
 import { z } from 'zod';
 import { personSchema, toPerson, type Person } from '../atom/person.js';
 import { describeIssue } from '../errors/describe-issue.js';
 import { ConfigError } from '../errors/index.js';
 import { parseDsn, type Dsn } from './dsn.js';
+import { describeJsonError } from './json-error.js';
 
 export const FEED_NAME = /^[a-z0-9_-]{1,64}$/;
 
@@ -48,8 +49,38 @@ export interface FeedConfig {
   readonly db?: Dsn | undefined;
 }
 
+/** Feed files hold a few hundred bytes; a larger file is not one, and is not read whole. */
+const MAX_FEED_FILE = 64 * 1024;
+
 /**
- * Reads and validates one feed file. Throws a ConfigError naming the file and the field.
+ * The text of a feed file, read so that the file cannot make the server read something else: a link
+ * may point only inside its own directory (`pw.json -> /etc/passwd` is refused, naming the link),
+ * and a FIFO, device or huge file is refused without blocking on it or loading it.
+ */
+function readFeedText(path: string): string {
+  let fd: number | undefined;
+  try {
+    const real = realpathSync(path);
+    if (!real.startsWith(realpathSync(dirname(path)) + sep)) {
+      throw new ConfigError(`${path}: is a link to a file outside the feeds directory; copy the file in instead`);
+    }
+    // O_NONBLOCK: opening a FIFO must not wait for a writer. O_NOFOLLOW: a link swapped in since realpath is refused.
+    fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new ConfigError(`${path}: is not a regular file`);
+    if (stat.size > MAX_FEED_FILE) throw new ConfigError(`${path}: is ${stat.size} bytes, more than a feed file's ${MAX_FEED_FILE}`);
+    return readFileSync(fd, 'utf8');
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Reads and validates one feed file. Throws a ConfigError naming the file and the field, and never
+ * quoting the file's text.
  *
  * @example loadFeedFile('feeds/orders.json').pageSize // 100
  */
@@ -58,11 +89,12 @@ export function loadFeedFile(path: string): FeedConfig {
   if (!FEED_NAME.test(name)) {
     throw new ConfigError(`${path}: "${name}" is not a valid feed name (1-64 lowercase letters, digits, "-" or "_")`);
   }
+  const text = readFeedText(path);
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new ConfigError(`${path}: ${(error as Error).message}`);
+    raw = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${path}: ${describeJsonError(text)}`);
   }
   const parsed = feedFile.safeParse(raw);
   if (!parsed.success) {

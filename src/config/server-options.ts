@@ -16,8 +16,19 @@ export interface ServerOptions {
   readonly durability: 'fsync' | 'lose-on-power-failure';
   /** Largest request body accepted, in bytes. @defaultValue 1 MiB */
   readonly bodyLimit: number;
-  /** Absolute URL clients reach the server at, when behind a proxy. @defaultValue from each request's Host */
+  /**
+   * Absolute http(s) URL clients reach the server at (behind a proxy), without a trailing slash: when
+   * set, every absolute URL the server writes starts with it, whatever the request's Host.
+   * @defaultValue from each request's Host
+   */
   readonly baseUrl?: string | undefined;
+  /** Seconds a client has to send a request's headers; a slower connection is closed (slowloris). @defaultValue 10 */
+  readonly headersTimeout: number;
+  /**
+   * Seconds a client has to send a whole request, body included. Only receiving counts: held
+   * responses (long-polls, streams) are not cut by it. @defaultValue 30
+   */
+  readonly requestTimeout: number;
   /** @defaultValue info */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** How often retention is enforced, in seconds. @defaultValue 10 */
@@ -54,6 +65,8 @@ export const OPTION_SOURCES = {
   durability: { flag: '--durability', env: 'ATOMMQ_DURABILITY' },
   bodyLimit: { flag: '--body-limit', env: 'ATOMMQ_BODY_LIMIT' },
   baseUrl: { flag: '--base-url', env: 'ATOMMQ_BASE_URL' },
+  headersTimeout: { flag: '--headers-timeout', env: 'ATOMMQ_HEADERS_TIMEOUT' },
+  requestTimeout: { flag: '--request-timeout', env: 'ATOMMQ_REQUEST_TIMEOUT' },
   logLevel: { flag: '--log-level', env: 'ATOMMQ_LOG_LEVEL' },
   pruneInterval: { flag: '--prune-interval', env: 'ATOMMQ_PRUNE_INTERVAL' },
   heartbeat: { flag: '--heartbeat', env: 'ATOMMQ_HEARTBEAT' },
@@ -71,14 +84,21 @@ const schema = z.strictObject({
   db: z.string().min(1).default('sqlite:./data/atommq.db'),
   durability: z.enum(['fsync', 'lose-on-power-failure']).default('fsync'),
   bodyLimit: z.coerce.number().int().min(1024).default(MIB),
-  baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  baseUrl: z.url({ protocol: /^https?$/ })
+    .transform((text) => new URL(text))
+    .refine((url) => !url.search && !url.hash && !url.username && !url.password, 'must be an http(s) URL without query, fragment or credentials')
+    // Normalised, so that what goes into every Location, Link and xml:base is a well-formed URL.
+    .transform((url) => url.href.replace(/\/+$/, ''))
+    .optional(),
+  headersTimeout: z.coerce.number().min(0.1).max(3600).default(10),
+  requestTimeout: z.coerce.number().min(0.1).max(3600).default(30),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   pruneInterval: z.coerce.number().positive().default(10),
   heartbeat: z.coerce.number().positive().max(3600).default(15),
   streamBuffer: z.coerce.number().int().min(1).max(1_000_000).default(1024),
   pageBytes: z.coerce.number().int().min(1024).max(2 ** 30).default(4 * MIB),
   streamBufferBytes: z.coerce.number().int().min(1024).max(2 ** 30).default(8 * MIB),
-});
+}).refine((o) => o.headersTimeout <= o.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than --request-timeout' });
 
 /**
  * Validates options once, at the edge, and freezes them. Messages name the flag (and its variable).
@@ -97,5 +117,5 @@ export function resolveOptions(raw: RawOptions): ServerOptions {
   }
   const db = parseDsn(parsed.data.db);
   if (typeof db === 'string') throw new ConfigError(`--db (ATOMMQ_DB): ${db}`);
-  return Object.freeze({ ...parsed.data, db, baseUrl: parsed.data.baseUrl?.replace(/\/+$/, '') });
+  return Object.freeze({ ...parsed.data, db });
 }

@@ -6,6 +6,7 @@ import { entryRouter } from './entry-router.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { feedRouter } from './feed-router.js';
 import { serviceRouter } from './service-router.js';
+import { baseUrl } from './urls.js';
 import { upgradeRequired } from './websocket.js';
 
 /**
@@ -22,6 +23,12 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
       res.set('Connection', 'close');
       throw new AtomMQError('SHUTTING_DOWN', 'the server is shutting down; retry against another instance or after restart', { headers: { 'Retry-After': '1' } });
     }
+    next();
+  });
+  // A Host that no URL can be built from is refused before anything is done: a POST must not be
+  // stored and then fail to answer with its Location.
+  app.use((req, _res, next) => {
+    baseUrl(req, ctx);
     next();
   });
   // The feed router first: publishing and reading feeds is nearly all of the traffic.

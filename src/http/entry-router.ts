@@ -17,10 +17,18 @@ function keyOf(req: Request): string {
   return key;
 }
 
-/** If-Match as the versions it accepts; undefined when any existing version will do. */
+/** An entity-tag (RFC 9110 8.8.3): optionally weak, then an opaque quoted string. */
+const ENTITY_TAG = /^(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"$/;
+
+/** If-Match as the versions it accepts; undefined when there is none, or `*` (any existing version). */
 function expectedSeqs(req: Request): number[] | undefined {
-  const tags = entityTags(req.get('if-match'));
-  if (tags.length === 0 || tags.includes('*')) return undefined;
+  const header = req.get('if-match');
+  if (header === undefined || header.trim() === '*') return undefined;
+  const tags = entityTags(header);
+  // A condition the server cannot read must not turn into no condition at all (a lost update).
+  if (tags.length === 0 || !tags.every((t) => ENTITY_TAG.test(t))) {
+    throw new AtomMQError('INVALID_HEADER', `If-Match "${header.slice(0, 100)}" is not "*" or a list of entity tags such as "42"`);
+  }
   // Strong comparison (RFC 9110 13.1.1): weak tags never match, so they fail with 412 as they should.
   return tags.flatMap((t) => /^"(\d+)"$/.exec(t)?.[1] ?? []).map(Number);
 }

@@ -19,6 +19,10 @@ const BY_STATUS: Record<number, ErrorCode> = { 400: 'BAD_REQUEST', 413: 'PAYLOAD
 
 function asAtomMQError(error: unknown): AtomMQError | undefined {
   if (error instanceof AtomMQError) return error;
+  // The router decodes path parameters: malformed or overlong percent-encoding (%ZZ, %C0%AE) is the client's.
+  if (error instanceof URIError) {
+    return new AtomMQError('BAD_REQUEST', `the URL path is not valid percent-encoded UTF-8 (${error.message})`, { cause: error });
+  }
   const { type, status, expose, limit } = (error ?? {}) as { type?: unknown; status?: unknown; expose?: unknown; limit?: number };
   const code = typeof type === 'string' && type in BODY_PARSER_ERRORS
     ? BODY_PARSER_ERRORS[type]

@@ -12,7 +12,7 @@ import {
   readBefore, readCursor, readFormat, readLimit, readWait, representationOf, type Format, type WaitRequest,
 } from './read-params.js';
 import { noneMatch, sendEntry, sendParts } from './respond.js';
-import { entryRevision, newEntryUuid, slugKey } from './revision.js';
+import { entryFingerprint, entryRevision, newEntryUuid, slugKey } from './revision.js';
 import { streamEvents, wantsEventStream } from './sse.js';
 import { baseUrl, feedPath, memberPath } from './urls.js';
 
@@ -164,7 +164,10 @@ async function getFeed(ctx: AppContext, req: Request, res: Response): Promise<vo
   await sendPage(req, res, ctx, feed, view, page, lastid, bounds.newestEdited ?? ctx.startedAt);
 }
 
-/** `POST /feeds/<name>`: publishes one entry; a retry carrying a known idempotency key creates nothing. */
+/**
+ * `POST /feeds/<name>`: publishes one entry. A retry (a known Idempotency-Key or client atom:id, with
+ * the same entry) creates nothing; another entry under either name is a 409.
+ */
 async function postEntry(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
   const entry = readEntry(req);
@@ -176,10 +179,12 @@ async function postEntry(ctx: AppContext, req: Request, res: Response): Promise<
   const candidates = [...(slug === undefined ? [] : [slug]), uuid].map((key) => ({
     key, revision: entryRevision(feed, entry, { key, atomId: `urn:uuid:${uuid}`, published: now }, now),
   }));
+  const key = idempotencyKey(req);
   const { created, entry: stored } = await ctx.storeFor(feed).append({
     feed: feed.name,
     candidates,
-    idempotencyKey: idempotencyKey(req) ?? entry.clientId,
+    retry: key === undefined && entry.clientId === undefined ? undefined
+      : { idempotencyKey: key, clientId: entry.clientId, fingerprint: entryFingerprint(entry) },
   });
   if (stored.deleted) {
     throw new AtomMQError('ENTRY_GONE', `this entry was already published as "${stored.key}" and has since been deleted`);

@@ -94,8 +94,10 @@ export interface WaitRequest {
   readonly preferred: boolean;
 }
 
+const SECONDS = /^\d+(\.\d+)?$/;
+
 function seconds(text: string, source: string): number {
-  if (!/^\d+(\.\d+)?$/.test(text)) throw new AtomMQError('INVALID_PARAMETER', `${source} "${text.slice(0, 100)}" must be a number of seconds`);
+  if (!SECONDS.test(text)) throw new AtomMQError('INVALID_PARAMETER', `${source} "${text.slice(0, 100)}" must be a number of seconds`);
   return Number(text);
 }
 
@@ -110,8 +112,9 @@ export function readWait(req: Request, feed: FeedConfig): WaitRequest | undefine
   else if (longPolling !== undefined) {
     if (longPolling !== 'true' && longPolling !== 'false') throw new AtomMQError('INVALID_PARAMETER', `long-polling must be true or false, not "${longPolling.slice(0, 100)}"`);
     requested = longPolling === 'true' ? feed.maxWait : undefined;
-  } else if (prefer !== undefined) {
-    requested = seconds(prefer, 'Prefer wait');
+  } else if (prefer !== undefined && SECONDS.test(prefer)) {
+    // A preference the server cannot honour is ignored, not refused (RFC 7240 2).
+    requested = Number(prefer);
     preferred = true;
   }
   if (requested === undefined || requested === 0) return undefined;

@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { ParsedEntry } from '../atom/parse-entry.js';
 import { renderEntry, renderTombstone } from '../atom/render-entry.js';
@@ -29,20 +29,35 @@ export function newEntryUuid(): string {
 /** The longest member-URI segment a Slug may produce. */
 const SLUG_MAX = 64;
 
+/** Latin letters that Unicode decomposition leaves whole, spelt as ASCII. */
+const LATIN: Record<string, string> = { ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', đ: 'd', ð: 'd', þ: 'th', ł: 'l', ı: 'i' };
+
 /**
  * A Slug header (RFC 5023 9.7: percent-encoded UTF-8) turned into a safe member-URI segment:
- * lowercase letters, digits, `.`, `_` and `-`. Undefined when nothing usable is left.
+ * lowercase ASCII letters, digits, `.`, `_` and `-`, accents dropped (`Café` is `cafe`). Raw
+ * non-ASCII bytes, which Node hands over as latin1 characters, are read as UTF-8 too. Undefined
+ * when nothing usable is left.
  */
 export function slugKey(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
-  let text = header;
-  try {
-    text = decodeURIComponent(header);
-  } catch {
-    // Not valid percent-encoding: use the header as it stands.
-  }
-  const key = text.normalize('NFKD').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, SLUG_MAX);
+  // Bytes first, so that percent-escapes and raw bytes decode alike, and a bad escape stays text.
+  const bytes = Buffer.from(header.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+  const key = bytes.toString('utf8').toLowerCase().normalize('NFKD').replace(/\p{M}+/gu, '')
+    .replace(/[^\x00-\x7f]/g, (c) => LATIN[c] ?? '-')
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .slice(0, SLUG_MAX)
+    .replace(/^[-._]+|[-._]+$/g, '');
   return key === '' ? undefined : key;
+}
+
+/**
+ * Identifies what a POST asks to store, so that a retry (the same entry again) is told from another
+ * entry under a reused Idempotency-Key or atom:id. Taken from the parsed entry, without the elements
+ * the server assigns, so a retry that renews its atom:updated, or posts the same XML as another
+ * media type, is still the same entry.
+ */
+export function entryFingerprint(entry: ParsedEntry): string {
+  return createHash('sha256').update(JSON.stringify([entry.children, entry.published ?? null])).digest('base64url');
 }
 
 export interface Identity {

@@ -9,6 +9,7 @@ import { refuseOnSocket } from './error-handler.js';
 import { FeedStream, frameOf, renderChange, type StreamEnd, type StreamSink } from './feed-stream.js';
 import { feedNamed, requireFeed } from './feed-router.js';
 import { parseCursor, parseFormat, type Format, type StreamCursor } from './read-params.js';
+import { baseUrlFor } from './urls.js';
 
 /** `/feeds/<name>/ws`, or the feed URL itself with an Upgrade. */
 const PATH = /^\/feeds\/([^/]+)(?:\/ws)?\/?$/;
@@ -146,7 +147,7 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
     if (socket.destroyed) return;
     if (ctx.shutdown.aborted) throw new AtomMQError('SHUTTING_DOWN', 'the server is shutting down', { headers: { 'Retry-After': '1' } });
 
-    const sink = new WebSocketSink(format, `${ctx.options.baseUrl ?? `http://${req.headers.host ?? 'localhost'}`}/`);
+    const sink = new WebSocketSink(format, baseUrlFor(ctx, 'http', req.headers.host));
     // Registered before the handshake, so a refusal (a cursor on a round-robin feed) is still an HTTP answer.
     const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, format, sink });
     socket.once('close', () => stream.gone());

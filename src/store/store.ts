@@ -40,6 +40,22 @@ export interface Candidate {
   readonly revision: Revision;
 }
 
+/**
+ * What recognises a retried POST. The idempotency key and the client's atom:id are two namespaces:
+ * each is checked against its own kind only, so a key can never stand for another message's atom:id.
+ */
+export interface RetryIdentity {
+  /** The Idempotency-Key header. */
+  readonly idempotencyKey?: string | undefined;
+  /** The atom:id the client gave its entry. */
+  readonly clientId?: string | undefined;
+  /**
+   * Identifies the posted entry. A key or atom:id already stored with another fingerprint is a
+   * different message under a reused name: IDEMPOTENCY_CONFLICT, not a retry.
+   */
+  readonly fingerprint: string;
+}
+
 export interface AppendRequest {
   readonly feed: string;
   /**
@@ -47,12 +63,12 @@ export interface AppendRequest {
    * new UUID), so a Slug that is taken falls back to it inside the same transaction.
    */
   readonly candidates: readonly Candidate[];
-  /** Recognises a retried POST: the Idempotency-Key header or the client's atom:id. */
-  readonly idempotencyKey?: string | undefined;
+  /** Set when the POST can be recognised if it is retried. */
+  readonly retry?: RetryIdentity | undefined;
 }
 
 export interface AppendResult {
-  /** False when the idempotency key was already stored: `entry` is then the earlier one. */
+  /** False when the request was a retry of one already stored: `entry` is then the earlier one. */
   readonly created: boolean;
   readonly entry: StoredEntry;
 }
@@ -112,7 +128,7 @@ export interface Retention {
  * (PostgreSQL) fits the same interface.
  */
 export interface Store {
-  /** Publishes an entry at a new seq; resolves once the commit is durable. */
+  /** Publishes an entry at a new seq; resolves once the commit is durable. Throws IDEMPOTENCY_CONFLICT. */
   append(request: AppendRequest): Promise<AppendResult>;
   /** Replaces an entry and moves it to a new seq. Throws ENTRY_NOT_FOUND, ENTRY_GONE or PRECONDITION_FAILED. */
   replace(request: ChangeRequest): Promise<StoredEntry>;

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { AtomMQError } from '../../errors/index.js';
 import type { AppendRequest, ChangeRequest, Retention, Revision } from '../store.js';
-import { COLUMNS, SCHEMA, type Row } from './schema.js';
+import { applySchema, COLUMNS, type Row } from './schema.js';
 
 /** A write as it crosses to the writer thread: plain data, no callbacks. */
 export type WriteOp =
@@ -22,12 +22,30 @@ export type Outcome =
 
 export type Durability = 'fsync' | 'lose-on-power-failure';
 
+/** How a row was first posted: what recognises a retry of that POST. A PUT or DELETE keeps it. */
+interface Origin {
+  idempotency_key: string | null;
+  client_id: string | null;
+  fingerprint: string | null;
+}
+
 const PRUNE_BATCH = 1000;
 const CACHE_KIB = 64 * 1024;
 
 /** Opens a connection with the settings every AtomMQ connection shares, and the schema in place. */
 export function openDatabase(path: string, durability: Durability): Database.Database {
   const db = new Database(path);
+  try {
+    configure(db, durability);
+  } catch (error) {
+    // A file that is not a database: close it rather than leak the handle.
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+function configure(db: Database.Database, durability: Durability): void {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');
@@ -36,8 +54,7 @@ export function openDatabase(path: string, durability: Durability): Database.Dat
   // pages made far-back page reads cheaper, but each commit then logs 4x the bytes before its
   // fsync and POSTs at one connection lost 18%: SQLite's 4 KiB default stays.)
   db.pragma(`cache_size = -${CACHE_KIB}`);
-  db.exec(SCHEMA);
-  return db;
+  applySchema(db);
 }
 
 /**
@@ -51,11 +68,13 @@ export class SqliteWriter {
 
   constructor(readonly db: Database.Database) {
     this.s = {
-      insert: db.prepare<[string, string, string, string | null, number, string, string, number, string, string], never>(
-        'INSERT INTO entries (feed, key, atom_id, idempotency_key, deleted, published, edited, edited_ms, xml, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-      member: db.prepare<[string, string], { seq: number; deleted: number; idempotency_key: string | null }>(
-        'SELECT seq, deleted, idempotency_key FROM entries WHERE feed = ? AND key = ?'),
-      byIdempotencyKey: db.prepare<[string, string], Row>(`SELECT ${COLUMNS} FROM entries WHERE feed = ? AND idempotency_key = ?`),
+      insert: db.prepare<[string, string, string, string | null, string | null, string | null, number, string, string, number, string, string], never>(
+        `INSERT INTO entries (feed, key, atom_id, idempotency_key, client_id, fingerprint, deleted, published, edited, edited_ms, xml, json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      member: db.prepare<[string, string], Origin & { seq: number; deleted: number }>(
+        'SELECT seq, deleted, idempotency_key, client_id, fingerprint FROM entries WHERE feed = ? AND key = ?'),
+      byIdempotencyKey: db.prepare<[string, string], Row & Origin>(`SELECT ${COLUMNS}, fingerprint FROM entries WHERE feed = ? AND idempotency_key = ?`),
+      byClientId: db.prepare<[string, string], Row & Origin>(`SELECT ${COLUMNS}, fingerprint FROM entries WHERE feed = ? AND client_id = ?`),
       deleteSeq: db.prepare<[number], never>('DELETE FROM entries WHERE seq = ?'),
       pruneCount: db.prepare<[string, string, number], never>(
         'DELETE FROM entries WHERE feed = ? AND seq <= (SELECT seq FROM entries WHERE feed = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)'),
@@ -87,14 +106,35 @@ export class SqliteWriter {
   }
 
   private append(request: AppendRequest): WriteResult {
-    if (request.idempotencyKey !== undefined) {
-      const earlier = this.s.byIdempotencyKey.get(request.feed, request.idempotencyKey);
-      if (earlier) return { op: 'duplicate', row: earlier };
-    }
+    const earlier = this.earlier(request);
+    if (earlier) return { op: 'duplicate', row: earlier };
     const chosen = request.candidates.find((c, i) => i === request.candidates.length - 1 || !this.s.member.get(request.feed, c.key));
     if (!chosen) throw new AtomMQError('BAD_REQUEST', 'an append needs at least one candidate key');
-    const seq = this.insert(request.feed, chosen.key, request.idempotencyKey ?? null, false, chosen.revision);
+    const { retry } = request;
+    const origin: Origin = { idempotency_key: retry?.idempotencyKey ?? null, client_id: retry?.clientId ?? null, fingerprint: retry?.fingerprint ?? null };
+    const seq = this.insert(request.feed, chosen.key, origin, false, chosen.revision);
     return { op: 'append', seq, key: chosen.key };
+  }
+
+  /**
+   * The entry an append retries, found by its idempotency key, else by the client's atom:id. Either
+   * one stored with another entry's fingerprint is a reused name, refused rather than answered with
+   * the earlier entry, which would drop this one unseen. Inside the commit, so concurrent retries are safe.
+   */
+  private earlier(request: AppendRequest): Row | undefined {
+    const { retry, feed } = request;
+    if (!retry) return undefined;
+    const names = [['idempotency key', retry.idempotencyKey, this.s.byIdempotencyKey], ['atom:id', retry.clientId, this.s.byClientId]] as const;
+    for (const [what, value, statement] of names) {
+      const row = value === undefined ? undefined : statement.get(feed, value);
+      if (!row) continue;
+      if (row.fingerprint !== null && row.fingerprint !== retry.fingerprint) {
+        throw new AtomMQError('IDEMPOTENCY_CONFLICT',
+          `the ${what} "${value}" was already used in feed "${feed}" for a different entry ("${row.key}", seq ${row.seq}); a new entry needs a new ${what}`);
+      }
+      return row;
+    }
+    return undefined;
   }
 
   private change(request: ChangeRequest, deleting: boolean): number {
@@ -105,7 +145,7 @@ export class SqliteWriter {
       throw new AtomMQError('PRECONDITION_FAILED', `If-Match does not name the current version of entry "${request.key}", which is "${current.seq}"`);
     }
     this.s.deleteSeq.run(current.seq);
-    return this.insert(request.feed, request.key, current.idempotency_key, deleting, request.revision);
+    return this.insert(request.feed, request.key, current, deleting, request.revision);
   }
 
   private prune(feed: string, retention: Retention, now: number): number {
@@ -122,9 +162,9 @@ export class SqliteWriter {
     return removed;
   }
 
-  private insert(feed: string, key: string, idempotencyKey: string | null, deleted: boolean, r: Revision): number {
-    const { lastInsertRowid } = this.s.insert.run(
-      feed, key, r.atomId, idempotencyKey, deleted ? 1 : 0, r.published, r.edited, Date.parse(r.edited), r.xml, r.json);
+  private insert(feed: string, key: string, origin: Origin, deleted: boolean, r: Revision): number {
+    const { lastInsertRowid } = this.s.insert.run(feed, key, r.atomId, origin.idempotency_key, origin.client_id, origin.fingerprint,
+      deleted ? 1 : 0, r.published, r.edited, Date.parse(r.edited), r.xml, r.json);
     return Number(lastInsertRowid);
   }
 }
