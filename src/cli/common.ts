@@ -3,7 +3,8 @@
  * Commands read `process.env` through here only; the library never does.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { AtomMQClient, type AtomMQClientOptions } from '../client/client.js';
+import { AtomMQClient } from '../client/client.js';
+import type { AtomMQClientOptions } from '../client/transport-options.js';
 import { isFeedName, NAME_RULE } from '../names.js';
 import { UsageError } from './exit.js';
 

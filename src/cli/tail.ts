@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { FileCursorStore, MemoryCursorStore } from '../client/cursor-store.js';
-import type { FailureContext } from '../client/subscription.js';
+import type { FailureContext } from '../client/subscribe-options.js';
 import type { Entry } from '../client/types.js';
 import { MAX_LIMIT } from '../names.js';
 import { COMMON_FLAGS, COMMON_HELP, intFlag, makeClient, out, parse, progress, resolveTarget, seconds, secondsFlag, UsageError, type CommonValues } from './common.js';
