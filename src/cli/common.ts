@@ -3,7 +3,9 @@
  * Commands read `process.env` through here only; the library never does.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { AtomMQClient, type AtomMQClientOptions } from '../client/client.js';
+import { AtomMQClient } from '../client/client.js';
+import type { AtomMQClientOptions } from '../client/transport-options.js';
+import { isFeedName, NAME_RULE } from '../names.js';
 import { UsageError } from './exit.js';
 
 export { EXIT, UsageError } from './exit.js';
@@ -101,7 +103,7 @@ export function resolveTarget(feed: string | undefined, values: CommonValues): T
     if (values.server !== undefined) throw new UsageError('give either a feed URL or --server with a feed name, not both');
     return { server: url.origin + (match[1] ?? ''), feed: decodeURIComponent(match[2] ?? '') };
   }
-  if (!/^[a-z0-9_-]{1,64}$/.test(feed)) throw new UsageError(`"${feed}" is neither a feed URL nor a feed name (1-64 lowercase letters, digits, "-", "_")`);
+  if (!isFeedName(feed)) throw new UsageError(`"${feed}" is neither a feed URL nor a feed name (${NAME_RULE})`);
   return { server: serverUrl(values), feed };
 }
 

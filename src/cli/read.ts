@@ -1,4 +1,5 @@
 /** `atommq read <feed>`: one page of the cursor view. */
+import { MAX_LIMIT } from '../names.js';
 import { COMMON_FLAGS, COMMON_HELP, intFlag, makeClient, out, parse, progress, resolveTarget, secondsFlag, UsageError } from './common.js';
 import { formatEntry } from './format.js';
 
@@ -22,7 +23,7 @@ export async function read(args: string[]): Promise<void> {
   if (positionals.length > 1) throw new UsageError(`read takes one <feed>, not ${positionals.length} arguments`);
   const target = resolveTarget(positionals[0], values);
   const lastId = intFlag(values.lastid, '--lastid') ?? 0;
-  const limit = intFlag(values.limit, '--limit', 1, 1000);
+  const limit = intFlag(values.limit, '--limit', 1, MAX_LIMIT);
   const wait = secondsFlag(values.wait, '--wait');
   const client = makeClient(target.server, values);
   try {

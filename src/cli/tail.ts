@@ -4,8 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import { FileCursorStore, MemoryCursorStore } from '../client/cursor-store.js';
-import type { FailureContext } from '../client/subscription.js';
+import type { FailureContext } from '../client/subscribe-options.js';
 import type { Entry } from '../client/types.js';
+import { MAX_LIMIT } from '../names.js';
 import { COMMON_FLAGS, COMMON_HELP, intFlag, makeClient, out, parse, progress, resolveTarget, seconds, secondsFlag, UsageError, type CommonValues } from './common.js';
 import { formatEntry } from './format.js';
 
@@ -91,7 +92,7 @@ export async function tail(args: string[]): Promise<void> {
   if (positionals.length > 1) throw new UsageError(`tail takes one <feed>, not ${positionals.length} arguments`);
   const target = resolveTarget(positionals[0], values);
   const maxAttempts = intFlag(values['max-attempts'], '--max-attempts', 1);
-  const limit = intFlag(values.limit, '--limit', 1, 1000);
+  const limit = intFlag(values.limit, '--limit', 1, MAX_LIMIT);
   const wait = secondsFlag(values.wait, '--wait');
   const from = values.lastid === 'latest' ? 'latest' as const : intFlag(values.lastid, '--lastid') ?? 0;
   const transport = values.transport ?? 'longpoll';

@@ -17,22 +17,22 @@
  *
  * @packageDocumentation
  */
-export {
-  AtomMQClient,
-  type AtomMQClientOptions, type CallOptions, type ClientStats, type PublishBatchOptions, type ReadOptions,
-} from './client.js';
+export { AtomMQClient } from './client.js';
 export { FileCursorStore, MemoryCursorStore, type CursorStore } from './cursor-store.js';
 export {
   AbortedError, AtomMQClientError, ConnectionError, CursorStoreError, HandlerError, HttpError, InvalidArgumentError,
   PublishBatchError, ResponseError, TimeoutError,
   type ClientErrorCode, type Problem,
 } from './errors.js';
+export type { ReadOptions } from './feed-reader.js';
+export type { ClientStats } from './http-transport.js';
+export type { PublishBatchOptions } from './publisher.js';
 export { backoffDelay, DEFAULT_RETRY, type RetryEvent, type RetryPolicy } from './retry.js';
 export { readEvents, type SseEvent } from './sse.js';
-export {
-  Subscription,
-  type FailureContext, type FailurePhase, type Handler, type HandlerContext, type SubscribeOptions,
-} from './subscription.js';
+export type { FailureContext, FailurePhase, Handler, HandlerContext, SubscribeOptions } from './subscribe-options.js';
+export { Subscription } from './subscription.js';
+export type { AtomMQClientOptions } from './transport-options.js';
+export type { CallOptions } from './transport.js';
 export type {
   DeletedEntry, Entry, FeedHead, FeedInfo, Health, LiveEntry, NewEntry, Person, PublishResult, ReadResult,
 } from './types.js';

@@ -1,5 +1,6 @@
 /**
- * The shapes the client sends and receives: the server's JSON representation (README, "JSON").
+ * The shapes the client sends and receives: the server's JSON representation (README, "JSON"),
+ * and the check that a decoded answer is an entry.
  */
 
 /** An Atom person construct. */
@@ -43,6 +44,11 @@ export interface DeletedEntry {
 
 /** One change of a feed in the cursor view: a message, or the deletion of one. Narrow on `deleted`. */
 export type Entry = LiveEntry | DeletedEntry;
+
+/** Whether a decoded answer looks like an entry (a seq and an id), before it is trusted as one. */
+export function isEntry(value: unknown): value is Entry {
+  return typeof value === 'object' && value !== null && Number.isSafeInteger((value as Entry).seq) && typeof (value as Entry).id === 'string';
+}
 
 /** A message to publish. Only `title` and `content` are usual; the server stamps the rest. */
 export interface NewEntry {

@@ -4,10 +4,9 @@ import { z } from 'zod';
 import { personSchema, toPerson, type Person } from '../atom/person.js';
 import { describeIssue } from '../errors/describe-issue.js';
 import { ConfigError } from '../errors/index.js';
+import { isFeedName, MAX_LIMIT, NAME_RULE } from '../names.js';
 import { parseDsn, type Dsn } from './dsn.js';
 import { describeJsonError } from './json-error.js';
-
-export const FEED_NAME = /^[a-z0-9_-]{1,64}$/;
 
 /** The fields of `feeds/<name>.json`. Every field is optional: `{}` is a feed with defaults. */
 const feedFile = z.strictObject({
@@ -17,7 +16,7 @@ const feedFile = z.strictObject({
   /** The feed's atom:author, and the author of entries that name none. @defaultValue the title */
   author: personSchema.optional(),
   /** Entries per page. @defaultValue 100 */
-  pageSize: z.number().int().min(1).max(1000).default(100),
+  pageSize: z.number().int().min(1).max(MAX_LIMIT).default(100),
   /** Longest a long-poll may hold, in seconds. @defaultValue 30 */
   maxWait: z.number().min(0).max(3600).default(30),
   retention: z.strictObject({
@@ -86,8 +85,8 @@ function readFeedText(path: string): string {
  */
 export function loadFeedFile(path: string): FeedConfig {
   const name = basename(path, '.json');
-  if (!FEED_NAME.test(name)) {
-    throw new ConfigError(`${path}: "${name}" is not a valid feed name (1-64 lowercase letters, digits, "-" or "_")`);
+  if (!isFeedName(name)) {
+    throw new ConfigError(`${path}: "${name}" is not a valid feed name (${NAME_RULE})`);
   }
   const text = readFeedText(path);
   let raw: unknown;

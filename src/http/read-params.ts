@@ -1,9 +1,8 @@
 import type { Request } from 'express';
 import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
+import { isLimit, MAX_LIMIT } from '../names.js';
 import type { Representation, Store } from '../store/store.js';
-
-export const MAX_LIMIT = 1000;
 
 /** One query parameter as a single string: a repeated parameter is ambiguous and refused. */
 export function queryParam(req: Request, name: string): string | undefined {
@@ -72,7 +71,7 @@ export function readLimit(req: Request, feed: FeedConfig): number {
   const text = queryParam(req, 'limit');
   if (text === undefined) return feed.pageSize;
   const n = wholeNumber(text);
-  if (n === undefined || n < 1 || n > MAX_LIMIT) {
+  if (!isLimit(n)) {
     throw new AtomMQError('INVALID_PARAMETER', `limit "${text.slice(0, 100)}" must be an integer from 1 to ${MAX_LIMIT}`);
   }
   return n;
