@@ -1,20 +1,24 @@
 import Database from 'better-sqlite3';
 import { AtomMQError } from '../../errors/index.js';
 import type { AppendRequest, ChangeRequest, Retention, Revision } from '../store.js';
+import { applyGroupSchema } from './group-schema.js';
+import { GroupWriter, type GroupOp, type GroupOutcome } from './group-writer.js';
 import { COLUMNS, SCHEMA, type Row } from './schema.js';
 
 /** A write as it crosses to the writer thread: plain data, no callbacks. */
 export type WriteOp =
   | { readonly op: 'append'; readonly request: AppendRequest }
   | { readonly op: 'replace' | 'remove'; readonly request: ChangeRequest }
-  | { readonly op: 'prune'; readonly feed: string; readonly retention: Retention; readonly now: number };
+  | { readonly op: 'prune'; readonly feed: string; readonly retention: Retention; readonly now: number }
+  | { readonly op: 'group'; readonly request: GroupOp };
 
 /** What a write did. Only what the caller does not already know comes back (seqs, the chosen key). */
 export type WriteResult =
   | { readonly op: 'append'; readonly seq: number; readonly key: string }
   | { readonly op: 'duplicate'; readonly row: Row }
   | { readonly op: 'replace' | 'remove'; readonly seq: number }
-  | { readonly op: 'prune'; readonly removed: number };
+  | { readonly op: 'prune'; readonly removed: number }
+  | { readonly op: 'group'; readonly outcome: GroupOutcome };
 
 export type Outcome =
   | { readonly ok: true; readonly result: WriteResult }
@@ -37,6 +41,7 @@ export function openDatabase(path: string, durability: Durability): Database.Dat
   // fsync and POSTs at one connection lost 18%: SQLite's 4 KiB default stays.)
   db.pragma(`cache_size = -${CACHE_KIB}`);
   db.exec(SCHEMA);
+  applyGroupSchema(db);
   return db;
 }
 
@@ -47,6 +52,7 @@ export function openDatabase(path: string, durability: Durability): Database.Dat
  */
 export class SqliteWriter {
   private readonly s;
+  private readonly groups: GroupWriter;
   private readonly commitBatch: (ops: readonly WriteOp[]) => Outcome[];
 
   constructor(readonly db: Database.Database) {
@@ -62,6 +68,7 @@ export class SqliteWriter {
       pruneAge: db.prepare<[string, number, number], never>(
         'DELETE FROM entries WHERE seq IN (SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT ?) AND edited_ms < ?'),
     };
+    this.groups = new GroupWriter(db);
     this.commitBatch = db.transaction((ops: readonly WriteOp[]) => ops.map((op) => {
       try {
         return { ok: true, result: this.apply(op) } as const;
@@ -83,6 +90,7 @@ export class SqliteWriter {
       case 'replace':
       case 'remove': return { op: op.op, seq: this.change(op.request, op.op === 'remove') };
       case 'prune': return { op: 'prune', removed: this.prune(op.feed, op.retention, op.now) };
+      case 'group': return { op: 'group', outcome: this.groups.apply(op.request) };
     }
   }
 
@@ -94,6 +102,7 @@ export class SqliteWriter {
     const chosen = request.candidates.find((c, i) => i === request.candidates.length - 1 || !this.s.member.get(request.feed, c.key));
     if (!chosen) throw new AtomMQError('BAD_REQUEST', 'an append needs at least one candidate key');
     const seq = this.insert(request.feed, chosen.key, request.idempotencyKey ?? null, false, chosen.revision);
+    this.groups.schedule(seq, request.deliverAfter, request.expires);
     return { op: 'append', seq, key: chosen.key };
   }
 
