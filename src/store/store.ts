@@ -2,6 +2,7 @@
  * The storage behind AtomMQ, as one interface. Everything outside `src/store` talks to this and
  * never to SQL. Each method is one atomic state change or one consistent read.
  */
+import type { GroupStore } from './groups.js';
 
 /** One stored change of a feed: a live entry, or the tombstone of a deleted one. */
 export interface StoredEntry {
@@ -65,6 +66,10 @@ export interface AppendRequest {
   readonly candidates: readonly Candidate[];
   /** Set when the POST can be recognised if it is retried. */
   readonly retry?: RetryIdentity | undefined;
+  /** Epoch ms before which no consumer group hands the message out. */
+  readonly deliverAfter?: number | undefined;
+  /** Epoch ms from which consumer groups no longer hand the message out (they count it as expired). */
+  readonly expires?: number | undefined;
 }
 
 export interface AppendResult {
@@ -144,6 +149,9 @@ export interface Store {
   /** Collection view: live entries before `seq` (all when undefined), newest first. */
   readBefore(feed: string, seq: number | undefined, page: PageRequest): Promise<Page>;
   bounds(feed: string): Promise<FeedBounds>;
+
+  /** Consumer groups over the feeds of this store (DESIGN.md section 10). */
+  readonly groups: GroupStore;
 
   /** Called after every durable commit with the changes it made, in seq order. */
   onCommit(listener: (changes: readonly StoredEntry[]) => void): void;

@@ -6,6 +6,7 @@ import { AtomMQError } from '../../errors/index.js';
 import type {
   AppendRequest, AppendResult, Change, ChangeRequest, FeedBounds, Page, PageRequest, Representation, Retention, Store, StoredEntry,
 } from '../store.js';
+import { SqliteGroups } from './group-store.js';
 import { changeColumns, COLUMNS, toChange, toEntry, type ChangeRow, type Row } from './schema.js';
 import type { FromWriter, QueuedWrite, ToWriter, WriterData } from './writer-thread.js';
 import { openDatabase, type Durability, type Outcome, type WriteOp, type WriteResult } from './writer.js';
@@ -51,6 +52,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly writer: Worker;
   private readonly s;
+  readonly groups: SqliteGroups;
   private readonly pending = new Map<number, Pending>();
   /** Writes of this turn of the event loop not yet sent to the writer (see WRITES_PER_MESSAGE). */
   private outbox: QueuedWrite[] = [];
@@ -76,6 +78,11 @@ export class SqliteStore implements Store {
       oldest: db.prepare<[string], { seq: number }>('SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT 1'),
       ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
     };
+    this.groups = new SqliteGroups(db, async (request) => {
+      const { result } = await this.write({ op: 'group', request });
+      if (result.op !== 'group') throw new Error(`unexpected writer result ${result.op}`);
+      return result.outcome;
+    });
     this.writer = new Worker(new URL('./writer-thread.js', import.meta.url), {
       workerData: { path: options.path, durability } satisfies WriterData,
     });

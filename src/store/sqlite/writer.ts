@@ -1,20 +1,24 @@
 import Database from 'better-sqlite3';
 import { AtomMQError } from '../../errors/index.js';
 import type { AppendRequest, ChangeRequest, Retention, Revision } from '../store.js';
+import { applyGroupSchema } from './group-schema.js';
+import { GroupWriter, type GroupOp, type GroupOutcome } from './group-writer.js';
 import { applySchema, COLUMNS, type Row } from './schema.js';
 
 /** A write as it crosses to the writer thread: plain data, no callbacks. */
 export type WriteOp =
   | { readonly op: 'append'; readonly request: AppendRequest }
   | { readonly op: 'replace' | 'remove'; readonly request: ChangeRequest }
-  | { readonly op: 'prune'; readonly feed: string; readonly retention: Retention; readonly now: number };
+  | { readonly op: 'prune'; readonly feed: string; readonly retention: Retention; readonly now: number }
+  | { readonly op: 'group'; readonly request: GroupOp };
 
 /** What a write did. Only what the caller does not already know comes back (seqs, the chosen key). */
 export type WriteResult =
   | { readonly op: 'append'; readonly seq: number; readonly key: string }
   | { readonly op: 'duplicate'; readonly row: Row }
   | { readonly op: 'replace' | 'remove'; readonly seq: number }
-  | { readonly op: 'prune'; readonly removed: number };
+  | { readonly op: 'prune'; readonly removed: number }
+  | { readonly op: 'group'; readonly outcome: GroupOutcome };
 
 export type Outcome =
   | { readonly ok: true; readonly result: WriteResult }
@@ -55,6 +59,7 @@ function configure(db: Database.Database, durability: Durability): void {
   // fsync and POSTs at one connection lost 18%: SQLite's 4 KiB default stays.)
   db.pragma(`cache_size = -${CACHE_KIB}`);
   applySchema(db);
+  applyGroupSchema(db);
 }
 
 /**
@@ -64,6 +69,7 @@ function configure(db: Database.Database, durability: Durability): void {
  */
 export class SqliteWriter {
   private readonly s;
+  private readonly groups: GroupWriter;
   private readonly commitBatch: (ops: readonly WriteOp[]) => Outcome[];
 
   constructor(readonly db: Database.Database) {
@@ -81,6 +87,7 @@ export class SqliteWriter {
       pruneAge: db.prepare<[string, number, number], never>(
         'DELETE FROM entries WHERE seq IN (SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT ?) AND edited_ms < ?'),
     };
+    this.groups = new GroupWriter(db);
     this.commitBatch = db.transaction((ops: readonly WriteOp[]) => ops.map((op) => {
       try {
         return { ok: true, result: this.apply(op) } as const;
@@ -102,6 +109,7 @@ export class SqliteWriter {
       case 'replace':
       case 'remove': return { op: op.op, seq: this.change(op.request, op.op === 'remove') };
       case 'prune': return { op: 'prune', removed: this.prune(op.feed, op.retention, op.now) };
+      case 'group': return { op: 'group', outcome: this.groups.apply(op.request) };
     }
   }
 
@@ -113,6 +121,7 @@ export class SqliteWriter {
     const { retry } = request;
     const origin: Origin = { idempotency_key: retry?.idempotencyKey ?? null, client_id: retry?.clientId ?? null, fingerprint: retry?.fingerprint ?? null };
     const seq = this.insert(request.feed, chosen.key, origin, false, chosen.revision);
+    this.groups.schedule(seq, request.deliverAfter, request.expires);
     return { op: 'append', seq, key: chosen.key };
   }
 

@@ -1,0 +1,67 @@
+/** Helpers for the consumer-group store tests: a real SqliteStore on a temp file, with its writer thread. */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { AtomMQError } from '../../src/errors/index.js';
+import type { ClaimedMessage, ReceiptResult } from '../../src/store/groups.js';
+import type { Revision } from '../../src/store/store.js';
+import { tempDir } from './server.js';
+
+export function revision(text: string): Revision {
+  const edited = new Date().toISOString();
+  return { atomId: `urn:uuid:${text}`, published: edited, edited, xml: `<entry>${text}</entry>`, json: `"title":"${text}"` };
+}
+
+/** A store on a fresh temp file; `reopen` closes it and opens the same file again, as a restart does. */
+export class StoreScope {
+  readonly dir = tempDir('atommq-groups-');
+  readonly path = join(this.dir, 'groups.db');
+  store = new SqliteStore({ path: this.path });
+
+  async reopen(): Promise<SqliteStore> {
+    await this.store.close();
+    this.store = new SqliteStore({ path: this.path });
+    return this.store;
+  }
+
+  cleanUp = async (): Promise<void> => {
+    await this.store.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  };
+}
+
+/** Publishes `count` entries titled `<prefix><i>`, one at a time; resolves with their seqs. */
+export async function publish(
+  store: SqliteStore, feed: string, count: number, prefix = 'm', schedule: { deliverAfter?: number; expires?: number } = {},
+): Promise<number[]> {
+  const seqs: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const key = `${prefix}${i}`;
+    const { entry } = await store.append({ feed, candidates: [{ key, revision: revision(key) }], ...schedule });
+    seqs.push(entry.seq);
+  }
+  return seqs;
+}
+
+/** Resolves once the clock has passed `epochMs` (a lease end, a nack delay, a due time). */
+export async function sleepUntil(epochMs: number): Promise<void> {
+  const wait = epochMs - Date.now() + 20;
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
+export function seqsOf(messages: readonly ClaimedMessage[]): number[] {
+  return messages.map((m) => m.seq);
+}
+
+/** The error code of each receipt's answer, or its resulting state when it succeeded. */
+export function outcomes(results: readonly ReceiptResult[]): string[] {
+  return results.map((r) => (r.ok ? `${r.state}${r.repeated ? ' (repeated)' : ''}` : r.code));
+}
+
+/** Asserts that `promise` rejects with an AtomMQError of this code. */
+export async function rejectsWith(promise: Promise<unknown>, code: string, what: string): Promise<void> {
+  const error = await promise.then(() => undefined, (e: unknown) => e as AtomMQError);
+  assert.ok(error, `${what}: must be refused`);
+  assert.equal(error.code, code, `${what}: ${error.message}`);
+}
