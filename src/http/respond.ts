@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { escapeXml } from '../atom/parse-entry.js';
+import { escapeAttribute } from '../atom/escape.js';
 import { MEDIA } from '../atom/render-feed.js';
 import { withSeq } from '../atom/render-entry.js';
 import type { StoredEntry } from '../store/store.js';
@@ -37,5 +37,5 @@ export function sendEntry(res: Response, entry: StoredEntry, format: Format, bas
 /** A stored entry has relative hrefs: its root element gets the base they resolve against. */
 export function withXmlBase(xml: string, base: string): string {
   const open = xml.indexOf(' ');
-  return `${xml.slice(0, open)} xml:base="${escapeXml(base)}"${xml.slice(open)}`;
+  return `${xml.slice(0, open)} xml:base="${escapeAttribute(base)}"${xml.slice(open)}`;
 }
