@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { FeedConfig } from '../config/feed-config.js';
 import type { Change } from '../store/store.js';
+import { requestIdFor } from './access-log.js';
 import type { AppContext } from './context.js';
 import { FeedStream, openStream, renderChange, ResponseSink, type ResponseFraming, type StreamEnd } from './feed-stream.js';
 import { readFormat, readStreamCursor, type Format } from './read-params.js';
@@ -51,7 +52,7 @@ function makeFraming(kind: string, format: Format, base: string): ResponseFramin
 export async function streamEvents(ctx: AppContext, req: Request, res: Response, feed: FeedConfig): Promise<void> {
   const cursor = await readStreamCursor(req, feed, ctx.storeFor(feed));
   const sink = new ResponseSink(res, sseFraming(readFormat(req), baseUrl(req, ctx)));
-  const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor, sink });
+  const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor, sink, requestId: requestIdFor(res) });
   openStream(res, `${EVENT_STREAM}; charset=utf-8`);
   if (req.method === 'HEAD') {
     stream.gone();
