@@ -75,6 +75,14 @@ export interface ReadOptions extends CallOptions {
   readonly wait?: number;
 }
 
+/** Options of {@link AtomMQClient.publishAtom}. */
+export interface PublishAtomOptions extends CallOptions {
+  /** As {@link NewEntry.idempotencyKey}. @defaultValue a fresh UUID */
+  readonly idempotencyKey?: string;
+  /** As {@link NewEntry.slug}. */
+  readonly slug?: string;
+}
+
 /** Options of {@link AtomMQClient.publishBatch}. */
 export interface PublishBatchOptions extends CallOptions {
   /**
@@ -265,7 +273,21 @@ export class AtomMQClient {
    */
   async publish(feed: string, entry: NewEntry, options: CallOptions = {}): Promise<PublishResult> {
     checkFeed(feed);
-    return this.publishWithKey(feed, entry, idempotencyKeyOf(entry), options);
+    return this.publishWithKey(feed, jsonBody(entry), idempotencyKeyOf(entry), options);
+  }
+
+  /**
+   * Publishes an Atom entry document (`<entry xmlns="http://www.w3.org/2005/Atom">…`) as it is,
+   * as an AtomPub client POSTs one: its title, content, categories and extensions are the entry's.
+   * The idempotency key is `options.idempotencyKey`, else a fresh UUID (retries are safe; running
+   * the same publish again is not, without a key of your own).
+   *
+   * @example await client.publishAtom('orders', readFileSync('order.xml', 'utf8'), { idempotencyKey: 'order-43' });
+   */
+  async publishAtom(feed: string, xml: string, options: PublishAtomOptions = {}): Promise<PublishResult> {
+    checkFeed(feed);
+    const key = idempotencyKeyOf({ idempotencyKey: options.idempotencyKey });
+    return this.publishWithKey(feed, { type: 'application/atom+xml;type=entry', text: xml, slug: options.slug }, key, options);
   }
 
   /**
@@ -287,7 +309,7 @@ export class AtomMQClient {
       while (state.failure === undefined && state.next < entries.length) {
         const index = state.next++;
         try {
-          results[index] = await this.publishWithKey(feed, entries[index] as NewEntry, keys[index], options);
+          results[index] = await this.publishWithKey(feed, jsonBody(entries[index] as NewEntry), keys[index], options);
         } catch (error) {
           // Another worker may have failed meanwhile; the batch reports the earliest failed entry.
           const earlier = state.failure as { index: number } | undefined;
@@ -598,13 +620,14 @@ export class AtomMQClient {
     }
   }
 
-  private async publishWithKey(feed: string, entry: NewEntry, key: string | undefined, options: CallOptions): Promise<PublishResult> {
-    const { idempotencyKey: _key, slug, ...fields } = entry;
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  /** POSTs one entry's body; the answer is asked for as JSON whatever the body's type. */
+  private async publishWithKey(feed: string, body: EntryBody,
+    key: string | undefined, options: CallOptions): Promise<PublishResult> {
+    const headers: Record<string, string> = { 'content-type': body.type, accept: 'application/json' };
     if (key !== undefined) headers['idempotency-key'] = key;
-    if (slug !== undefined) headers.slug = encodeURIComponent(slug);
+    if (body.slug !== undefined) headers.slug = encodeURIComponent(body.slug);
     const call: Call = {
-      method: 'POST', path: `/feeds/${feed}`, headers, body: JSON.stringify(fields),
+      method: 'POST', path: `/feeds/${feed}`, headers, body: body.text,
       timeoutMs: options.timeout ?? this.timeoutMs, signal: options.signal,
     };
     return this.call(call, options, async (answer) => {
@@ -620,6 +643,19 @@ export class AtomMQClient {
       };
     });
   }
+}
+
+/** What a publish POSTs. */
+interface EntryBody {
+  readonly type: string;
+  readonly text: string;
+  readonly slug: string | undefined;
+}
+
+/** A NewEntry as the JSON body the server reads; the key and the slug travel as headers. */
+function jsonBody(entry: NewEntry): EntryBody {
+  const { idempotencyKey: _key, slug, ...fields } = entry;
+  return { type: 'application/json', text: JSON.stringify(fields), slug };
 }
 
 /**

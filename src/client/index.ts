@@ -19,7 +19,7 @@
  */
 export {
   AtomMQClient,
-  type AtomMQClientOptions, type CallOptions, type ClientStats, type PublishBatchOptions, type ReadOptions,
+  type AtomMQClientOptions, type CallOptions, type ClientStats, type PublishAtomOptions, type PublishBatchOptions, type ReadOptions,
 } from './client.js';
 export { FileCursorStore, MemoryCursorStore, type CursorStore } from './cursor-store.js';
 export {
