@@ -15,6 +15,10 @@ export function createLogger(level: ServerOptions['logLevel'], tty = process.std
   const options = { level, timestamp: pino.stdTimeFunctions.isoTime };
   if (!tty) return pino(options);
   // Synchronous, as pino's own stdout is: the last lines before process.exit() are never lost.
-  // The time is already ISO, so pino-pretty prints it as it is.
-  return pino(options, pretty({ sync: true, colorize: true, singleLine: true, ignore: 'pid,hostname', translateTime: false }));
+  // The time is already ISO, so pino-pretty prints it as it is. The fields that the start-up and
+  // access lines' messages already say are left out of what a person reads.
+  return pino(options, pretty({
+    sync: true, colorize: true, singleLine: true, translateTime: false,
+    ignore: 'pid,hostname,urls,feeds,method,path,status,ms,aborted',
+  }));
 }

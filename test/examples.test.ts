@@ -158,7 +158,7 @@ describe('the README\'s command lines', () => {
     await eventually(async () => shipped().length === published.entries.length, `every entry shipped: ${worker.output()}`);
     worker.child.kill('SIGTERM');
     assert.equal(await worker.exited, 0, worker.output());
-    assert.deepEqual(shipped().map((line) => (JSON.parse(line) as { title: string }).title).slice(0, 2), ['order 42', 'order 43']);
+    assert.deepEqual(shipped().map((line) => (JSON.parse(line) as { title: string }).title).slice(0, 2), ['order 44', 'order 43']);
   });
 
   const hasCurl = spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;

@@ -123,5 +123,7 @@ describe('server logs', () => {
     const start = plain.split(/\r?\n/).find((l) => l.includes('AtomMQ listening')) ?? '';
     assert.match(start, /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] INFO: AtomMQ listening on http:\/\/127\.0\.0\.1:\d+, serving feeds orders/, plain);
     assert.doesNotMatch(plain, /^\{"level"/m, 'no JSON lines');
+    const access = plain.split(/\r?\n/).find((l) => l.includes('GET /healthz')) ?? '';
+    assert.match(access, /INFO: GET \/healthz 200 [\d.]+ ms \{"reqId":"[^"]+","bytes":\d+\}$/, 'what the message says is not repeated');
   });
 });
