@@ -63,6 +63,13 @@ function xhtmlDiv(value: string): XmlNode {
   return contained([div], NS.xhtml)[0] as XmlNode;
 }
 
+/**
+ * The XML declaration a whole document starts with (XML 1.0 section 2.8). XML content given as a
+ * string may be such a document, a file read as it is; inside an element the declaration has no
+ * place, so it is dropped, and any other `<?xml` is still refused by the parser.
+ */
+const XML_DECLARATION = /^<\?xml\s+version\s*=\s*(["'])1\.\d+\1(\s+encoding\s*=\s*(["'])[A-Za-z][\w.-]*\3)?(\s+standalone\s*=\s*(["'])(yes|no)\5)?\s*\?>/;
+
 /** Cuts a string to at most `length` UTF-16 units without splitting a surrogate pair. */
 function cut(value: string, length: number): string {
   const code = value.charCodeAt(length - 1);
@@ -86,7 +93,7 @@ function contentElements(value: unknown, type: string, hasSummary: boolean): Xml
   }
   if (!isXmlText(value)) throw new AtomMQError('INVALID_JSON', 'field "content": contains a control character or half of a surrogate pair, which XML cannot carry');
   if (type === 'xhtml') return [content([xhtmlDiv(value)])];
-  if (isXmlMediaType(type)) return [content(contained(markup(value, ''), ''))];
+  if (isXmlMediaType(type)) return [content(contained(markup(value.replace(XML_DECLARATION, ''), ''), ''))];
   return [content([text(value)])];
 }
 

@@ -79,5 +79,6 @@ export async function sendParts(res: ServerResponse, parts: Iterable<string>): P
     if (!ready) await drained(res);
     if (res.destroyed) return;
   }
-  res.end(pending.join(''));
+  // Like every body sent whole (app.ts), it ends with a newline.
+  res.end(`${pending.join('')}\n`);
 }
