@@ -1,20 +1,12 @@
 import type Database from 'better-sqlite3';
-import { AtomMQError } from '../../errors/index.js';
 import type { DeadMessage, GroupRef, GroupStatus, NextDue } from '../groups.js';
+import { describeGroup, groupNotFound, nextDueOf, oldestUnacked, type GroupRow, type Tally } from '../group-rules.js';
 import type { Representation } from '../store.js';
-import { GROUP_COLUMNS, IS_DEAD, type GroupRow } from './group-schema.js';
+import { GROUP_COLUMNS, IS_DEAD } from './group-schema.js';
 import { changeColumns, toChange, type ChangeRow } from './schema.js';
 
 type DeadPageParams = { grp: number; after: number; limit: number; now: number; max: number };
 type DeadRow = [...ChangeRow, deliveries: number, reason: string | null];
-
-interface Tally {
-  pending: number;
-  dead: number;
-  delayed: number;
-  total: number;
-  lowest: number | null;
-}
 
 /**
  * Group reads, on whichever connection is given: the store's reading connection answers status and
@@ -51,18 +43,12 @@ export class GroupReads {
   /** The group, or GROUP_NOT_FOUND. */
   existing(ref: GroupRef): GroupRow {
     const row = this.group(ref);
-    if (!row) throw new AtomMQError('GROUP_NOT_FOUND', `feed "${ref.feed}" has no consumer group "${ref.group}"`);
+    if (!row) throw groupNotFound(ref);
     return row;
   }
 
-  /**
-   * Any live entry beyond the position makes the group due now: it may be delayed or expired, but
-   * only a claim, which records or counts what it passes over, can tell without scanning the lag.
-   */
   nextDue(group: GroupRow, now: number): NextDue {
-    const due = this.s.earliestDue.get(group.id)?.due ?? undefined;
-    if (this.s.firstLiveAfter.get(group.feed, group.position)) return Math.min(due ?? now, now);
-    return due;
+    return nextDueOf(this.s.earliestDue.get(group.id)?.due, this.s.firstLiveAfter.get(group.feed, group.position) !== undefined, now);
   }
 
   status(ref: GroupRef, now = Date.now()): GroupStatus {
@@ -94,23 +80,12 @@ export class GroupReads {
 
   private describe(group: GroupRow, now: number): GroupStatus {
     const tally = this.s.tally.get({ grp: group.id, now, max: group.max_deliveries })!;
-    const firstAfter = this.s.firstLiveAfter.get(group.feed, group.position)?.seq;
-    const unacked = [tally.lowest, firstAfter].filter((seq): seq is number => seq !== null && seq !== undefined);
-    const oldest = unacked.length ? this.s.editedAt.get(Math.min(...unacked))?.edited_ms : undefined;
-    return {
-      feed: group.feed,
-      group: group.name,
-      settings: { leaseSeconds: group.lease_ms / 1000, maxDeliveries: group.max_deliveries, start: group.start },
-      createdAt: group.created_ms,
-      position: group.position,
-      ackFloor: tally.lowest === null ? group.position : Math.min(group.position, tally.lowest - 1),
-      pending: tally.pending,
-      waiting: tally.total - tally.pending - tally.dead,
-      lag: this.s.countLiveAfter.get(group.feed, group.position)!.n + tally.delayed,
-      dead: tally.dead,
-      expired: group.expired,
-      oldestUnackedMs: oldest === undefined ? undefined : Math.max(0, now - oldest),
+    const oldest = oldestUnacked(tally, this.s.firstLiveAfter.get(group.feed, group.position)?.seq);
+    return describeGroup(group, {
+      tally,
+      lagging: this.s.countLiveAfter.get(group.feed, group.position)!.n,
+      oldestEditedMs: oldest === undefined ? undefined : this.s.editedAt.get(oldest)?.edited_ms,
       nextDue: this.nextDue(group, now),
-    };
+    }, now);
   }
 }

@@ -1,5 +1,4 @@
 import type Database from 'better-sqlite3';
-import type { GroupStart } from '../groups.js';
 
 /**
  * Consumer groups keep all their state in two plain tables, never in memory, so that every change
@@ -70,30 +69,6 @@ export function applyGroupSchema(db: Database.Database): void {
  */
 export const IS_DEAD = `(m.state = 'dead' OR (m.state = 'leased' AND m.due_ms <= :now AND m.deliveries - m.base >= :max))`;
 
-export interface GroupRow {
-  id: number;
-  feed: string;
-  name: string;
-  lease_ms: number;
-  max_deliveries: number;
-  start: GroupStart;
-  position: number;
-  expired: number;
-  created_ms: number;
-}
-
 export const GROUP_COLUMNS = 'id, feed, name, lease_ms, max_deliveries, start, position, expired, created_ms';
-
-export type MessageState = 'leased' | 'waiting' | 'dead';
-
-export interface MessageRow {
-  seq: number;
-  state: MessageState;
-  deliveries: number;
-  base: number;
-  receipt: string | null;
-  due_ms: number | null;
-  reason: string | null;
-}
 
 export const MESSAGE_COLUMNS = 'seq, state, deliveries, base, receipt, due_ms, reason';

@@ -1,71 +1,17 @@
 import type Database from 'better-sqlite3';
 import { AtomMQError } from '../../errors/index.js';
 import {
-  GROUP_DEFAULTS,
-  type ClaimedMessage, type ClaimRequest, type ClaimResult, type ExtendRequest, type GroupRef, type GroupSettings,
-  type MoveRequest, type NackRequest, type NextDue, type ReceiptRequest, type ReceiptsResult, type RequeueRequest,
-  type RequeueResult,
+  GROUP_DEFAULTS, type ClaimRequest, type ClaimResult, type GroupRef, type GroupSettings, type MoveRequest, type RequeueResult,
 } from '../groups.js';
+import type { Due, GroupOp, GroupOutcome } from '../group-ops.js';
+import {
+  canTake, claimed, ms, planDue, planNew, SCAN_BATCH, startPass, type ClaimPass, type DueRow, type GroupRow, type NewRow,
+} from '../group-rules.js';
 import type { Representation } from '../store.js';
 import { GroupReads } from './group-reads.js';
-import { formatReceipt, newToken, ReceiptWriter } from './group-receipts.js';
-import { IS_DEAD, type GroupRow } from './group-schema.js';
+import { ReceiptWriter } from './group-receipts.js';
+import { IS_DEAD } from './group-schema.js';
 import { changeColumns, toChange, type ChangeRow } from './schema.js';
-
-interface Due {
-  readonly nextDue: NextDue;
-}
-
-/** Each group write as it crosses to the writer thread (plain data), and what it answers. */
-export interface GroupWrites {
-  declare: { request: GroupRef & { readonly settings: Partial<GroupSettings> }; result: Due };
-  claim: { request: ClaimRequest; result: ClaimResult };
-  ack: { request: ReceiptRequest; result: ReceiptsResult };
-  nack: { request: NackRequest; result: ReceiptsResult };
-  extend: { request: ExtendRequest; result: ReceiptsResult };
-  requeue: { request: RequeueRequest; result: RequeueResult };
-  move: { request: MoveRequest; result: Due };
-  remove: { request: GroupRef; result: Due };
-}
-
-export type GroupAction = keyof GroupWrites;
-export type GroupOp = { [A in GroupAction]: { readonly action: A; readonly request: GroupWrites[A]['request'] } }[GroupAction];
-export type GroupOutcome = GroupWrites[GroupAction]['result'];
-
-/**
- * Rows a claim may pass over without handing them out (tombstones, delayed or expired entries,
- * vanished or dead-lettered messages), so a claim keeps the writer for a bounded time whatever
- * lies ahead. A claim that stops there answers a next due time of now: the caller claims again.
- */
-const SKIP_BUDGET = 1000;
-const SCAN_BATCH = 256;
-
-interface DueRow {
-  seq: number;
-  deliveries: number;
-  dead: number;
-  /** NULL when the entry is gone (replaced, deleted, pruned). */
-  deleted: number | null;
-  expires_ms: number | null;
-}
-
-interface NewRow {
-  seq: number;
-  deleted: number;
-  deliver_after_ms: number | null;
-  expires_ms: number | null;
-}
-
-/** One claim in progress. */
-interface Pass {
-  readonly group: GroupRow;
-  readonly limit: number;
-  readonly now: number;
-  readonly leaseExpires: number;
-  readonly taken: Array<{ seq: number; deliveries: number; token: string }>;
-  skips: number;
-  expired: number;
-}
 
 /**
  * The state machine of consumer groups, run by the writer thread: each write is one transaction
@@ -95,10 +41,12 @@ export class GroupWriter {
         SELECT m.seq, m.deliveries, ${IS_DEAD} AS dead, e.deleted, e.expires_ms
         FROM group_messages m LEFT JOIN entries e ON e.seq = m.seq
         WHERE m.grp = :grp AND m.due_ms <= :now ORDER BY m.seq LIMIT :limit`),
-      after: db.prepare<[string, number, number], NewRow>(
-        'SELECT seq, deleted, deliver_after_ms, expires_ms FROM entries WHERE feed = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      after: db.prepare<[number, string, number, number], NewRow>(`
+        SELECT e.seq, e.deleted, e.deliver_after_ms, e.expires_ms, m.seq IS NOT NULL AS pending
+        FROM entries e LEFT JOIN group_messages m ON m.grp = ? AND m.seq = e.seq
+        WHERE e.feed = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`),
       insert: db.prepare<[number, number, string, number, string | null, number], never>(
-        'INSERT OR IGNORE INTO group_messages (grp, seq, state, deliveries, receipt, due_ms) VALUES (?, ?, ?, ?, ?, ?)'),
+        'INSERT INTO group_messages (grp, seq, state, deliveries, receipt, due_ms) VALUES (?, ?, ?, ?, ?, ?)'),
       lease: db.prepare<[string, number, number, number], never>(
         "UPDATE group_messages SET state = 'leased', deliveries = deliveries + 1, receipt = ?, due_ms = ? WHERE grp = ? AND seq = ?"),
       bury: db.prepare<[number, number], never>("UPDATE group_messages SET state = 'dead', due_ms = NULL WHERE grp = ? AND seq = ?"),
@@ -164,80 +112,44 @@ export class GroupWriter {
   private claim(request: ClaimRequest, now: number): ClaimResult {
     const existing = this.reads.group(request);
     const group = existing ?? this.create(request, request.settings ?? {}, now);
-    const leaseMs = request.leaseSeconds === undefined ? group.lease_ms : 1000 * request.leaseSeconds;
-    const pass: Pass = { group, limit: request.limit, now, leaseExpires: now + leaseMs, taken: [], skips: 0, expired: 0 };
+    const pass = startPass(group, request, now);
     this.redeliver(pass);
     const position = this.advance(pass);
     this.s.advance.run(position, pass.expired, group.id);
-    const messages = pass.taken.sort((a, b) => a.seq - b.seq).map((t): ClaimedMessage => ({
-      ...toChange(this.content(request.only).get(t.seq)!),
-      receipt: formatReceipt(group.id, t.seq, t.deliveries, t.token),
-      deliveries: t.deliveries,
-      leaseExpires: pass.leaseExpires,
-    }));
+    const messages = claimed(pass, (seq) => toChange(this.content(request.only).get(seq)!));
     return { messages, created: !existing, ...this.due({ ...group, position }, now) };
   }
 
-  private redeliver(pass: Pass): void {
+  private redeliver(pass: ClaimPass): void {
     const { group, now } = pass;
-    for (let more = true; more && pass.taken.length < pass.limit && pass.skips < SKIP_BUDGET;) {
+    for (let more = true; more && canTake(pass);) {
       const limit = pass.limit - pass.taken.length;
       const rows = this.s.due.all({ grp: group.id, now, max: group.max_deliveries, limit });
       more = rows.length === limit;
-      for (const row of rows) {
-        if (pass.skips >= SKIP_BUDGET) return;
-        if (row.deleted !== 0) {
-          // The entry was replaced (its new revision has a seq of its own), deleted or pruned.
-          this.s.drop.run(group.id, row.seq);
-        } else if (expired(row, now)) {
-          this.s.drop.run(group.id, row.seq);
-          pass.expired++;
-        } else if (row.dead) {
-          this.s.bury.run(group.id, row.seq);
-        } else {
-          const token = newToken();
-          this.s.lease.run(token, pass.leaseExpires, group.id, row.seq);
-          pass.taken.push({ seq: row.seq, deliveries: row.deliveries + 1, token });
-          continue;
-        }
-        pass.skips++;
+      for (const step of planDue(pass, rows)) {
+        if (step.action === 'drop') this.s.drop.run(group.id, step.seq);
+        else if (step.action === 'bury') this.s.bury.run(group.id, step.seq);
+        else this.s.lease.run(step.token, pass.leaseExpires, group.id, step.seq);
       }
     }
   }
 
   /** Hands out new entries past the position; answers the new position. */
-  private advance(pass: Pass): number {
+  private advance(pass: ClaimPass): number {
     const { group } = pass;
     let position = group.position;
     for (let more = true; more;) {
-      const rows = this.s.after.all(group.feed, position, SCAN_BATCH);
+      const rows = this.s.after.all(group.id, group.feed, position, SCAN_BATCH);
       more = rows.length === SCAN_BATCH;
-      for (const row of rows) {
-        if (pass.taken.length >= pass.limit || pass.skips >= SKIP_BUDGET) return position;
-        position = row.seq;
-        if (!this.offer(pass, row)) pass.skips++;
+      const plan = planNew(pass, position, rows);
+      for (const step of plan.steps) {
+        if (step.action === 'delay') this.s.insert.run(group.id, step.seq, 'waiting', 0, null, step.dueMs);
+        else this.s.insert.run(group.id, step.seq, 'leased', 1, step.token, pass.leaseExpires);
       }
+      position = plan.position;
+      if (plan.stopped) break;
     }
     return position;
-  }
-
-  /** Leases one new entry to the claim, or records why not; true when leased. */
-  private offer(pass: Pass, row: NewRow): boolean {
-    const { group, now } = pass;
-    if (row.deleted) return false;
-    if (expired(row, now)) {
-      pass.expired++;
-      return false;
-    }
-    if (row.deliver_after_ms !== null && row.deliver_after_ms > now) {
-      this.s.insert.run(group.id, row.seq, 'waiting', 0, null, row.deliver_after_ms);
-      return false;
-    }
-    const token = newToken();
-    // Ignored when the message is pending already: the group was moved back over it.
-    if (this.s.insert.run(group.id, row.seq, 'leased', 1, token, pass.leaseExpires).changes === 0) return false;
-    pass.taken.push({ seq: row.seq, deliveries: 1, token });
-    return true;
   }
 
   private requeue(group: GroupRow, seqs: readonly number[] | undefined, now: number): RequeueResult {
@@ -274,12 +186,4 @@ export class GroupWriter {
     }
     return statement;
   }
-}
-
-function expired(row: { expires_ms: number | null }, now: number): boolean {
-  return row.expires_ms !== null && row.expires_ms <= now;
-}
-
-function ms(seconds: number | undefined): number | null {
-  return seconds === undefined ? null : seconds * 1000;
 }

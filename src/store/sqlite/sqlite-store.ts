@@ -6,7 +6,8 @@ import { AtomMQError } from '../../errors/index.js';
 import type {
   AppendRequest, AppendResult, Change, ChangeRequest, FeedBounds, Page, PageRequest, Representation, Retention, Store, StoredEntry,
 } from '../store.js';
-import { SqliteGroups } from './group-store.js';
+import { CheckedGroups } from '../checked-groups.js';
+import { GroupReads } from './group-reads.js';
 import { changeColumns, COLUMNS, toChange, toEntry, type ChangeRow, type Row } from './schema.js';
 import type { FromWriter, QueuedWrite, ToWriter, WriterData } from './writer-thread.js';
 import { openDatabase, type Durability, type Outcome, type WriteOp, type WriteResult } from './writer.js';
@@ -52,7 +53,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly writer: Worker;
   private readonly s;
-  readonly groups: SqliteGroups;
+  readonly groups: CheckedGroups;
   private readonly pending = new Map<number, Pending>();
   /** Writes of this turn of the event loop not yet sent to the writer (see WRITES_PER_MESSAGE). */
   private outbox: QueuedWrite[] = [];
@@ -78,10 +79,17 @@ export class SqliteStore implements Store {
       oldest: db.prepare<[string], { seq: number }>('SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT 1'),
       ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
     };
-    this.groups = new SqliteGroups(db, async (request) => {
-      const { result } = await this.write({ op: 'group', request });
-      if (result.op !== 'group') throw new Error(`unexpected writer result ${result.op}`);
-      return result.outcome;
+    const reads = new GroupReads(db);
+    this.groups = new CheckedGroups({
+      commit: async (request) => {
+        const { result } = await this.write({ op: 'group', request });
+        if (result.op !== 'group') throw new Error(`unexpected writer result ${result.op}`);
+        return result.outcome;
+      },
+      status: async (ref) => reads.status(ref),
+      list: async (feed) => reads.list(feed),
+      readDead: async (ref, after, limit, only) => reads.readDead(ref, after, limit, only),
+      nextDue: async (ref) => reads.nextDue(reads.existing(ref), Date.now()),
     });
     this.writer = new Worker(new URL('./writer-thread.js', import.meta.url), {
       workerData: { path: options.path, durability } satisfies WriterData,

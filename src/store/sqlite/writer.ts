@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
 import { AtomMQError } from '../../errors/index.js';
 import type { AppendRequest, ChangeRequest, Retention, Revision } from '../store.js';
+import { chosenCandidate, retried } from '../append-rules.js';
 import { applyGroupSchema } from './group-schema.js';
-import { GroupWriter, type GroupOp, type GroupOutcome } from './group-writer.js';
+import type { GroupOp, GroupOutcome } from '../group-ops.js';
+import { GroupWriter } from './group-writer.js';
 import { applySchema, COLUMNS, type Row } from './schema.js';
 
 /** A write as it crosses to the writer thread: plain data, no callbacks. */
@@ -114,36 +116,14 @@ export class SqliteWriter {
   }
 
   private append(request: AppendRequest): WriteResult {
-    const earlier = this.earlier(request);
+    const { feed, retry } = request;
+    const earlier = retried(request, (name, value) => (name === 'idempotencyKey' ? this.s.byIdempotencyKey : this.s.byClientId).get(feed, value));
     if (earlier) return { op: 'duplicate', row: earlier };
-    const chosen = request.candidates.find((c, i) => i === request.candidates.length - 1 || !this.s.member.get(request.feed, c.key));
-    if (!chosen) throw new AtomMQError('BAD_REQUEST', 'an append needs at least one candidate key');
-    const { retry } = request;
+    const chosen = chosenCandidate(request, (key) => this.s.member.get(feed, key) !== undefined);
     const origin: Origin = { idempotency_key: retry?.idempotencyKey ?? null, client_id: retry?.clientId ?? null, fingerprint: retry?.fingerprint ?? null };
-    const seq = this.insert(request.feed, chosen.key, origin, false, chosen.revision);
+    const seq = this.insert(feed, chosen.key, origin, false, chosen.revision);
     this.groups.schedule(seq, request.deliverAfter, request.expires);
     return { op: 'append', seq, key: chosen.key };
-  }
-
-  /**
-   * The entry an append retries, found by its idempotency key, else by the client's atom:id. Either
-   * one stored with another entry's fingerprint is a reused name, refused rather than answered with
-   * the earlier entry, which would drop this one unseen. Inside the commit, so concurrent retries are safe.
-   */
-  private earlier(request: AppendRequest): Row | undefined {
-    const { retry, feed } = request;
-    if (!retry) return undefined;
-    const names = [['idempotency key', retry.idempotencyKey, this.s.byIdempotencyKey], ['atom:id', retry.clientId, this.s.byClientId]] as const;
-    for (const [what, value, statement] of names) {
-      const row = value === undefined ? undefined : statement.get(feed, value);
-      if (!row) continue;
-      if (row.fingerprint !== null && row.fingerprint !== retry.fingerprint) {
-        throw new AtomMQError('IDEMPOTENCY_CONFLICT',
-          `the ${what} "${value}" was already used in feed "${feed}" for a different entry ("${row.key}", seq ${row.seq}); a new entry needs a new ${what}`);
-      }
-      return row;
-    }
-    return undefined;
   }
 
   private change(request: ChangeRequest, deleting: boolean): number {
