@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { publish, sleepUntil, StoreScope } from './support/groups.js';
 
 const REF = { feed: 'crash', group: 'workers' };
@@ -67,6 +67,7 @@ async function runAndKill(path: string, script: string): Promise<Round> {
 
 describe('consumer groups across SIGKILL', () => {
   const scope = new StoreScope();
+  before(scope.open);
   after(scope.cleanUp);
 
   test('acked messages are never redelivered, leased ones come back after their lease, nothing is lost', { timeout: 90_000 }, async () => {
@@ -74,7 +75,7 @@ describe('consumer groups across SIGKILL', () => {
       .flat().sort((a, b) => a - b);
     await scope.store.close();
     // A file, not `node -e`: the store's writer thread would inherit `--input-type` and refuse to start.
-    const script = join(scope.dir, 'consumer.mjs');
+    const script = join(scope.files, 'consumer.mjs');
     writeFileSync(script, consumer(new URL('../src/store/sqlite/sqlite-store.js', import.meta.url).href));
 
     const acked = new Set<number>();

@@ -3,15 +3,13 @@
  * expiring messages), where it starts and how it moves, its status, a restart, and bad input.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
-import { applySchema } from '../src/store/sqlite/schema.js';
-import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { after, before, test } from 'node:test';
 import { outcomes, publish, rejectsWith, revision, seqsOf, sleepUntil, StoreScope } from './support/groups.js';
+import { eachStore } from './support/postgres.js';
 
-describe('consumer groups: what is delivered', () => {
-  const scope = new StoreScope();
+eachStore('consumer groups: what is delivered', (kind) => {
+  const scope = new StoreScope(kind);
+  before(scope.open);
   after(scope.cleanUp);
 
   test('tombstones are not delivered, a deleted entry is skipped, a replaced one comes in its latest revision', async () => {
@@ -129,8 +127,9 @@ describe('consumer groups: what is delivered', () => {
   });
 });
 
-describe('consumer groups: status, restart, bad input', () => {
-  const scope = new StoreScope();
+eachStore('consumer groups: status, restart, bad input', (kind) => {
+  const scope = new StoreScope(kind);
+  before(scope.open);
   after(scope.cleanUp);
 
   test('status: position, pending, ack floor, lag, oldest unacked age', async () => {
@@ -164,23 +163,6 @@ describe('consumer groups: status, restart, bad input', () => {
     assert.deepEqual(again.map((m) => [m.seq, m.deliveries]), [[seqs[1], 2]]);
     assert.deepEqual(outcomes((await store.groups.ack({ ...ref, receipts: [a!.receipt, b!.receipt, again[0]!.receipt] })).results),
       ['acked (repeated)', 'LEASE_LOST', 'acked']);
-  });
-
-  test('a database made before groups existed gains their tables and the delivery columns on opening', async () => {
-    const path = join(scope.dir, 'old.db');
-    const old = new Database(path);
-    applySchema(old);
-    old.prepare("INSERT INTO entries (feed, key, atom_id, published, edited, edited_ms, xml, json) VALUES ('legacy', 'k', 'urn:uuid:k', '', '', 0, '<entry/>', '{}')").run();
-    old.close();
-    const store = new SqliteStore({ path });
-    try {
-      await publish(store, 'legacy', 1, 'later', { deliverAfter: Date.now() + 60_000 });
-      const { messages } = await store.groups.claim({ feed: 'legacy', group: 'g', limit: 10 });
-      assert.deepEqual(seqsOf(messages), [1], 'the old entry is delivered, the delayed new one waits');
-      assert.equal((await store.groups.status({ feed: 'legacy', group: 'g' })).lag, 1);
-    } finally {
-      await store.close();
-    }
   });
 
   test('bad input is INVALID_PARAMETER naming the field; unknown groups GROUP_NOT_FOUND; foreign receipts RECEIPT_INVALID', async () => {

@@ -4,12 +4,14 @@
  * delays of a second or so. Each test uses its own feed.
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import type { ClaimedMessage } from '../src/store/groups.js';
 import { outcomes, publish, seqsOf, sleepUntil, StoreScope } from './support/groups.js';
+import { eachStore } from './support/postgres.js';
 
-describe('consumer groups: leases', () => {
-  const scope = new StoreScope();
+eachStore('consumer groups: leases', (kind) => {
+  const scope = new StoreScope(kind);
+  before(scope.open);
   after(scope.cleanUp);
 
   test('8 concurrent claim loops over 2,000 messages: each is leased once at a time and acked exactly once', { timeout: 60_000 }, async () => {

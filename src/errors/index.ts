@@ -30,6 +30,7 @@ export const ERRORS = {
   HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },
   UPGRADE_REQUIRED: { status: 426, title: 'Upgrade required' },
   SHUTTING_DOWN: { status: 503, title: 'Shutting down' },
+  STORE_UNAVAILABLE: { status: 503, title: 'Database unavailable' },
   CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -1,39 +1,19 @@
-/** Helpers for the consumer-group store tests: a real SqliteStore on a temp file, with its writer thread. */
+/** Helpers for the consumer-group store tests, on a real store of either kind (support/stores.ts). */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { AtomMQError } from '../../src/errors/index.js';
 import type { ClaimedMessage, ReceiptResult } from '../../src/store/groups.js';
-import type { Revision } from '../../src/store/store.js';
-import { tempDir } from './server.js';
+import type { Revision, Store } from '../../src/store/store.js';
+
+export { StoreScope } from './stores.js';
 
 export function revision(text: string): Revision {
   const edited = new Date().toISOString();
   return { atomId: `urn:uuid:${text}`, published: edited, edited, xml: `<entry>${text}</entry>`, json: `"title":"${text}"` };
 }
 
-/** A store on a fresh temp file; `reopen` closes it and opens the same file again, as a restart does. */
-export class StoreScope {
-  readonly dir = tempDir('atommq-groups-');
-  readonly path = join(this.dir, 'groups.db');
-  store = new SqliteStore({ path: this.path });
-
-  async reopen(): Promise<SqliteStore> {
-    await this.store.close();
-    this.store = new SqliteStore({ path: this.path });
-    return this.store;
-  }
-
-  cleanUp = async (): Promise<void> => {
-    await this.store.close();
-    rmSync(this.dir, { recursive: true, force: true });
-  };
-}
-
 /** Publishes `count` entries titled `<prefix><i>`, one at a time; resolves with their seqs. */
 export async function publish(
-  store: SqliteStore, feed: string, count: number, prefix = 'm', schedule: { deliverAfter?: number; expires?: number } = {},
+  store: Store, feed: string, count: number, prefix = 'm', schedule: { deliverAfter?: number; expires?: number } = {},
 ): Promise<number[]> {
   const seqs: number[] = [];
   for (let i = 0; i < count; i++) {

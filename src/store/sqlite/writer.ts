@@ -1,18 +1,13 @@
 import Database from 'better-sqlite3';
 import { AtomMQError } from '../../errors/index.js';
 import type { AppendRequest, ChangeRequest, Retention, Revision } from '../store.js';
-import { chosenCandidate, retried } from '../append-rules.js';
+import { checkChange, chosenCandidate, retried, type WriteOp } from '../write-rules.js';
 import { applyGroupSchema } from './group-schema.js';
-import type { GroupOp, GroupOutcome } from '../group-ops.js';
+import type { GroupOutcome } from '../group-ops.js';
 import { GroupWriter } from './group-writer.js';
 import { applySchema, COLUMNS, type Row } from './schema.js';
 
-/** A write as it crosses to the writer thread: plain data, no callbacks. */
-export type WriteOp =
-  | { readonly op: 'append'; readonly request: AppendRequest }
-  | { readonly op: 'replace' | 'remove'; readonly request: ChangeRequest }
-  | { readonly op: 'prune'; readonly feed: string; readonly retention: Retention; readonly now: number }
-  | { readonly op: 'group'; readonly request: GroupOp };
+export type { WriteOp };
 
 /** What a write did. Only what the caller does not already know comes back (seqs, the chosen key). */
 export type WriteResult =
@@ -128,13 +123,8 @@ export class SqliteWriter {
 
   private change(request: ChangeRequest, deleting: boolean): number {
     const current = this.s.member.get(request.feed, request.key);
-    if (!current) throw new AtomMQError('ENTRY_NOT_FOUND', `feed "${request.feed}" has no entry "${request.key}"`);
-    if (current.deleted) throw new AtomMQError('ENTRY_GONE', `entry "${request.key}" of feed "${request.feed}" was deleted at seq ${current.seq}`);
-    if (request.expectedSeqs !== undefined && !request.expectedSeqs.includes(current.seq)) {
-      throw new AtomMQError('PRECONDITION_FAILED', `If-Match does not name the current version of entry "${request.key}", which is "${current.seq}"`);
-    }
-    this.s.deleteSeq.run(current.seq);
-    return this.insert(request.feed, request.key, current, deleting, request.revision);
+    this.s.deleteSeq.run(checkChange(request, current));
+    return this.insert(request.feed, request.key, current!, deleting, request.revision);
   }
 
   private prune(feed: string, retention: Retention, now: number): number {

@@ -1,9 +1,18 @@
 /**
- * What an append decides before it stores anything, the same for every store: whether it retries
- * an entry already stored, and which of its candidate keys it takes.
+ * What a write decides before it changes anything, the same for every store: whether an append
+ * retries an entry already stored and which of its candidate keys it takes, and whether a PUT or
+ * DELETE may change the entry. The writes a store commits, as plain data, are here too.
  */
 import { AtomMQError } from '../errors/index.js';
-import type { AppendRequest, Candidate } from './store.js';
+import type { GroupOp } from './group-ops.js';
+import type { AppendRequest, Candidate, ChangeRequest, Retention } from './store.js';
+
+/** A write as it crosses to a store's writer: plain data, no callbacks. */
+export type WriteOp =
+  | { readonly op: 'append'; readonly request: AppendRequest }
+  | { readonly op: 'replace' | 'remove'; readonly request: ChangeRequest }
+  | { readonly op: 'prune'; readonly feed: string; readonly retention: Retention; readonly now: number }
+  | { readonly op: 'group'; readonly request: GroupOp };
 
 /** The two names a retried POST may be recognised by, each its own namespace. */
 export type RetryName = 'idempotencyKey' | 'clientId';
@@ -44,4 +53,14 @@ export function chosenCandidate(request: AppendRequest, taken: (key: string) => 
   const chosen = request.candidates.find((c, i) => i === request.candidates.length - 1 || !taken(c.key));
   if (!chosen) throw new AtomMQError('BAD_REQUEST', 'an append needs at least one candidate key');
   return chosen;
+}
+
+/** Refuses a PUT or DELETE of an entry that is not there, deleted, or not at a version If-Match names. */
+export function checkChange(request: ChangeRequest, current: { readonly seq: number; readonly deleted: boolean | number } | undefined): number {
+  if (!current) throw new AtomMQError('ENTRY_NOT_FOUND', `feed "${request.feed}" has no entry "${request.key}"`);
+  if (current.deleted) throw new AtomMQError('ENTRY_GONE', `entry "${request.key}" of feed "${request.feed}" was deleted at seq ${current.seq}`);
+  if (request.expectedSeqs !== undefined && !request.expectedSeqs.includes(current.seq)) {
+    throw new AtomMQError('PRECONDITION_FAILED', `If-Match does not name the current version of entry "${request.key}", which is "${current.seq}"`);
+  }
+  return current.seq;
 }

@@ -1,0 +1,138 @@
+import type pg from 'pg';
+import { AtomMQError } from '../../errors/index.js';
+import type { GroupOutcome } from '../group-ops.js';
+import type { WriteOp } from '../write-rules.js';
+import { Batch, type CommittedBatch } from './pg-batch.js';
+import { isUnavailable, storeError } from './pg-connection.js';
+import { appendRun, change, prune, type Outcome } from './pg-entry-writes.js';
+import { applyGroupOp } from './pg-group-writes.js';
+
+interface Queued {
+  readonly op: WriteOp;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Writes per transaction at most, so one batch never holds the lock for long whatever the load. */
+const MAX_BATCH = 512;
+
+export interface WriterHooks {
+  /** The notifications a batch sends as it commits. */
+  announce(batch: CommittedBatch): string[];
+  /** After the commit, before the writes are answered: hands the changes to the listeners. */
+  committed(batch: CommittedBatch): Promise<void>;
+  /** A batch failed on a lost connection: its commit may or may not have happened. */
+  lost(): void;
+}
+
+/**
+ * Group commit on PostgreSQL: the writes that arrive while a batch is in flight go into the next
+ * one, one transaction on one connection, answered once it is committed. A write refused for its
+ * own reasons (a conflict, a stale If-Match) fails alone; anything else fails the batch, and a
+ * batch that loses its connection fails with STORE_UNAVAILABLE, so clients retry.
+ */
+export class PgWriter {
+  private queue: Queued[] = [];
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly pool: pg.Pool, private readonly channel: () => string, private readonly hooks: WriterHooks) {}
+
+  write<T>(op: WriteOp): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ op, resolve: resolve as (value: unknown) => void, reject });
+      // The next turn of the event loop, so that the writes of this one go together.
+      this.running ??= new Promise<void>((started) => setImmediate(started)).then(() => this.run());
+    });
+  }
+
+  /** Resolves once every write sent so far is answered. */
+  async drain(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async run(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      await this.commit(batch);
+    }
+    this.running = undefined;
+  }
+
+  private async commit(queued: readonly Queued[]): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      for (const q of queued) q.reject(storeError(error));
+      return;
+    }
+    let broken: Error | undefined;
+    try {
+      const batch = await Batch.begin(client);
+      const outcomes = await apply(batch, queued.map((q) => q.op));
+      const committed: CommittedBatch = { prev: batch.prev, last: batch.last, changes: batch.changes, groupChanges: groupChanges(queued, outcomes) };
+      await batch.commit(this.channel(), this.hooks.announce(committed));
+      await this.hooks.committed(committed);
+      outcomes.forEach((outcome, i) => (outcome.ok ? queued[i]!.resolve(outcome.value) : queued[i]!.reject(outcome.error)));
+    } catch (error) {
+      if (isUnavailable(error)) {
+        broken = error as Error;
+        this.hooks.lost();
+      } else {
+        await client.query('ROLLBACK').catch((e: Error) => { broken = e; });
+      }
+      for (const q of queued) q.reject(storeError(error));
+    } finally {
+      // A connection that failed is closed rather than handed to the next batch.
+      client.release(broken);
+    }
+  }
+}
+
+type Append = Extract<WriteOp, { op: 'append' }>;
+
+/** Applies the writes in order: a run of appends together, any other write on its own. */
+async function apply(batch: Batch, ops: readonly WriteOp[]): Promise<Array<Outcome<unknown>>> {
+  const outcomes: Array<Outcome<unknown>> = [];
+  for (let i = 0; i < ops.length;) {
+    const op = ops[i]!;
+    if (op.op !== 'append') {
+      outcomes.push(await own(applyOne(batch, op)));
+      i++;
+      continue;
+    }
+    let end = i + 1;
+    while (end < ops.length && ops[end]!.op === 'append') end++;
+    outcomes.push(...await appendRun(batch, ops.slice(i, end).map((o) => (o as Append).request)));
+    i = end;
+  }
+  return outcomes;
+}
+
+function applyOne(batch: Batch, op: Exclude<WriteOp, Append>): Promise<unknown> {
+  switch (op.op) {
+    case 'replace':
+    case 'remove': return change(batch, op.request, op.op === 'remove');
+    case 'prune': return prune(batch, op.feed, op.retention, op.now);
+    case 'group': return applyGroupOp(batch.client, op.request, Date.now());
+  }
+}
+
+/** A write refused for its own reasons is that write's outcome; anything else fails the batch. */
+async function own<T>(write: Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await write };
+  } catch (error) {
+    if (error instanceof AtomMQError) return { ok: false, error };
+    throw error;
+  }
+}
+
+/** The group changes of the batch's committed group writes, each with the group's next due time. */
+function groupChanges(queued: readonly Queued[], outcomes: ReadonlyArray<Outcome<unknown>>): CommittedBatch['groupChanges'] {
+  return queued.flatMap(({ op }, i) => {
+    const outcome = outcomes[i];
+    if (op.op !== 'group' || !outcome?.ok) return [];
+    return [{ feed: op.request.request.feed, group: op.request.request.group, nextDue: (outcome.value as GroupOutcome).nextDue }];
+  });
+}
