@@ -1,7 +1,9 @@
 /**
- * The state machine of consumer groups on PostgreSQL, inside a write batch: each write runs under
- * its own savepoint (as each is a nested transaction on SQLite) with its group's row locked, and
- * applies the steps that ../group-rules.ts and ../receipts.ts plan, a page of rows per statement.
+ * The state machine of consumer groups on PostgreSQL, inside a write batch: each write locks its
+ * group's row and applies the steps that ../group-rules.ts and ../receipts.ts plan, a page of rows
+ * per statement. Like the entry writes (pg-entry-writes.ts), each one refuses (GROUP_NOT_FOUND, a
+ * position out of range) before it changes anything, so a refused write leaves the batch intact
+ * without a savepoint: two round trips fewer per write, while the batch holds the log's lock.
  */
 import { AtomMQError } from '../../errors/index.js';
 import type { Due, GroupOp, GroupOutcome } from '../group-ops.js';
@@ -61,20 +63,8 @@ function contents(only: Representation | undefined): ReturnType<typeof statement
   return statement(`atommq.group.contents.${only ?? 'both'}`, `SELECT ${changeColumns(only)} FROM atommq_entries e WHERE e.seq = ANY($1::bigint[])`);
 }
 
-/** Applies one group write inside the batch's transaction; a refusal rolls back this write only. */
+/** Applies one group write inside the batch's transaction. */
 export async function applyGroupOp(db: Db, op: GroupOp, now: number): Promise<GroupOutcome> {
-  await db.query('SAVEPOINT group_write');
-  try {
-    const outcome = await dispatch(db, op, now);
-    await db.query('RELEASE SAVEPOINT group_write');
-    return outcome;
-  } catch (error) {
-    if (error instanceof AtomMQError) await db.query('ROLLBACK TO SAVEPOINT group_write');
-    throw error;
-  }
-}
-
-async function dispatch(db: Db, op: GroupOp, now: number): Promise<GroupOutcome> {
   if (op.action === 'claim') return claim(db, op.request, now);
   if (op.action === 'declare') {
     const { settings } = op.request;
