@@ -3,7 +3,7 @@
  * caller, lowest seq first, or holds the request until something becomes available or its wait ends.
  */
 import type { Request, Response } from 'express';
-import { MEDIA, renderFeedXml } from '../../atom/render-feed.js';
+import { MEDIA, renderFeedXml, type PageItem } from '../../atom/render-feed.js';
 import { jsonWithSeq } from '../../atom/render-entry.js';
 import { GROUP_LIMITS, type ClaimedMessage, type ClaimRequest } from '../../store/groups.js';
 import type { AppContext } from '../context.js';
@@ -65,7 +65,7 @@ async function claimOrHold(ctx: AppContext, res: Response, group: GroupRequest, 
   }
 }
 
-function annotated(message: ClaimedMessage) {
+function annotated(message: ClaimedMessage): PageItem {
   return annotate(message, [
     { element: 'receipt', member: 'receipt', value: message.receipt },
     { element: 'deliveries', member: 'deliveries', value: message.deliveries },

@@ -3,7 +3,7 @@
  * delivered maxDeliveries times without an ack, and `POST …/dead/requeue`, which puts them back.
  */
 import type { Request, Response } from 'express';
-import { MEDIA, renderFeedJson, renderFeedXml } from '../../atom/render-feed.js';
+import { MEDIA, renderFeedJson, renderFeedXml, type PageItem } from '../../atom/render-feed.js';
 import type { DeadMessage } from '../../store/groups.js';
 import type { AppContext } from '../context.js';
 import { readCursor, readFormat, readLimit, representationOf } from '../read-params.js';
@@ -12,7 +12,7 @@ import { baseUrl } from '../urls.js';
 import { annotate, type Annotation } from './annotate.js';
 import { groupRequest, readGroupBody } from './group-request.js';
 
-function annotated(message: DeadMessage) {
+function annotated(message: DeadMessage): PageItem {
   const annotations: Annotation[] = [{ element: 'deliveries', member: 'deliveries', value: message.deliveries }];
   if (message.reason !== undefined) annotations.push({ element: 'reason', member: 'reason', value: message.reason });
   return annotate(message, annotations);
