@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseEntryJson, parseEntryXml } from '../src/atom/parse-entry.js';
+import { parseEntryXml } from '../src/atom/parse-entry.js';
+import { parseEntryJson } from '../src/atom/parse-json-entry.js';
 import { renderEntry, withSeq } from '../src/atom/render-entry.js';
+import { isDateTime, isMediaType } from '../src/atom/values.js';
+import { element, serialize, text } from '../src/atom/xml-tree.js';
 import { AtomMQError } from '../src/errors/index.js';
 import { validateEntry } from './support/atom-validator.js';
 
@@ -86,5 +89,40 @@ describe('parsing and rendering entries', () => {
     const xml = withSeq(renderEntry(parseEntryJson({ title: 't', content: { a: 1 } }), stamp), 1, false).xml;
     assert.deepEqual(validateEntry(xml), []);
     assert.match(xml, /<content type="application\/json">eyJhIjoxfQ==<\/content>/);
+  });
+
+  test('what is written reads back as the same characters: CR in text, tab, LF and CR in attributes are references', () => {
+    const xml = serialize([element('e', '', { a: '<"&\t\n\r>' }, [text('<&>\r\n\t]]>')])]);
+    assert.equal(xml, '<e a="&lt;&quot;&amp;&#9;&#10;&#13;&gt;">&lt;&amp;&gt;&#13;\n\t]]&gt;</e>');
+    const parsed = parseEntryXml(`<entry><title a="${'&lt;&quot;&amp;&#9;&#10;&#13;&gt;'}">&lt;&amp;&gt;&#13;\n\t]]&gt;</title></entry>`).children[0];
+    assert.deepEqual([parsed?.attributes.a, parsed?.children], ['<"&\t\n\r>', [text('<&>\r\n\t]]>')]]);
+  });
+
+  test('RFC 3339 date-times name a real instant', () => {
+    for (const valid of ['2024-02-29T23:59:60Z', '2024-01-01T00:00:00.123+23:59', '1999-12-31t23:59:59z', '2000-02-29T12:00:00-05:00']) {
+      assert.ok(isDateTime(valid), valid);
+    }
+    for (const invalid of ['2024-13-45T25:61:61Z', '2023-02-29T00:00:00Z', '2024-04-31T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T00:60:00Z',
+      '2024-01-01T00:00:61Z', '2024-00-01T00:00:00Z', '2024-01-00T00:00:00Z', '2024-01-01T00:00:00+24:00', '2024-01-01T00:00:00', '2024-01-01']) {
+      assert.ok(!isDateTime(invalid), invalid);
+    }
+  });
+
+  test('media types: type/subtype with parameters, never composite, never anything that is not one', () => {
+    for (const valid of ['text/plain', 'application/atom+xml', 'text/plain; charset=utf-8', 'application/x.y;a="b c";d=e', 'image/svg+xml']) {
+      assert.ok(isMediaType(valid), valid);
+    }
+    for (const invalid of ['text', 'text/html" onload="x', 'multipart/mixed', 'message/rfc822', 'text/', '/plain', 'a/b c', 'a/b;', 'a/b; c', '']) {
+      assert.ok(!isMediaType(invalid), invalid);
+    }
+  });
+
+  test('a JSON entry never turns a string into markup it does not type as markup', () => {
+    const injection = '</div></content><author><name>INJECTED</name></author><category term="INJ"/>';
+    assert.equal(code(() => parseEntryJson({ contentType: 'xhtml', content: injection })), 'INVALID_XML');
+    assert.equal(code(() => parseEntryJson({ contentType: 'application/xml', content: injection })), 'INVALID_XML');
+    const xml = withSeq(renderEntry(parseEntryJson({ title: injection, content: injection, contentType: 'html' }), stamp), 1, false).xml;
+    assert.deepEqual(validateEntry(xml), []);
+    assert.doesNotMatch(xml, /<name>INJECTED|<category/);
   });
 });

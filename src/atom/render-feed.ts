@@ -3,7 +3,7 @@ import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { v5 as uuidv5 } from 'uuid';
 import type { FeedConfig } from '../config/feed-config.js';
 import { NS } from './namespaces.js';
-import { escapeXml } from './parse-entry.js';
+import { escapeAttribute, escapeText } from './escape.js';
 import { jsonWithSeq, xmlWithSeq, type Rendered } from './render-entry.js';
 
 /** Fixed namespace for deriving each feed's atom:id from its name, so the id survives restarts. */
@@ -40,13 +40,11 @@ export interface FeedPage {
 }
 
 /**
- * xmlbuilder2 escapes `<`, `>` and `"` but passes `&name;` through as an entity reference it trusts,
- * so a value like `?a=1&T;` would come out as an undefined entity. Escaping `&` first makes every
- * value literal (xmlbuilder2 leaves the resulting `&amp;` alone).
+ * xmlbuilder2 passes `&name;` through as an entity reference it trusts, so a value like `?a=1&T;`
+ * would come out as an undefined entity, and it writes a CR as it is, which readers turn into LF.
+ * Escaping first makes every value literal (xmlbuilder2 leaves the references alone).
  */
-function literal(value: string): string {
-  return value.replace(/&/g, '&amp;');
-}
+const literal = escapeText;
 
 function author(parent: XMLBuilder, person: FeedConfig['author']): void {
   const a = parent.ele(NS.atom, 'author');
@@ -91,10 +89,10 @@ export function* renderFeedXml(page: FeedPage): Generator<string> {
   let template = templates.get(page.feed);
   if (!template) templates.set(page.feed, (template = headTemplate(page.feed)));
   const values: Record<string, string> = {
-    [SLOT.base]: escapeXml(page.base),
-    [SLOT.updated]: page.updated,
-    [SLOT.self]: escapeXml(page.selfPath),
-    [`<!--${SLOT.next}-->`]: page.nextPath ? `<link rel="next" href="${escapeXml(page.nextPath)}"/>` : '',
+    [SLOT.base]: escapeAttribute(page.base),
+    [SLOT.updated]: escapeText(page.updated),
+    [SLOT.self]: escapeAttribute(page.selfPath),
+    [`<!--${SLOT.next}-->`]: page.nextPath ? `<link rel="next" href="${escapeAttribute(page.nextPath)}"/>` : '',
   };
   yield template.map((part) => values[part] ?? part).join('');
   for (const item of page.items) yield xmlWithSeq(item.rendered, item.seq, item.deleted);

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { DOMParser } from '@xmldom/xmldom';
 import { ERRORS } from '../../src/errors/index.js';
+import { namespaceErrors } from './atom-validator.js';
 
 /**
  * Reproducible when asked, random otherwise (fast-check prints the seed of a failing run): replay
@@ -13,9 +14,13 @@ export const FC_PARAMS = {
   ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}),
 };
 
-/** XML parse errors found by an independent parser (xmldom), namespace-aware; empty means well-formed. */
+/**
+ * XML parse errors found by independent parsers (xmldom, and sax for what Namespaces in XML forbids
+ * and xmldom lets through), as a strict namespace-aware reader such as expat finds them; empty means
+ * well-formed.
+ */
 export function xmlErrors(xml: string): string[] {
-  const errors: string[] = [];
+  const errors: string[] = namespaceErrors(xml);
   try {
     const doc = new DOMParser({
       onError: (level, message) => {

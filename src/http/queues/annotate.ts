@@ -1,4 +1,4 @@
-import { escapeXml } from '../../atom/parse-entry.js';
+import { escapeText } from '../../atom/escape.js';
 import type { PageItem } from '../../atom/render-feed.js';
 import type { Change } from '../../store/store.js';
 
@@ -17,7 +17,7 @@ export interface Annotation {
  * stored root declares the `am` prefix, so the elements need no declaration of their own.
  */
 export function annotate(change: Change, annotations: readonly Annotation[]): PageItem {
-  const xml = change.xml + annotations.map((a) => `<am:${a.element}>${escapeXml(String(a.value))}</am:${a.element}>`).join('');
+  const xml = change.xml + annotations.map((a) => `<am:${a.element}>${escapeText(String(a.value))}</am:${a.element}>`).join('');
   const json = change.json + annotations.map((a) => `,${JSON.stringify(a.member)}:${JSON.stringify(a.value)}`).join('');
   return { seq: change.seq, deleted: change.deleted, rendered: { xml, json } };
 }
