@@ -6,7 +6,7 @@ import { entryOf, selfContained, type ParsedEntry } from './parse-entry.js';
 import { authorElement, personSchema, toPerson, xmlText } from './person.js';
 import { isDateTime, isJsonMediaType, isMediaType, isXmlMediaType } from './values.js';
 import { isXmlText } from './xml-markup.js';
-import { parseFragment } from './xml-parse.js';
+import { parseFragment, withoutDeclaration } from './xml-parse.js';
 import { element, isElement, ROOT_SCOPE, text, type Attributes, type XmlElement, type XmlNode } from './xml-tree.js';
 
 const mediaType = xmlText.refine(isMediaType, 'is not a media type such as text/plain');
@@ -63,13 +63,6 @@ function xhtmlDiv(value: string): XmlNode {
   return contained([div], NS.xhtml)[0] as XmlNode;
 }
 
-/**
- * The XML declaration a whole document starts with (XML 1.0 section 2.8). XML content given as a
- * string may be such a document, a file read as it is; inside an element the declaration has no
- * place, so it is dropped, and any other `<?xml` is still refused by the parser.
- */
-const XML_DECLARATION = /^<\?xml\s+version\s*=\s*(["'])1\.\d+\1(\s+encoding\s*=\s*(["'])[A-Za-z][\w.-]*\3)?(\s+standalone\s*=\s*(["'])(yes|no)\5)?\s*\?>/;
-
 /** Cuts a string to at most `length` UTF-16 units without splitting a surrogate pair. */
 function cut(value: string, length: number): string {
   const code = value.charCodeAt(length - 1);
@@ -93,7 +86,7 @@ function contentElements(value: unknown, type: string, hasSummary: boolean): Xml
   }
   if (!isXmlText(value)) throw new AtomMQError('INVALID_JSON', 'field "content": contains a control character or half of a surrogate pair, which XML cannot carry');
   if (type === 'xhtml') return [content([xhtmlDiv(value)])];
-  if (isXmlMediaType(type)) return [content(contained(markup(value.replace(XML_DECLARATION, ''), ''), ''))];
+  if (isXmlMediaType(type)) return [content(contained(markup(withoutDeclaration(value), ''), ''))];
   return [content([text(value)])];
 }
 

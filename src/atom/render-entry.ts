@@ -1,9 +1,9 @@
-import { escapeAttribute, escapeText } from './escape.js';
 import { NS } from './namespaces.js';
 import type { ParsedEntry } from './parse-entry.js';
 import { authorElement, type Person } from './person.js';
 import { isJsonMediaType, isXmlMediaType } from './values.js';
-import { childElements, declaredPrefix, serialize, textContent, type Attributes, type XmlElement } from './xml-tree.js';
+import { childElements, declaredPrefix, textContent, type Attributes, type XmlElement } from './xml-tree.js';
+import { attributesXml, emptyTag, serialize, textTag } from './xml-write.js';
 
 /** What the server decides about an entry when it stores it. */
 export interface EntryStamp {
@@ -17,11 +17,14 @@ export interface EntryStamp {
   readonly memberPath: string;
   /** The feed's author, for entries that name none. */
   readonly defaultAuthor: Person;
+  /** RFC 3339: when consumer groups may first hand the message out, and when they stop (publish headers). */
+  readonly deliverAfter?: string | undefined;
+  readonly expires?: string | undefined;
 }
 
 /**
  * An entry rendered once, when it is written. Its seq is only known at commit time, so each
- * representation stops just before the seq and `withSeq` finishes it on the way out.
+ * representation stops just before the seq, and finish-entry.ts finishes it on the way out.
  */
 export interface Rendered {
   readonly xml: string;
@@ -67,14 +70,14 @@ function valueOf(node: XmlElement): unknown {
 }
 
 function jsonFields(fields: Record<string, unknown>): string {
-  // Stored without braces: `withSeq` puts the seq first, where a human reading the JSON looks for it.
+  // Stored without braces: finish-entry.ts puts the seq first, where a human reading the JSON looks for it.
   return JSON.stringify(fields).slice(1, -1);
 }
 
 /**
  * Renders a stored entry's Atom and JSON forms from what the client sent and what the server stamped.
  *
- * @example withSeq(renderEntry(parsed, stamp).xml, 42) // '<entry …>…<am:seq>42</am:seq></entry>'
+ * @example xmlWithSeq(renderEntry(parsed, stamp), 42, false) // '<entry …>…<am:seq>42</am:seq></entry>' (finish-entry.ts)
  */
 export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
   const titles = atom(entry, 'title');
@@ -84,16 +87,18 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
   const needsAlternate = atom(entry, 'content').length === 0 &&
     !atom(entry, 'link').some((l) => (l.attributes.rel ?? 'alternate') === 'alternate');
   const xml =
-    `<entry ${ROOT_ATTRS}${entry.lang === undefined ? '' : ` xml:lang="${escapeAttribute(entry.lang)}"`}>` +
-    `<id>${escapeText(stamp.atomId)}</id>` +
+    `<entry ${ROOT_ATTRS}${entry.lang === undefined ? '' : attributesXml({ 'xml:lang': entry.lang })}>` +
+    textTag('id', stamp.atomId) +
     (titles.length ? '' : '<title type="text"></title>') +
-    `<updated>${escapeText(stamp.updated)}</updated>` +
-    (clientPublished ? '' : `<published>${escapeText(stamp.published)}</published>`) +
-    `<app:edited>${escapeText(stamp.updated)}</app:edited>` +
+    textTag('updated', stamp.updated) +
+    (clientPublished ? '' : textTag('published', stamp.published)) +
+    textTag('app:edited', stamp.updated) +
     (authors.length ? '' : serialize([authorElement(stamp.defaultAuthor)])) +
-    `<link rel="edit" href="${escapeAttribute(stamp.memberPath)}"/>` +
-    (needsAlternate ? `<link rel="alternate" href="${escapeAttribute(stamp.memberPath)}"/>` : '') +
-    serialize(entry.children);
+    emptyTag('link', { rel: 'edit', href: stamp.memberPath }) +
+    (needsAlternate ? emptyTag('link', { rel: 'alternate', href: stamp.memberPath }) : '') +
+    serialize(entry.children) +
+    (stamp.deliverAfter ? textTag('am:deliver-after', stamp.deliverAfter) : '') +
+    (stamp.expires ? textTag('am:expires', stamp.expires) : '');
 
   const content = atom(entry, 'content')[0];
   const summary = atom(entry, 'summary')[0];
@@ -111,6 +116,8 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
     authors: authors.length ? authors.map(personOf) : [stamp.defaultAuthor],
     categories: atom(entry, 'category').map(jsonAttributes),
     links: atom(entry, 'link').map(jsonAttributes),
+    ...(stamp.deliverAfter ? { deliverAfter: stamp.deliverAfter } : {}),
+    ...(stamp.expires ? { expires: stamp.expires } : {}),
   });
   return { xml, json };
 }
@@ -118,23 +125,8 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
 /** An RFC 6721 tombstone, so cursor readers learn that an entry was deleted. */
 export function renderTombstone(stamp: Pick<EntryStamp, 'key' | 'atomId' | 'updated' | 'memberPath'>): Rendered {
   const xml =
-    `<at:deleted-entry xmlns:at="${NS.at}" xmlns="${NS.atom}" xmlns:am="${NS.am}" ref="${escapeAttribute(stamp.atomId)}" when="${escapeAttribute(stamp.updated)}">` +
-    `<link rel="edit" href="${escapeAttribute(stamp.memberPath)}"/>`;
+    `<at:deleted-entry xmlns:at="${NS.at}" xmlns="${NS.atom}" xmlns:am="${NS.am}"${attributesXml({ ref: stamp.atomId, when: stamp.updated })}>` +
+    emptyTag('link', { rel: 'edit', href: stamp.memberPath });
   const json = jsonFields({ id: stamp.atomId, key: stamp.key, deleted: true, edited: stamp.updated });
   return { xml, json };
-}
-
-/** A stored entry's (or tombstone's) Atom, completed with the seq it was committed at. */
-export function xmlWithSeq(rendered: Rendered, seq: number, deleted: boolean): string {
-  return `${rendered.xml}<am:seq>${seq}</am:seq>${deleted ? '</at:deleted-entry>' : '</entry>'}`;
-}
-
-/** A stored entry's JSON, completed with the seq it was committed at. */
-export function jsonWithSeq(rendered: Rendered, seq: number): string {
-  return `{"seq":${seq},${rendered.json}}`;
-}
-
-/** Completes both representations; a page needs only one, and uses the functions above. */
-export function withSeq(rendered: Rendered, seq: number, deleted: boolean): Rendered {
-  return { xml: xmlWithSeq(rendered, seq, deleted), json: jsonWithSeq(rendered, seq) };
 }

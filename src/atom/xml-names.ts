@@ -55,71 +55,19 @@ function checkDeclaration(element: string, attr: string, prefix: string, uri: st
 }
 
 /**
- * Builds the tree of parsed nodes and checks Namespaces in XML on the way: names are QNames, every
- * prefix is declared, declarations are allowed ones, and no element has one attribute twice under
- * two prefixes of one URI. The scope is one map changed on the way down and restored on the way
- * up, so the cost is one step per name and declaration, whatever the depth or the number of them.
+ * One conversion's state: the bindings in scope, one map changed on the way down and restored on
+ * the way up, so the cost is one step per name and declaration, whatever the depth or the number of
+ * them; and the names already checked, since names repeat and each distinct one is matched against
+ * the QName pattern once.
  */
-export function toTree(nodes: readonly RawNode[]): XmlNode[] {
-  const scope = new Map(ROOT_SCOPE);
-  // Names repeat: each distinct one is matched against the QName pattern once.
-  const qnames = new Set<string>();
-  const isQName = (name: string): boolean => qnames.has(name) || (QNAME.test(name) && qnames.add(name) !== undefined);
+class TreeBuilder {
+  private readonly scope = new Map(ROOT_SCOPE);
+  private readonly qnames = new Set<string>();
 
-  function resolve(qname: string, what: string): string {
-    const prefix = prefixOf(qname);
-    const ns = scope.get(prefix);
-    if (ns === undefined && prefix !== '') throw new AtomMQError('INVALID_XML', `the prefix "${prefix}" of ${what} is not declared`);
-    return ns ?? '';
-  }
-
-  function attributesOf(name: string, raw: RawAttributes | undefined): Array<[string, string]> {
-    if (raw === undefined) return [];
-    const entries = Object.entries(raw);
-    const declarations = entries.filter(([attr]) => declaredPrefix(attr) !== undefined).length;
-    if (declarations > MAX_DECLARATIONS_PER_ELEMENT) {
-      throw new AtomMQError('XML_TOO_COMPLEX', `<${name}> declares ${declarations} namespaces; at most ${MAX_DECLARATIONS_PER_ELEMENT} are accepted on one element`);
-    }
-    return entries.map(([attr, value]) => {
-      if (!isQName(attr)) throw new AtomMQError('INVALID_XML', `"${attr}" on <${name}> is not a valid attribute name (a QName: prefix:local or local)`);
-      return [attr, attributeValue(name, attr, value)];
-    });
-  }
-
-  function toElement(name: string, node: RawNode): XmlNode {
-    if (!isQName(name)) throw new AtomMQError('INVALID_XML', `<${name}> is not a valid element name (a QName: prefix:local or local)`);
-    if (prefixOf(name) === 'xmlns') throw new AtomMQError('INVALID_XML', `<${name}>: no element name has the prefix xmlns`);
-    const attributes = attributesOf(name, node[ATTRS] as RawAttributes | undefined);
-    const undo: Array<[string, string | undefined]> = [];
-    for (const [attr, uri] of attributes) {
-      const prefix = declaredPrefix(attr);
-      if (prefix === undefined) continue;
-      checkDeclaration(name, attr, prefix, uri);
-      undo.push([prefix, scope.get(prefix)]);
-      scope.set(prefix, uri);
-    }
-    const ns = resolve(name, `<${name}>`);
-    const expanded = new Set<string>();
-    for (const [attr] of attributes) {
-      if (!attr.includes(':') || declaredPrefix(attr) !== undefined) continue;
-      // A local name has no space, so "local uri" names one expanded name.
-      const key = `${attr.slice(attr.indexOf(':') + 1)} ${resolve(attr, `"${attr}" on <${name}>`)}`;
-      if (expanded.has(key)) throw new AtomMQError('INVALID_XML', `<${name}> has the attribute ${key.replace(' ', ' of namespace ')} twice, under two prefixes`);
-      expanded.add(key);
-    }
-    const children = convert(node[name] as RawNode[]);
-    for (let i = undo.length - 1; i >= 0; i -= 1) {
-      const [prefix, previous] = undo[i] as [string, string | undefined];
-      if (previous === undefined) scope.delete(prefix);
-      else scope.set(prefix, previous);
-    }
-    return { kind: 'element', name, ns, local: name.slice(name.indexOf(':') + 1), attributes: Object.fromEntries(attributes), children };
-  }
-
-  function convert(raw: readonly RawNode[]): XmlNode[] {
+  convert(raw: readonly RawNode[]): XmlNode[] {
     return raw.map((node): XmlNode => {
       const name = rawName(node);
-      if (name !== undefined) return toElement(name, node);
+      if (name !== undefined) return this.element(name, node);
       if (CDATA in node) return { kind: 'cdata', value: innerText(node[CDATA]) };
       if (COMMENT in node) {
         const value = innerText(node[COMMENT]);
@@ -132,5 +80,77 @@ export function toTree(nodes: readonly RawNode[]): XmlNode[] {
     });
   }
 
-  return convert(nodes);
+  private element(name: string, node: RawNode): XmlNode {
+    if (!this.isQName(name)) throw new AtomMQError('INVALID_XML', `<${name}> is not a valid element name (a QName: prefix:local or local)`);
+    if (prefixOf(name) === 'xmlns') throw new AtomMQError('INVALID_XML', `<${name}>: no element name has the prefix xmlns`);
+    const attributes = this.attributesOf(name, node[ATTRS] as RawAttributes | undefined);
+    const undo = this.declare(name, attributes);
+    const ns = this.resolve(name, `<${name}>`);
+    this.checkExpandedNames(name, attributes);
+    const children = this.convert(node[name] as RawNode[]);
+    for (let i = undo.length - 1; i >= 0; i -= 1) {
+      const [prefix, previous] = undo[i] as [string, string | undefined];
+      if (previous === undefined) this.scope.delete(prefix);
+      else this.scope.set(prefix, previous);
+    }
+    return { kind: 'element', name, ns, local: name.slice(name.indexOf(':') + 1), attributes: Object.fromEntries(attributes), children };
+  }
+
+  private isQName(name: string): boolean {
+    return this.qnames.has(name) || (QNAME.test(name) && this.qnames.add(name) !== undefined);
+  }
+
+  private resolve(qname: string, what: string): string {
+    const prefix = prefixOf(qname);
+    const ns = this.scope.get(prefix);
+    if (ns === undefined && prefix !== '') throw new AtomMQError('INVALID_XML', `the prefix "${prefix}" of ${what} is not declared`);
+    return ns ?? '';
+  }
+
+  private attributesOf(name: string, raw: RawAttributes | undefined): Array<[string, string]> {
+    if (raw === undefined) return [];
+    const entries = Object.entries(raw);
+    const declarations = entries.filter(([attr]) => declaredPrefix(attr) !== undefined).length;
+    if (declarations > MAX_DECLARATIONS_PER_ELEMENT) {
+      throw new AtomMQError('XML_TOO_COMPLEX', `<${name}> declares ${declarations} namespaces; at most ${MAX_DECLARATIONS_PER_ELEMENT} are accepted on one element`);
+    }
+    return entries.map(([attr, value]) => {
+      if (!this.isQName(attr)) throw new AtomMQError('INVALID_XML', `"${attr}" on <${name}> is not a valid attribute name (a QName: prefix:local or local)`);
+      return [attr, attributeValue(name, attr, value)];
+    });
+  }
+
+  /** Brings an element's declarations into scope; returns what to put back once its children are read. */
+  private declare(name: string, attributes: ReadonlyArray<[string, string]>): Array<[string, string | undefined]> {
+    const undo: Array<[string, string | undefined]> = [];
+    for (const [attr, uri] of attributes) {
+      const prefix = declaredPrefix(attr);
+      if (prefix === undefined) continue;
+      checkDeclaration(name, attr, prefix, uri);
+      undo.push([prefix, this.scope.get(prefix)]);
+      this.scope.set(prefix, uri);
+    }
+    return undo;
+  }
+
+  /** No element has one attribute twice under two prefixes bound to one URI. */
+  private checkExpandedNames(name: string, attributes: ReadonlyArray<[string, string]>): void {
+    const expanded = new Set<string>();
+    for (const [attr] of attributes) {
+      if (!attr.includes(':') || declaredPrefix(attr) !== undefined) continue;
+      // A local name has no space, so "local uri" names one expanded name.
+      const key = `${attr.slice(attr.indexOf(':') + 1)} ${this.resolve(attr, `"${attr}" on <${name}>`)}`;
+      if (expanded.has(key)) throw new AtomMQError('INVALID_XML', `<${name}> has the attribute ${key.replace(' ', ' of namespace ')} twice, under two prefixes`);
+      expanded.add(key);
+    }
+  }
+}
+
+/**
+ * Builds the tree of parsed nodes and checks Namespaces in XML on the way: names are QNames, every
+ * prefix is declared, declarations are allowed ones, and no element has one attribute twice under
+ * two prefixes of one URI, at a cost of one step per name and declaration.
+ */
+export function toTree(nodes: readonly RawNode[]): XmlNode[] {
+  return new TreeBuilder().convert(nodes);
 }

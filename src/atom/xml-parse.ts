@@ -44,6 +44,16 @@ function checkDeclaration(text: string): void {
   }
 }
 
+/**
+ * XML given as a string where a fragment is expected (XML content of a JSON entry) may be a whole
+ * document, a file read as it is. Its declaration, checked as a document's is, has no place inside
+ * an element and is dropped; a `<?xml` anywhere else is still refused by the parse.
+ */
+export function withoutDeclaration(text: string): string {
+  checkDeclaration(text);
+  return text.slice(WELL_FORMED_DECLARATION.exec(text)?.[0].length ?? 0);
+}
+
 /** The parse shared by documents and fragments: checks, then builds the tree of the one root element. */
 function parseRoot(text: string, locate: Locator): XmlElement {
   const doctype = /<!DOCTYPE|<!ENTITY/.exec(text);

@@ -1,4 +1,3 @@
-import { escapeAttribute, escapeText } from './escape.js';
 import { NS } from './namespaces.js';
 
 /**
@@ -68,30 +67,4 @@ export function textContent(node: XmlElement): string {
 /** Whether an element holds character data other than whitespace directly. */
 export function hasText(node: XmlElement): boolean {
   return node.children.some((c) => (c.kind === 'text' || c.kind === 'cdata') && c.value.trim() !== '');
-}
-
-function serializeAttributes(attributes: Attributes): string {
-  let out = '';
-  for (const [name, value] of Object.entries(attributes)) out += ` ${name}="${escapeAttribute(value)}"`;
-  return out;
-}
-
-/**
- * Writes nodes as XML. Every value goes through escape.ts, so what was read comes back as the same
- * characters to any reader, and nothing in a value can become markup.
- */
-export function serialize(nodes: readonly XmlNode[]): string {
-  let out = '';
-  for (const node of nodes) {
-    if (isElement(node)) {
-      const open = `<${node.name}${serializeAttributes(node.attributes)}`;
-      out += node.children.length ? `${open}>${serialize(node.children)}</${node.name}>` : `${open}/>`;
-    } else if (node.kind === 'text') {
-      out += escapeText(node.value);
-    } else {
-      // Both come from the parser, which ends a CDATA section at its first "]]>" and refuses "--" in a comment.
-      out += node.kind === 'cdata' ? `<![CDATA[${node.value}]]>` : `<!--${node.value}-->`;
-    }
-  }
-  return out;
 }

@@ -1,5 +1,5 @@
 import { v4 as uuidv4 } from 'uuid';
-import { withSeq } from '../atom/render-entry.js';
+import { withSeq, withXmlBase } from '../atom/finish-entry.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
 import type { DeliveryPolicy } from '../hub/hub.js';
@@ -7,7 +7,6 @@ import type { Change } from '../store/store.js';
 import { ChangeQueue } from './change-queue.js';
 import type { AppContext } from './context.js';
 import { representationOf, type Format, type StreamCursor } from './read-params.js';
-import { withXmlBase } from './respond.js';
 
 /** Why the server ends a stream. Transports tell the peer: an SSE event, a WebSocket close code, a last JSON line. */
 export interface StreamEnd {
