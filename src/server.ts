@@ -95,6 +95,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   let feeds: FeedDirectory;
   try {
     openStore(stores, undefined, '--db (ATOMMQ_DB)');
+    await stores.ping();
     feeds = new FeedDirectory(options.feedsDir, (feed) => openStore(stores, feed.db, 'field "db"'));
     await Promise.all(feeds.list().map((feed) => declareGroups(stores.get(feed.db), feed.name, feed.groups)));
   } catch (error) {
@@ -156,7 +157,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const url = `http://${host}:${address.port}`;
   const urls = listeningUrls(address);
   const served = feeds.list().map((f) => f.name).sort();
-  logger.info({ urls, feeds: served, db: options.db.path },
+  logger.info({ urls, feeds: served, db: options.db.kind },
     `AtomMQ listening on ${urls.join(' ')}, serving ${served.length === 0 ? `no feeds (add one to ${options.feedsDir})` : `feeds ${served.join(', ')}`}`);
 
   let closing: Promise<void> | undefined;

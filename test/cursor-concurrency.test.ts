@@ -3,9 +3,10 @@
  * long-polls while publishers write must see every acknowledged message exactly once, in seq
  * order, none skipped; readers paging the collection view see every entry once, newest first.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { entryXml, postAtom, readJson, startTestServer, type JsonPage, type TestServer } from './support/server.js';
+import { eachStore } from './support/postgres.js';
 
 const PUBLISHERS = 4;
 const PER_PUBLISHER = 250;
@@ -29,9 +30,9 @@ async function publishAll(feedUrl: string): Promise<Set<number>> {
   return acked;
 }
 
-describe('cursor readers while publishers write', () => {
+eachStore('cursor readers while publishers write', (kind) => {
   let server: TestServer;
-  before(async () => { server = await startTestServer({ bus: {} }); });
+  before(async () => { server = await startTestServer({ bus: {} }, {}, kind); });
   after(async () => { await server.close(); });
 
   test(`${READERS} long-polling readers each see all ${TOTAL} messages once, in order`, { timeout: 30_000 }, async () => {
@@ -74,9 +75,9 @@ describe('cursor readers while publishers write', () => {
   });
 });
 
-describe('collection view readers after publishing', () => {
+eachStore('collection view readers after publishing', (kind) => {
   let server: TestServer;
-  before(async () => { server = await startTestServer({ bus: {} }); });
+  before(async () => { server = await startTestServer({ bus: {} }, {}, kind); });
   after(async () => { await server.close(); });
 
   test(`${READERS} readers paging rel=next each see all ${TOTAL} entries once, newest first`, { timeout: 30_000 }, async () => {

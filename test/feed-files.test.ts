@@ -192,7 +192,7 @@ describe('server options', () => {
     assert.equal(options.port, 8080);
     assert.equal(options.durability, 'fsync');
     assert.equal(options.bodyLimit, 1024 * 1024);
-    assert.match(options.db.path, /data\/atommq\.db$/);
+    assert.ok(options.db.kind === 'sqlite' && /data\/atommq\.db$/.test(options.db.path), JSON.stringify(options.db));
     assert.deepEqual([options.headersTimeout, options.requestTimeout, options.baseUrl], [10, 30, undefined]);
     assert.ok(Object.isFrozen(options));
   });

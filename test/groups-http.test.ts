@@ -11,11 +11,12 @@ import { validateFeed } from './support/atom-validator.js';
 import { startAppServer, type AppServer } from './support/app-server.js';
 import { ack, claim, GroupWrites, putGroup, settle, sleep, type ClaimAnswer } from './support/groups-http.js';
 import { entryXml, postAtom, startTestServer } from './support/server.js';
+import { eachStore } from './support/postgres.js';
 import { consumers, eventually, publishMany } from './support/streams.js';
 
 const AM_NS = 'http://atommq.org/ns/1.0';
 
-describe('consumer groups over HTTP: claims', () => {
+eachStore('consumer groups over HTTP: claims', (kind) => {
   let server: AppServer;
   let url: string;
   let writes: GroupWrites;
@@ -27,7 +28,7 @@ describe('consumer groups over HTTP: claims', () => {
     return name;
   }
   before(async () => {
-    server = await startAppServer({ jobs: { maxWait: 20 }, short: { maxWait: 1 } });
+    server = await startAppServer({ jobs: { maxWait: 20 }, short: { maxWait: 1 } }, kind);
     url = server.feedUrl('jobs');
     writes = new GroupWrites(server.store);
   });

@@ -4,16 +4,17 @@
  * declaration, move and removal, and what a group delivers of entries that are replaced or deleted.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { DOMParser } from '@xmldom/xmldom';
 import { validateFeed } from './support/atom-validator.js';
 import { ack, claim, groupStatus, putGroup, settle, sleep } from './support/groups-http.js';
 import { entryXml, postAtom, problemOf, startTestServer, type JsonPage, type TestServer } from './support/server.js';
 import { publishMany } from './support/streams.js';
+import { eachStore } from './support/postgres.js';
 
 const AM_NS = 'http://atommq.org/ns/1.0';
 
-describe('consumer groups over HTTP: receipts, dead letters, status', () => {
+eachStore('consumer groups over HTTP: receipts, dead letters, status', (kind) => {
   let server: TestServer;
   let url: string;
   let groups = 0;
@@ -23,7 +24,7 @@ describe('consumer groups over HTTP: receipts, dead letters, status', () => {
     return name;
   }
   before(async () => {
-    server = await startTestServer({ jobs: {} });
+    server = await startTestServer({ jobs: {} }, {}, kind);
     url = server.feedUrl('jobs');
   });
   after(() => server.close());

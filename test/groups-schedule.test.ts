@@ -5,14 +5,15 @@
  * cursor readers see every entry at once, with the times as elements in the AtomMQ namespace.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { DOMParser } from '@xmldom/xmldom';
 import { claim, groupStatus, putGroup, sleep } from './support/groups-http.js';
 import { entryXml, postAtom, readJson, startTestServer, type TestServer } from './support/server.js';
+import { eachStore } from './support/postgres.js';
 
 const AM_NS = 'http://atommq.org/ns/1.0';
 
-describe('consumer groups: delayed and expiring messages', () => {
+eachStore('consumer groups: delayed and expiring messages', (kind) => {
   let server: TestServer;
   let url: string;
   let groups = 0;
@@ -22,7 +23,7 @@ describe('consumer groups: delayed and expiring messages', () => {
     return name;
   }
   before(async () => {
-    server = await startTestServer({ jobs: { maxWait: 10 } });
+    server = await startTestServer({ jobs: { maxWait: 10 } }, {}, kind);
     url = server.feedUrl('jobs');
   });
   after(() => server.close());

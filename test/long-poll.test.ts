@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { entryXml, postAtom, startTestServer, type JsonPage, type TestServer } from './support/server.js';
 import { consumers, eventually, publishMany } from './support/streams.js';
+import { eachStore } from './support/postgres.js';
 
-describe('long-polling on the cursor view', () => {
+eachStore('long-polling on the cursor view', (kind) => {
   let server: TestServer;
   let url: string;
   let newest = 0;
   before(async () => {
-    server = await startTestServer({ test: { maxWait: 2 } });
+    server = await startTestServer({ test: { maxWait: 2 } }, {}, kind);
     url = server.feedUrl('test');
     newest = Number((await postAtom(url, entryXml('seed'))).headers.get('xlastid'));
   });

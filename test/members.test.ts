@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { DOMParser } from '@xmldom/xmldom';
 import { validateEntry, validateFeed } from './support/atom-validator.js';
 import { entryXml, postAtom, problemOf, readJson, startTestServer, type TestServer } from './support/server.js';
+import { eachStore } from './support/postgres.js';
 
 const TOMBSTONES = 'http://purl.org/atompub/tombstones/1.0';
 
-describe('member entries: GET, PUT, DELETE as a log of changes', () => {
+eachStore('member entries: GET, PUT, DELETE as a log of changes', (kind) => {
   let server: TestServer;
   let url: string;
   before(async () => {
-    server = await startTestServer({ test: {}, frozen: { immutable: true } });
+    server = await startTestServer({ test: {}, frozen: { immutable: true } }, {}, kind);
     url = server.feedUrl('test');
   });
   after(() => server.close());

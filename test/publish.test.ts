@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { validateEntry, validateFeed } from './support/atom-validator.js';
 import { ATOM, entryXml, postAtom, problemOf, readJson, startTestServer, type TestServer } from './support/server.js';
+import { eachStore } from './support/postgres.js';
 
 const LEGACY = '<entry> <title>allo</title> <content type="xhtml"> <div xmlns="http://www.w3.org/1999/xhtml" >an important message</div> </content> </entry>';
 
-describe('publishing', () => {
+eachStore('publishing', (kind) => {
   let server: TestServer;
   let url: string;
   before(async () => {
-    server = await startTestServer({ test: {}, mycoolfeed: { author: { name: 'Ops', email: 'ops@example.com' } } });
+    server = await startTestServer({ test: {}, mycoolfeed: { author: { name: 'Ops', email: 'ops@example.com' } } }, {}, kind);
     url = server.feedUrl('test');
   });
   after(() => server.close());

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { DOMParser } from '@xmldom/xmldom';
 import { parseWithFeedReader, validateFeed, validateWithSchema } from './support/atom-validator.js';
 import { entryXml, postAtom, readJson, startTestServer, type TestServer } from './support/server.js';
+import { eachStore } from './support/postgres.js';
 
 const ATOM_NS = 'http://www.w3.org/2005/Atom';
 const AM_NS = 'http://atommq.org/ns/1.0';
@@ -25,12 +26,12 @@ function linkHref(xml: string, rel: string): string | undefined {
   return undefined;
 }
 
-describe('reading feeds', () => {
+eachStore('reading feeds', (kind) => {
   let server: TestServer;
   let url: string;
   const seqs: number[] = [];
   before(async () => {
-    server = await startTestServer({ test: { pageSize: 4, title: 'Test feed', subtitle: 'for tests' }, empty: {} });
+    server = await startTestServer({ test: { pageSize: 4, title: 'Test feed', subtitle: 'for tests' }, empty: {} }, {}, kind);
     url = server.feedUrl('test');
     for (let i = 1; i <= 10; i++) {
       const res = await postAtom(url, entryXml(`m${i}`));

@@ -10,6 +10,7 @@ import { validateEntry } from './support/atom-validator.js';
 import {
   entryXml, postAtom, problemOf, ProcessScope, spawnServer, startTestServer, type TestServer,
 } from './support/server.js';
+import { eachStore } from './support/postgres.js';
 import { consumers, describeSeqs, eventually, publishingUnderWay, publishMany, StreamClient } from './support/streams.js';
 
 const SSE = { Accept: 'text/event-stream' };
@@ -24,12 +25,13 @@ function listen(url: string): { es: EventSource; ids: number[]; closings: string
   return got;
 }
 
-describe('server-sent events', () => {
+eachStore('server-sent events', (kind) => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer(
       { seam: {}, news: {}, resume: {}, slow: {}, jobs: { delivery: 'roundrobin' } },
       { heartbeat: '0.2', streamBuffer: '8' },
+      kind,
     );
   });
   after(() => server.close());

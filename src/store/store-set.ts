@@ -1,5 +1,6 @@
 import type { Dsn } from '../config/dsn.js';
 import type { ServerOptions } from '../config/server-options.js';
+import { PgStore } from './postgres/pg-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store, StoredEntry } from './store.js';
 
@@ -17,10 +18,10 @@ export class StoreSet {
 
   /** The store for a DSN (the server's default when undefined). */
   get(dsn: Dsn = this.options.db): Store {
-    const id = `${dsn.kind}:${dsn.path}`;
+    const id = JSON.stringify(dsn);
     let store = this.stores.get(id);
     if (!store) {
-      store = new SqliteStore({ path: dsn.path, durability: this.options.durability });
+      store = dsn.kind === 'postgres' ? new PgStore({ url: dsn.url }) : new SqliteStore({ path: dsn.path, durability: this.options.durability });
       store.onCommit(this.onCommit);
       this.stores.set(id, store);
     }

@@ -1,40 +1,40 @@
 /**
  * The HTTP application over a store the test holds, for tests that watch the store while requests
- * run (how many group writes a held claim makes, say). Real HTTP on port 0, a real SQLite file, the
- * real app, hub and feed directory, put together as src/server.ts does, minus its lifecycle.
+ * run (how many group writes a held claim makes, say). Real HTTP on port 0, a real store of either
+ * kind (support/stores.ts), the real app, hub and feed directory, put together as src/server.ts
+ * does, minus its lifecycle.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { FeedDirectory } from '../../src/config/feed-directory.js';
 import { resolveOptions } from '../../src/config/server-options.js';
 import { createApp } from '../../src/http/app.js';
 import type { AppContext } from '../../src/http/context.js';
 import { Hub } from '../../src/hub/hub.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { makeFeedsDir, tempDir } from './server.js';
+import type { Store } from '../../src/store/store.js';
+import type { StoreKind } from './postgres.js';
+import { makeFeedsDir } from './server.js';
+import { StoreScope } from './stores.js';
 
 export interface AppServer {
   readonly url: string;
-  readonly store: SqliteStore;
+  readonly store: Store;
   feedUrl(name: string): string;
   close(): Promise<void>;
 }
 
-export async function startAppServer(feeds: Record<string, object>): Promise<AppServer> {
-  const dir = tempDir('atommq-app-');
-  const feedsDir = makeFeedsDir(dir, feeds);
-  const dbPath = join(dir, 'atommq.db');
-  const store = new SqliteStore({ path: dbPath });
+export async function startAppServer(feeds: Record<string, object>, kind: StoreKind = 'sqlite'): Promise<AppServer> {
+  const scope = new StoreScope(kind);
+  const store = await scope.open();
+  const feedsDir = makeFeedsDir(scope.files, feeds);
   const hub = new Hub();
   store.onCommit((changes) => {
     for (const change of changes) hub.distribute(change);
   });
   const shutdown = new AbortController();
   const ctx: AppContext = {
-    options: resolveOptions({ port: '0', feedsDir, db: `sqlite:${dbPath}` }),
+    options: resolveOptions({ port: '0', feedsDir }),
     feeds: new FeedDirectory(feedsDir),
     storeFor: () => store,
     hub,
@@ -54,8 +54,7 @@ export async function startAppServer(feeds: Record<string, object>): Promise<App
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       hub.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await scope.cleanUp();
     },
   };
 }

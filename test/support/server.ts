@@ -1,6 +1,7 @@
 /**
  * Test harness: a real AtomMQ server on an ephemeral port, over a real SQLite file in a fresh temp
- * directory, with its own feed files. Every test gets its own, and `close()` removes it all.
+ * directory (or a fresh PostgreSQL schema), with its own feed files. Every test gets its own, and
+ * `close()` removes it all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -10,13 +11,17 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { resolveOptions, type RawOptions } from '../../src/config/server-options.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { freshSchema, type StoreKind } from './postgres.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
 export interface TestServer extends RunningServer {
   readonly dir: string;
   readonly feedsDir: string;
+  /** The SQLite file (unused on PostgreSQL). */
   readonly dbPath: string;
+  /** The server's --db. */
+  readonly db: string;
   /** Absolute URL of a feed. */
   feedUrl(name: string): string;
   /** Writes (or rewrites) a feed file. */
@@ -35,26 +40,42 @@ export function makeFeedsDir(dir: string, feeds: Record<string, object>): string
   return feedsDir;
 }
 
-/** Starts a server in this process. `feeds` defaults to one feed named "test". */
+/**
+ * Starts a server in this process. `feeds` defaults to one feed named "test". On PostgreSQL the
+ * server gets a fresh schema, dropped by `close()`, unless `options.db` names a database.
+ */
 export async function startTestServer(
   feeds: Record<string, object> = { test: {} },
   options: RawOptions = {},
+  kind: StoreKind = 'sqlite',
 ): Promise<TestServer> {
   const dir = tempDir();
   const feedsDir = makeFeedsDir(dir, feeds);
   const dbPath = join(dir, 'atommq.db');
-  const server = await startServer(
-    resolveOptions({ port: '0', host: '127.0.0.1', feedsDir, db: `sqlite:${dbPath}`, logLevel: 'silent', ...options }),
-    pino({ level: 'silent' }),
-  );
+  const schema = kind === 'postgres' && options.db === undefined ? await freshSchema() : undefined;
+  const db = options.db ?? schema?.url ?? `sqlite:${dbPath}`;
+  const removeAll = async (): Promise<void> => {
+    rmSync(dir, { recursive: true, force: true });
+    await schema?.drop();
+  };
+  let server: RunningServer;
+  try {
+    server = await startServer(
+      resolveOptions({ port: '0', host: '127.0.0.1', feedsDir, logLevel: 'silent', ...options, db }),
+      pino({ level: 'silent' }),
+    );
+  } catch (error) {
+    await removeAll();
+    throw error;
+  }
   return {
     ...server,
-    dir, feedsDir, dbPath,
+    dir, feedsDir, dbPath, db,
     feedUrl: (name) => `${server.url}/feeds/${name}`,
     writeFeed: (name, config) => writeFileSync(join(feedsDir, `${name}.json`), JSON.stringify(config)),
     close: async () => {
       await server.close();
-      rmSync(dir, { recursive: true, force: true });
+      await removeAll();
     },
   };
 }
@@ -74,12 +95,14 @@ export interface SpawnArgs {
   readonly port: number;
   readonly feedsDir: string;
   readonly dbPath: string;
+  /** The --db to use instead of the SQLite file at `dbPath`. */
+  readonly db?: string | undefined;
 }
 
 /** Spawns `atommq serve` exactly as a user would and waits until /healthz answers. */
 export async function spawnServer(args: SpawnArgs & { extra?: string[] }): Promise<ChildServer> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', String(args.port), '--host', '127.0.0.1',
-    '--feeds', args.feedsDir, '--db', `sqlite:${args.dbPath}`, '--log-level', 'warn', ...(args.extra ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--feeds', args.feedsDir, '--db', args.db ?? `sqlite:${args.dbPath}`, '--log-level', 'warn', ...(args.extra ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
   child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
