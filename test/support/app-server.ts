@@ -20,12 +20,14 @@ import { StoreScope } from './stores.js';
 export interface AppServer {
   readonly url: string;
   readonly store: Store;
+  /** Where its store is: another app server given it shares the database (PostgreSQL). */
+  readonly db: string;
   feedUrl(name: string): string;
   close(): Promise<void>;
 }
 
-export async function startAppServer(feeds: Record<string, object>, kind: StoreKind = 'sqlite'): Promise<AppServer> {
-  const scope = new StoreScope(kind);
+export async function startAppServer(feeds: Record<string, object>, kind: StoreKind = 'sqlite', db?: string): Promise<AppServer> {
+  const scope = new StoreScope(kind, db);
   const store = await scope.open();
   const feedsDir = makeFeedsDir(scope.files, feeds);
   const hub = new Hub();
@@ -48,6 +50,7 @@ export async function startAppServer(feeds: Record<string, object>, kind: StoreK
   return {
     url,
     store,
+    db: kind === 'postgres' ? scope.pgUrl : scope.path,
     feedUrl: (name) => `${url}/feeds/${name}`,
     close: async () => {
       shutdown.abort();

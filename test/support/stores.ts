@@ -15,7 +15,15 @@ export class StoreScope {
   private schema: TestSchema | undefined;
   private current: Store | undefined;
 
-  constructor(readonly kind: StoreKind = 'sqlite') {}
+  /** `url`: a PostgreSQL database to share (another server's) rather than a fresh schema. */
+  constructor(readonly kind: StoreKind = 'sqlite', private readonly url?: string) {}
+
+  /** The PostgreSQL database's URL (PostgreSQL only). */
+  get pgUrl(): string {
+    const url = this.url ?? this.schema?.url;
+    if (!url) throw new Error('StoreScope: not on PostgreSQL, or not open yet');
+    return url;
+  }
 
   /** The open store; call `open` first (in `before`). */
   get store(): Store {
@@ -35,7 +43,7 @@ export class StoreScope {
   }
 
   readonly open = async (): Promise<Store> => {
-    if (this.kind === 'postgres') this.schema = await freshSchema();
+    if (this.kind === 'postgres' && !this.url) this.schema = await freshSchema();
     this.current = this.make();
     return this.current;
   };
@@ -58,6 +66,6 @@ export class StoreScope {
   };
 
   private make(): Store {
-    return this.schema ? new PgStore({ url: this.schema.url }) : new SqliteStore({ path: this.path });
+    return this.kind === 'postgres' ? new PgStore({ url: this.pgUrl }) : new SqliteStore({ path: this.path });
   }
 }
