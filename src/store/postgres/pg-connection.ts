@@ -68,6 +68,30 @@ export function storeError(error: unknown): unknown {
     { cause: error, headers: { 'Retry-After': '1' } });
 }
 
+/**
+ * Runs `work` on a connection of the pool. While checked out a connection has no listener of the
+ * pool's, and one that dies between two queries would report it to nobody (which ends the
+ * process): it is listened to here, and a connection that failed (or that `work` discards) is
+ * closed rather than pooled.
+ */
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient, discard: (why: Error) => void) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const died = (error: Error): void => {
+    broken ??= error;
+  };
+  client.on('error', died);
+  try {
+    return await work(client, died);
+  } catch (error) {
+    if (isUnavailable(error)) broken ??= error as Error;
+    throw error;
+  } finally {
+    client.off('error', died);
+    client.release(broken);
+  }
+}
+
 /** Runs a read, turning a lost connection into STORE_UNAVAILABLE. */
 export async function guarded<T>(read: () => Promise<T>): Promise<T> {
   try {

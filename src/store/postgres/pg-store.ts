@@ -8,7 +8,7 @@ import type {
 } from '../store.js';
 import type { WriteOp } from '../write-rules.js';
 import { CommitFeed } from './pg-commit-feed.js';
-import { createPool, guarded, statement, storeError, type StoreLog } from './pg-connection.js';
+import { createPool, guarded, statement, storeError, withClient, type StoreLog } from './pg-connection.js';
 import { groupReads } from './pg-group-reads.js';
 import { announcements, Listener, type Announcement } from './pg-notify.js';
 import { ENTRY_COLUMNS, readAfter, readBefore, readRange, toEntry, type EntryRow } from './pg-pages.js';
@@ -93,17 +93,14 @@ export class PgStore implements Store {
   }
 
   private async open(): Promise<void> {
-    const client = await this.pool.connect();
-    let head: number;
-    let schema: string;
-    try {
+    const { head, schema } = await withClient(this.pool, async (client) => {
       const applied = await migrate(client);
       if (applied.length) this.log('info', `PostgreSQL schema migrated to version ${applied.at(-1)}`);
-      head = (await client.query<{ seq: number }>(HEAD)).rows[0]!.seq;
-      schema = (await client.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
-    } finally {
-      client.release();
-    }
+      return {
+        head: (await client.query<{ seq: number }>(HEAD)).rows[0]!.seq,
+        schema: (await client.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema,
+      };
+    });
     this.feed.start(head);
     const listener = new Listener(this.options.url, `atommq:${schema}`, { message: (a) => this.hear(a), reconnected: () => void this.resync(true) }, this.log);
     await listener.start();

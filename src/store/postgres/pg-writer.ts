@@ -3,7 +3,7 @@ import { AtomMQError } from '../../errors/index.js';
 import type { GroupOutcome } from '../group-ops.js';
 import type { WriteOp } from '../write-rules.js';
 import { Batch, type CommittedBatch } from './pg-batch.js';
-import { isUnavailable, storeError } from './pg-connection.js';
+import { isUnavailable, storeError, withClient } from './pg-connection.js';
 import { appendRun, change, prune, type Outcome } from './pg-entry-writes.js';
 import { applyGroupOp } from './pg-group-writes.js';
 
@@ -59,32 +59,25 @@ export class PgWriter {
   }
 
   private async commit(queued: readonly Queued[]): Promise<void> {
-    let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
-    } catch (error) {
-      for (const q of queued) q.reject(storeError(error));
-      return;
-    }
-    let broken: Error | undefined;
-    try {
-      const batch = await Batch.begin(client);
-      const outcomes = await apply(batch, queued.map((q) => q.op));
-      const committed: CommittedBatch = { prev: batch.prev, last: batch.last, changes: batch.changes, groupChanges: groupChanges(queued, outcomes) };
-      await batch.commit(this.channel(), this.hooks.announce(committed));
-      await this.hooks.committed(committed);
+      const outcomes = await withClient(this.pool, async (client, discard) => {
+        try {
+          const batch = await Batch.begin(client);
+          const results = await apply(batch, queued.map((q) => q.op));
+          const committed: CommittedBatch = { prev: batch.prev, last: batch.last, changes: batch.changes, groupChanges: groupChanges(queued, results) };
+          await batch.commit(this.channel(), this.hooks.announce(committed));
+          await this.hooks.committed(committed);
+          return results;
+        } catch (error) {
+          // A connection that is gone rolled back by itself, or committed: nobody can tell.
+          if (isUnavailable(error)) this.hooks.lost();
+          else await client.query('ROLLBACK').catch(discard);
+          throw error;
+        }
+      });
       outcomes.forEach((outcome, i) => (outcome.ok ? queued[i]!.resolve(outcome.value) : queued[i]!.reject(outcome.error)));
     } catch (error) {
-      if (isUnavailable(error)) {
-        broken = error as Error;
-        this.hooks.lost();
-      } else {
-        await client.query('ROLLBACK').catch((e: Error) => { broken = e; });
-      }
       for (const q of queued) q.reject(storeError(error));
-    } finally {
-      // A connection that failed is closed rather than handed to the next batch.
-      client.release(broken);
     }
   }
 }
