@@ -15,6 +15,8 @@ export interface WakeOptions {
    * measure an ordinary read of an already-committed entry instead of a wake.
    */
   readonly settleMs?: number;
+  /** Where the writer POSTs; the reader's server by default (another server on the same database: a wake across servers). */
+  readonly writerUrl?: string;
 }
 
 export interface WakeResult {
@@ -44,9 +46,10 @@ export async function measureWakeLatency(baseUrl: string, options: WakeOptions):
   let early = 0;
   let mismatched = 0;
   try {
-    let newest = await postOne(baseUrl, { agent: writer });
+    const writerUrl = options.writerUrl ?? baseUrl;
+    let newest = await postOne(writerUrl, { agent: writer });
     for (let i = 0; i < warmup + options.iterations; i++) {
-      const round = await wakeRound(baseUrl, reader, writer, newest, settleMs);
+      const round = await wakeRound(baseUrl, writerUrl, reader, writer, newest, settleMs);
       newest = round.newest;
       if (i < warmup) continue;
       if (round.kind === 'woken') samples.add(round.ms);
@@ -62,6 +65,7 @@ export async function measureWakeLatency(baseUrl: string, options: WakeOptions):
 
 async function wakeRound(
   baseUrl: string,
+  writerUrl: string,
   reader: Agent,
   writer: Agent,
   newest: number,
@@ -89,7 +93,7 @@ async function wakeRound(
   }
 
   const sentAt = performance.now();
-  const [res, posted] = await Promise.all([poll, postOne(baseUrl, { agent: writer })]);
+  const [res, posted] = await Promise.all([poll, postOne(writerUrl, { agent: writer })]);
   if (res.status !== 200 || lastIdHeader(res) !== posted) return { kind: 'mismatched', newest: posted };
   // receivedAt is stamped in the response's 'end' handler, so awaiting the
   // POST as well does not inflate the figure.

@@ -27,7 +27,8 @@ export function atomMqPaths(workDir: string, name: string): { dir: string; feeds
   return { dir, feedsDir, feedFile, dbPath: join(dir, 'atommq.db') };
 }
 
-export async function startAtomMq(workDir: string, name: string): Promise<ChildServer> {
+/** `db`: the --db to serve from; by default a SQLite file of the instance's own. */
+export async function startAtomMq(workDir: string, name: string, db?: string): Promise<ChildServer> {
   const { dir, feedsDir } = atomMqPaths(workDir, name);
   const port = await freePort();
   return startChildServer({
@@ -42,7 +43,7 @@ export async function startAtomMq(workDir: string, name: string): Promise<ChildS
       '--feeds',
       feedsDir,
       '--db',
-      `sqlite:${join(dir, 'atommq.db')}`,
+      db ?? `sqlite:${join(dir, 'atommq.db')}`,
       // The baselines log nothing per request; neither does AtomMQ at warn (no access log).
       '--log-level',
       'warn',
