@@ -22,12 +22,15 @@ const types: pg.CustomTypesConfig = {
  * A pool on the DSN. `connectionTimeoutMillis` bounds how long a request waits for a connection
  * when the server does not answer at all (a dead host), so it fails with 503 rather than hangs;
  * a server that is down or restarting refuses at once anyway. Keep-alive finds connections that
- * died without a word.
+ * died without a word. `idleInTransactionMs`: PostgreSQL ends a session that stays that long in a
+ * transaction without sending anything (a frozen or cut-off server holding a lock), so the other
+ * servers go on.
  */
-export function createPool(url: string, max: number, log: StoreLog): pg.Pool {
+export function createPool(url: string, max: number, log: StoreLog, idleInTransactionMs?: number): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url, max, types, keepAlive: true, connectionTimeoutMillis: 5000,
     application_name: 'atommq',
+    ...(idleInTransactionMs === undefined ? {} : { idle_in_transaction_session_timeout: idleInTransactionMs }),
   });
   // An idle connection that the server closes (a restart) is dropped by the pool, which reports it
   // here; without a listener that report would crash the process.

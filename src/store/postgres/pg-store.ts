@@ -59,7 +59,8 @@ export class PgStore implements Store {
     const log = options.log ?? (() => {});
     this.log = log;
     this.pool = createPool(options.url, options.poolSize ?? 10, log);
-    this.writes = createPool(options.url, 1, log);
+    // A batch sends its statements back to back: 10 s without one means its server is gone.
+    this.writes = createPool(options.url, 1, log, 10_000);
     this.feed = new CommitFeed((after, upTo) => readRange(this.pool, after, upTo, RANGE_PAGE), (changes) => {
       for (const listener of this.listeners) listener(changes);
     }, log);
