@@ -30,15 +30,10 @@ export class Batch {
     this.next = prev + 1;
   }
 
-  /**
-   * BEGIN and the lock in one round trip; waits while another server's batch holds it.
-   * synchronous_commit is on for the batch whatever the database's default: its commit is flushed
-   * to the WAL (and to synchronous standbys, if any) before it resolves, and only then is a write
-   * answered.
-   */
+  /** BEGIN and the lock in one round trip; waits while another server's batch holds it. */
   static async begin(client: pg.ClientBase): Promise<Batch> {
-    const results = await client.query('BEGIN; SET LOCAL synchronous_commit = on; SELECT seq FROM atommq_head WHERE id = 1 FOR UPDATE') as unknown as pg.QueryResult[];
-    const seq = (results[2]?.rows[0] as { seq: number } | undefined)?.seq;
+    const results = await client.query('BEGIN; SELECT seq FROM atommq_head WHERE id = 1 FOR UPDATE') as unknown as pg.QueryResult[];
+    const seq = (results[1]?.rows[0] as { seq: number } | undefined)?.seq;
     if (seq === undefined) throw new Error('atommq_head has no row: the schema is damaged');
     return new Batch(client, seq);
   }

@@ -22,19 +22,28 @@ const types: pg.CustomTypesConfig = {
  * A pool on the DSN. `connectionTimeoutMillis` bounds how long a request waits for a connection
  * when the server does not answer at all (a dead host), so it fails with 503 rather than hangs;
  * a server that is down or restarting refuses at once anyway. Keep-alive finds connections that
- * died without a word. `idleInTransactionMs`: PostgreSQL ends a session that stays that long in a
- * transaction without sending anything (a frozen or cut-off server holding a lock), so the other
- * servers go on.
+ * died without a word.
  */
-export function createPool(url: string, max: number, log: StoreLog, idleInTransactionMs?: number): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: url, max, types, keepAlive: true, connectionTimeoutMillis: 5000,
-    application_name: 'atommq',
-    ...(idleInTransactionMs === undefined ? {} : { idle_in_transaction_session_timeout: idleInTransactionMs }),
-  });
+export function createPool(url: string, max: number, log: StoreLog): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, types, keepAlive: true, connectionTimeoutMillis: 5000, application_name: 'atommq' });
   // An idle connection that the server closes (a restart) is dropped by the pool, which reports it
   // here; without a listener that report would crash the process.
   pool.on('error', (error) => log('warn', `an idle PostgreSQL connection was closed: ${error.message}`));
+  return pool;
+}
+
+/**
+ * The pool that writes: every commit on it is flushed to the WAL (and to synchronous standbys, if
+ * any) before it returns, whatever the database's default for synchronous_commit, and only then
+ * is a write answered. PostgreSQL ends a session that stays 10 s in a transaction without sending
+ * anything (its server frozen or cut off while holding the log's lock), so the other servers go
+ * on; a batch sends its statements back to back.
+ */
+export function createWriterPool(url: string, log: StoreLog): pg.Pool {
+  const pool = createPool(url, 1, log);
+  pool.on('connect', (client) => {
+    client.query('SET synchronous_commit = on; SET idle_in_transaction_session_timeout = 10000').catch(() => {});
+  });
   return pool;
 }
 

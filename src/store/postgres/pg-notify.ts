@@ -17,9 +17,14 @@ export type Announcement =
 /** PostgreSQL refuses payloads of 8000 bytes or more; group changes are split below that. */
 const MAX_PAYLOAD = 7000;
 
+/** What a notification that the log grew starts with; the newest seq follows. */
+export function logPrefix(from: string): string {
+  return `log ${from} `;
+}
+
 /** The notifications a committed batch sends: `log <from> <last>`, and `groups <from> [[feed, group, nextDue], ...]`. */
 export function announcements(from: string, batch: Pick<CommittedBatch, 'prev' | 'last' | 'groupChanges'>): string[] {
-  const payloads = batch.last > batch.prev ? [`log ${from} ${batch.last}`] : [];
+  const payloads = batch.last > batch.prev ? [`${logPrefix(from)}${batch.last}`] : [];
   let chunk: string[] = [];
   let size = 0;
   const flush = (): void => {

@@ -8,9 +8,9 @@ import type {
 } from '../store.js';
 import type { WriteOp } from '../write-rules.js';
 import { CommitFeed } from './pg-commit-feed.js';
-import { createPool, guarded, statement, storeError, withClient, type StoreLog } from './pg-connection.js';
+import { createPool, createWriterPool, guarded, statement, storeError, withClient, type StoreLog } from './pg-connection.js';
 import { groupReads } from './pg-group-reads.js';
-import { announcements, Listener, type Announcement } from './pg-notify.js';
+import { Listener, type Announcement } from './pg-notify.js';
 import { ENTRY_COLUMNS, readAfter, readBefore, readRange, toEntry, type EntryRow } from './pg-pages.js';
 import { migrate } from './pg-schema.js';
 import { PgWriter } from './pg-writer.js';
@@ -59,13 +59,11 @@ export class PgStore implements Store {
     const log = options.log ?? (() => {});
     this.log = log;
     this.pool = createPool(options.url, options.poolSize ?? 10, log);
-    // A batch sends its statements back to back: 10 s without one means its server is gone.
-    this.writes = createPool(options.url, 1, log, 10_000);
+    this.writes = createWriterPool(options.url, log);
     this.feed = new CommitFeed((after, upTo) => readRange(this.pool, after, upTo, RANGE_PAGE), (changes) => {
       for (const listener of this.listeners) listener(changes);
     }, log);
-    this.writer = new PgWriter(this.writes, () => this.listener!.channel, {
-      announce: (batch) => announcements(this.instance, batch),
+    this.writer = new PgWriter(this.writes, this.instance, () => this.listener!.channel, {
       committed: (batch) => this.feed.committed(batch.prev, batch.last, batch.changes),
       lost: () => void this.resync(),
     });

@@ -1,11 +1,14 @@
 import type pg from 'pg';
 import { AtomMQError } from '../../errors/index.js';
 import type { GroupOutcome } from '../group-ops.js';
+import type { AppendRequest } from '../store.js';
 import type { WriteOp } from '../write-rules.js';
 import { Batch, type CommittedBatch } from './pg-batch.js';
+import { appendAlone, appendRun, independent, type Outcome } from './pg-appends.js';
 import { isUnavailable, storeError, withClient } from './pg-connection.js';
-import { appendRun, change, prune, type Outcome } from './pg-entry-writes.js';
+import { change, prune } from './pg-entry-writes.js';
 import { applyGroupOp } from './pg-group-writes.js';
+import { announcements, logPrefix } from './pg-notify.js';
 
 interface Queued {
   readonly op: WriteOp;
@@ -15,10 +18,9 @@ interface Queued {
 
 /** Writes per transaction at most, so one batch never holds the lock for long whatever the load. */
 const MAX_BATCH = 512;
+const UNIQUE_VIOLATION = '23505';
 
 export interface WriterHooks {
-  /** The notifications a batch sends as it commits. */
-  announce(batch: CommittedBatch): string[];
   /** After the commit, before the writes are answered: hands the changes to the listeners. */
   committed(batch: CommittedBatch): Promise<void>;
   /** A batch failed on a lost connection: its commit may or may not have happened. */
@@ -35,7 +37,9 @@ export class PgWriter {
   private queue: Queued[] = [];
   private running: Promise<void> | undefined;
 
-  constructor(private readonly pool: pg.Pool, private readonly channel: () => string, private readonly hooks: WriterHooks) {}
+  /** `from` names this store in its notifications; `channel` is where they go, known once the store is open. */
+  constructor(private readonly pool: pg.Pool, private readonly from: string, private readonly channel: () => string,
+    private readonly hooks: WriterHooks) {}
 
   write<T>(op: WriteOp): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -59,26 +63,47 @@ export class PgWriter {
   }
 
   private async commit(queued: readonly Queued[]): Promise<void> {
+    const appends = queued.every((q) => q.op.op === 'append') ? queued.map((q) => (q.op as Append).request) : undefined;
     try {
-      const outcomes = await withClient(this.pool, async (client, discard) => {
-        try {
-          const batch = await Batch.begin(client);
-          const results = await apply(batch, queued.map((q) => q.op));
-          const committed: CommittedBatch = { prev: batch.prev, last: batch.last, changes: batch.changes, groupChanges: groupChanges(queued, results) };
-          await batch.commit(this.channel(), this.hooks.announce(committed));
-          await this.hooks.committed(committed);
-          return results;
-        } catch (error) {
-          // A connection that is gone rolled back by itself, or committed: nobody can tell.
-          if (isUnavailable(error)) this.hooks.lost();
-          else await client.query('ROLLBACK').catch(discard);
-          throw error;
-        }
-      });
+      const outcomes = (appends && independent(appends) && await this.alone(appends)) || await this.batch(queued);
       outcomes.forEach((outcome, i) => (outcome.ok ? queued[i]!.resolve(outcome.value) : queued[i]!.reject(outcome.error)));
     } catch (error) {
+      if (isUnavailable(error)) this.hooks.lost();
       for (const q of queued) q.reject(storeError(error));
     }
+  }
+
+  /**
+   * Appends alone, in one statement (pg-appends.ts). Undefined when another server stored one of
+   * their names since they were looked up: the batch, which holds the lock as it looks, decides.
+   */
+  private async alone(appends: readonly AppendRequest[]): Promise<Array<Outcome<unknown>> | undefined> {
+    try {
+      const done = await withClient(this.pool, (client) => appendAlone(client, appends, this.channel(), logPrefix(this.from)));
+      await this.hooks.committed({ prev: done.prev, last: done.last, changes: done.changes, groupChanges: [] });
+      return done.outcomes;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) return undefined;
+      throw error;
+    }
+  }
+
+  /** Any writes, in one transaction under the log's lock (pg-batch.ts). */
+  private batch(queued: readonly Queued[]): Promise<Array<Outcome<unknown>>> {
+    return withClient(this.pool, async (client, discard) => {
+      try {
+        const batch = await Batch.begin(client);
+        const results = await apply(batch, queued.map((q) => q.op));
+        const committed: CommittedBatch = { prev: batch.prev, last: batch.last, changes: batch.changes, groupChanges: groupChanges(queued, results) };
+        await batch.commit(this.channel(), announcements(this.from, committed));
+        await this.hooks.committed(committed);
+        return results;
+      } catch (error) {
+        // A connection that is gone rolled back by itself, or committed: nobody can tell.
+        if (!isUnavailable(error)) await client.query('ROLLBACK').catch(discard);
+        throw error;
+      }
+    });
   }
 }
 
