@@ -9,6 +9,11 @@ export function checkFeed(feed: string): void {
   if (!isFeedName(feed)) throw new InvalidArgumentError(`"${String(feed)}" is not a feed name (${NAME_RULE})`);
 }
 
+/** A consumer group's name: the same rule as a feed's. */
+export function checkGroup(group: string): void {
+  if (!isFeedName(group)) throw new InvalidArgumentError(`"${String(group)}" is not a group name (${NAME_RULE})`);
+}
+
 /** A page size, when one is given. */
 export function checkLimit(limit: number | undefined): void {
   if (limit !== undefined && !isLimit(limit)) throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_LIMIT}, not ${limit}`);
