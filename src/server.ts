@@ -12,6 +12,7 @@ import { isStream } from './http/response-sink.js';
 import { upgradeListener } from './http/upgrade.js';
 import { webSocketEndpoint } from './http/websocket.js';
 import { Hub } from './hub/hub.js';
+import { declareGroups } from './store/declare-groups.js';
 import { StoreSet } from './store/store-set.js';
 
 export interface RunningServer {
@@ -94,6 +95,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   try {
     openStore(stores, undefined, '--db (ATOMMQ_DB)');
     feeds = new FeedDirectory(options.feedsDir, (feed) => openStore(stores, feed.db, 'field "db"'));
+    await Promise.all(feeds.list().map((feed) => declareGroups(stores.get(feed.db), feed.name, feed.groups)));
   } catch (error) {
     await stores.close();
     throw error;
@@ -111,7 +113,11 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
     else if (event.type === 'unmounted') {
       logger.info({ feed: event.name }, 'feed unmounted');
       hub.closeFeed(event.name);
-    } else logger.info({ feed: event.feed.name }, `feed ${event.type}`);
+    } else {
+      logger.info({ feed: event.feed.name }, `feed ${event.type}`);
+      declareGroups(stores.get(event.feed.db), event.feed.name, event.feed.groups)
+        .catch((error: unknown) => logger.error({ err: error, feed: event.feed.name }, 'declaring the consumer groups of the feed file failed'));
+    }
   });
 
   const pruner = setInterval(() => {

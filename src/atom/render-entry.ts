@@ -15,6 +15,9 @@ export interface EntryStamp {
   readonly memberPath: string;
   /** The feed's author, for entries that name none. */
   readonly defaultAuthor: Person;
+  /** RFC 3339: when consumer groups may first hand the message out, and when they stop (publish headers). */
+  readonly deliverAfter?: string | undefined;
+  readonly expires?: string | undefined;
 }
 
 /**
@@ -88,7 +91,9 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
     (authors.length ? '' : personXml(stamp.defaultAuthor)) +
     `<link rel="edit" href="${escapeXml(stamp.memberPath)}"/>` +
     (needsAlternate ? `<link rel="alternate" href="${escapeXml(stamp.memberPath)}"/>` : '') +
-    serialize(entry.children.map((c) => c.node));
+    serialize(entry.children.map((c) => c.node)) +
+    (stamp.deliverAfter ? `<am:deliver-after>${stamp.deliverAfter}</am:deliver-after>` : '') +
+    (stamp.expires ? `<am:expires>${stamp.expires}</am:expires>` : '');
 
   const content = atom(entry, 'content')[0];
   const summary = atom(entry, 'summary')[0];
@@ -106,6 +111,8 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
     authors: authors.length ? authors.map((a) => personOf(a.node)) : [stamp.defaultAuthor],
     categories: atom(entry, 'category').map((c) => attributes(c.node)),
     links: atom(entry, 'link').map((l) => attributes(l.node)),
+    ...(stamp.deliverAfter ? { deliverAfter: stamp.deliverAfter } : {}),
+    ...(stamp.expires ? { expires: stamp.expires } : {}),
   });
   return { xml, json };
 }

@@ -5,6 +5,7 @@ import type { AppContext } from './context.js';
 import { entryRouter } from './entry-router.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { feedRouter } from './feed-router.js';
+import { groupsRouter } from './queues/groups-router.js';
 import { serviceRouter } from './service-router.js';
 import { baseUrl } from './urls.js';
 import { upgradeRequired } from './websocket.js';
@@ -34,6 +35,7 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   // The feed router first: publishing and reading feeds is nearly all of the traffic.
   app.use(feedRouter(ctx));
   app.use(entryRouter(ctx));
+  app.use(groupsRouter(ctx));
   app.use(serviceRouter(ctx, pingStores));
   app.use(cometRouter(ctx));
   // WebSocket upgrades are answered by the http.Server's 'upgrade' listener (src/server.ts), not here.

@@ -5,12 +5,13 @@ import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
 import type { Page } from '../store/store.js';
 import type { AppContext } from './context.js';
-import { entryBodyParser, isJsonBody, readEntry } from './entry-body.js';
+import { entryBodyParser, isJsonBody, readEntryWith } from './entry-body.js';
 import { methodNotAllowed } from './error-handler.js';
 import { holdUntil, watchFeed } from './long-poll.js';
 import {
   readBefore, readCursor, readFormat, readLimit, readWait, representationOf, type Format, type WaitRequest,
 } from './read-params.js';
+import { readSchedule, scheduleStamp, SCHEDULE_FIELDS } from './queues/schedule.js';
 import { noneMatch, sendEntry, sendParts } from './respond.js';
 import { entryFingerprint, entryRevision, newEntryUuid, slugKey } from './revision.js';
 import { streamEvents, wantsEventStream } from './sse.js';
@@ -170,19 +171,22 @@ async function getFeed(ctx: AppContext, req: Request, res: Response): Promise<vo
  */
 async function postEntry(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
-  const entry = readEntry(req);
+  const { entry, taken } = readEntryWith(req, SCHEDULE_FIELDS);
   const format = readFormat(req, isJsonBody(req) ? 'json' : 'atom');
   const uuid = newEntryUuid();
-  const now = new Date().toISOString();
+  const clock = Date.now();
+  const now = new Date(clock).toISOString();
+  const schedule = readSchedule(req, taken, clock);
   const slug = slugKey(req.get('slug'));
   // The Slug's key if it is free, else the UUID's: the store picks inside its transaction.
   const candidates = [...(slug === undefined ? [] : [slug]), uuid].map((key) => ({
-    key, revision: entryRevision(feed, entry, { key, atomId: `urn:uuid:${uuid}`, published: now }, now),
+    key, revision: entryRevision(feed, entry, { key, atomId: `urn:uuid:${uuid}`, published: now }, now, scheduleStamp(schedule)),
   }));
   const key = idempotencyKey(req);
   const { created, entry: stored } = await ctx.storeFor(feed).append({
     feed: feed.name,
     candidates,
+    ...schedule,
     retry: key === undefined && entry.clientId === undefined ? undefined
       : { idempotencyKey: key, clientId: entry.clientId, fingerprint: entryFingerprint(entry) },
   });

@@ -1,0 +1,96 @@
+/**
+ * `POST /feeds/<feed>/groups/<group>/claims`: leases the group's next available messages to the
+ * caller, lowest seq first, or holds the request until something becomes available or its wait ends.
+ */
+import type { Request, Response } from 'express';
+import { MEDIA, renderFeedXml } from '../../atom/render-feed.js';
+import { jsonWithSeq } from '../../atom/render-entry.js';
+import { GROUP_LIMITS, type ClaimedMessage, type ClaimRequest } from '../../store/groups.js';
+import type { AppContext } from '../context.js';
+import { holdUntil } from '../long-poll.js';
+import { readFormat, readWait, representationOf, type Format, type WaitRequest } from '../read-params.js';
+import { sendParts } from '../respond.js';
+import { baseUrl } from '../urls.js';
+import { annotate, rfc3339 } from './annotate.js';
+import { waitForGroup } from './claim-wait.js';
+import { groupRequest, integerQuery, type GroupRequest } from './group-request.js';
+
+export async function postClaims(ctx: AppContext, req: Request, res: Response): Promise<void> {
+  const group = groupRequest(ctx, req);
+  const format = readFormat(req);
+  const request: ClaimRequest = {
+    ...group.ref,
+    limit: integerQuery(req, 'limit', 1, GROUP_LIMITS.batch) ?? 1,
+    leaseSeconds: integerQuery(req, 'lease', 1, GROUP_LIMITS.seconds, ' of seconds'),
+    // A group this claim creates gets the settings the feed file declares for it.
+    settings: group.feed.groups[group.ref.group],
+    only: representationOf(format),
+  };
+  const wait = readWait(req, group.feed);
+  if (wait?.preferred) res.set('Preference-Applied', `wait=${wait.seconds}`);
+  res.set({ 'Cache-Control': 'no-store', Vary: 'Accept, Prefer' });
+  const messages = await claimOrHold(ctx, res, group, request, wait);
+  if (res.destroyed) return;
+  await sendClaimed(ctx, req, res, group, messages, format);
+}
+
+/**
+ * Claims; when nothing is available and the request may wait, waits for news of the group and
+ * claims again, until something is leased, the wait ends, the client leaves or the server shuts down.
+ * The wait is registered before each claim, so news that lands in between is never missed.
+ */
+async function claimOrHold(ctx: AppContext, res: Response, group: GroupRequest, request: ClaimRequest,
+  wait: WaitRequest | undefined): Promise<readonly ClaimedMessage[]> {
+  const deadline = Date.now() + (wait?.seconds ?? 0) * 1000;
+  const gone = new AbortController();
+  const leave = (): void => gone.abort();
+  res.once('close', leave);
+  try {
+    for (;;) {
+      const news = wait && !ctx.shutdown.aborted ? waitForGroup(ctx.hub, group.store, group.ref) : undefined;
+      try {
+        const { messages, nextDue } = await group.store.groups.claim(request);
+        const left = deadline - Date.now();
+        if (messages.length > 0 || !news || left <= 0 || gone.signal.aborted) return messages;
+        news.due(nextDue);
+        await holdUntil(news.news, left, [gone.signal, ctx.shutdown]);
+        if (gone.signal.aborted || ctx.shutdown.aborted) return [];
+      } finally {
+        news?.stop();
+      }
+    }
+  } finally {
+    // Every response closes once answered: only a close during the wait means the client left.
+    res.off('close', leave);
+  }
+}
+
+function annotated(message: ClaimedMessage) {
+  return annotate(message, [
+    { element: 'receipt', member: 'receipt', value: message.receipt },
+    { element: 'deliveries', member: 'deliveries', value: message.deliveries },
+    { element: 'lease-expires', member: 'leaseExpires', value: rfc3339(message.leaseExpires) },
+  ]);
+}
+
+/** The leased messages: an Atom feed whose entries carry their receipts, or `{feed, group, messages}`. */
+async function sendClaimed(ctx: AppContext, req: Request, res: Response, group: GroupRequest,
+  messages: readonly ClaimedMessage[], format: Format): Promise<void> {
+  const items = messages.map(annotated);
+  if (format === 'json') {
+    res.type(MEDIA.json);
+    const head = `{"feed":${JSON.stringify(group.ref.feed)},"group":${JSON.stringify(group.ref.group)},"messages":[`;
+    await sendParts(res, [head, items.map((i) => jsonWithSeq(i.rendered, i.seq)).join(','), ']}']);
+    return;
+  }
+  const search = req.originalUrl.indexOf('?');
+  res.type(MEDIA.feed);
+  await sendParts(res, renderFeedXml({
+    feed: group.feed,
+    base: baseUrl(req, ctx),
+    selfPath: req.path.slice(1) + (search < 0 ? '' : req.originalUrl.slice(search)),
+    updated: messages.reduce((newest, m) => (m.edited > newest ? m.edited : newest), ctx.startedAt),
+    items,
+    lastid: messages.at(-1)?.seq ?? 0,
+  }));
+}

@@ -1,0 +1,60 @@
+/**
+ * A group's dead letters: `GET …/dead`, a feed in the cursor view of the messages that were
+ * delivered maxDeliveries times without an ack, and `POST …/dead/requeue`, which puts them back.
+ */
+import type { Request, Response } from 'express';
+import { MEDIA, renderFeedJson, renderFeedXml } from '../../atom/render-feed.js';
+import type { DeadMessage } from '../../store/groups.js';
+import type { AppContext } from '../context.js';
+import { readCursor, readFormat, readLimit, representationOf } from '../read-params.js';
+import { sendParts } from '../respond.js';
+import { baseUrl } from '../urls.js';
+import { annotate, type Annotation } from './annotate.js';
+import { groupRequest, readGroupBody } from './group-request.js';
+
+function annotated(message: DeadMessage) {
+  const annotations: Annotation[] = [{ element: 'deliveries', member: 'deliveries', value: message.deliveries }];
+  if (message.reason !== undefined) annotations.push({ element: 'reason', member: 'reason', value: message.reason });
+  return annotate(message, annotations);
+}
+
+/**
+ * One page of dead letters after the cursor (`Xlastid` or `?lastid=`, 0 when absent), oldest first.
+ * A full page links to the next one; the `Xlastid` header is the cursor to resume from.
+ */
+export async function getDead(ctx: AppContext, req: Request, res: Response): Promise<void> {
+  const { feed, store, ref } = groupRequest(ctx, req);
+  const cursor = await readCursor(req, feed, store) ?? 0;
+  const limit = readLimit(req, feed);
+  const format = readFormat(req);
+  const dead = await store.groups.readDead(ref, cursor, limit, representationOf(format));
+  const lastid = dead.at(-1)?.seq ?? cursor;
+  const path = `feeds/${ref.feed}/groups/${ref.group}/dead`;
+  const query = (position: number): string => {
+    const params = new URLSearchParams({ lastid: String(position) });
+    if (limit !== feed.pageSize) params.set('limit', String(limit));
+    if (format === 'json') params.set('format', 'json');
+    return `${path}?${params}`;
+  };
+  const base = baseUrl(req, ctx);
+  const nextPath = dead.length === limit ? query(lastid) : undefined;
+  res.set({ Xlastid: String(lastid), 'Cache-Control': 'no-store', Vary: 'Accept, Xlastid' });
+  if (nextPath) res.set('Link', `<${base}${nextPath}>; rel="next"`);
+  res.type(format === 'json' ? MEDIA.json : MEDIA.feed);
+  const page = {
+    feed, base, nextPath, lastid,
+    selfPath: query(cursor),
+    updated: dead.reduce((newest, m) => (m.edited > newest ? m.edited : newest), ctx.startedAt),
+    items: dead.map(annotated),
+  };
+  await sendParts(res, format === 'json' ? renderFeedJson(page) : renderFeedXml(page));
+}
+
+/** Puts dead letters back in the group: all of them for `{}`, or those of `{"seqs": […]}`. */
+export async function postRequeue(ctx: AppContext, req: Request, res: Response): Promise<void> {
+  const { store, ref } = groupRequest(ctx, req);
+  const body = readGroupBody(req, ['seqs']);
+  // The store checks that seqs is a list of seqs.
+  const { requeued, notDead } = await store.groups.requeue({ ...ref, seqs: body.seqs as number[] | undefined });
+  res.set('Cache-Control', 'no-store').json({ requeued, notDead });
+}
