@@ -191,15 +191,20 @@ describe('atommq work and atommq groups', () => {
     }
 
     const runs = new Map<number, string[]>();
-    for (const [event, tag, seq] of lines()) if (event === 'start') runs.set(Number(seq), [...(runs.get(Number(seq)) ?? []), tag as string]);
-    assert.deepEqual(published.filter((seq) => !runs.has(seq)), [], 'every message ran');
+    const finished = new Set<number>();
+    for (const [event, tag, seq] of lines()) {
+      if (event === 'start') runs.set(Number(seq), [...(runs.get(Number(seq)) ?? []), tag as string]);
+      else finished.add(Number(seq));
+    }
+    // A command killed with its worker's process group never finishes: its message must have run again.
+    assert.deepEqual(published.filter((seq) => !finished.has(seq)), [], 'every message ran to the end');
     let repeats = 0;
     for (const [seq, by] of runs) {
       for (const tag of by.slice(0, -1)) assert.ok(killed.has(tag), `seq ${seq} ran again after worker ${tag}, never killed, ran it (${by.join(', ')})`);
       repeats += by.length - 1;
     }
     t.diagnostic(`${KILLS} kills, ${published.length} messages, ${repeats} redelivered runs`);
-    assert.ok(published.length > 100, `enough traffic (${published.length} messages)`);
+    assert.ok(published.length > 50, `enough traffic (${published.length} messages)`);
     assert.ok(repeats >= 1, 'some kill landed while a command ran');
     assert.ok(repeats <= 2 * KILLS, `${repeats} redeliveries: at most the 2 leases (--concurrency 2) each killed worker held`);
   });

@@ -23,7 +23,7 @@ const COLUMNS: ReadonlyArray<readonly [string, (g: GroupStatus) => string | numb
   ['LAG', (g) => g.lag],
   ['DEAD', (g) => g.dead],
   ['EXPIRED', (g) => g.expired],
-  ['OLDEST', (g) => `${Math.round(g.oldestUnackedSeconds)}s`],
+  ['OLDEST', (g) => (g.oldestUnackedSeconds === null ? '-' : `${Math.round(g.oldestUnackedSeconds)}s`)],
   ['LEASE', (g) => `${g.leaseSeconds}s`],
   ['MAX-DELIVERIES', (g) => g.maxDeliveries],
 ];

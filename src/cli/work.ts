@@ -77,8 +77,7 @@ export async function work(args: string[]): Promise<void> {
   const concurrency = intFlag(values.concurrency, '--concurrency', 1, 10_000) ?? 1;
   const limit = intFlag(values.limit, '--limit', 1, MAX_LIMIT);
   const wait = secondsFlag(values.wait, '--wait');
-  const lease = secondsFlag(values.lease, '--lease');
-  if (lease === 0) throw new UsageError('--lease must be more than 0 seconds');
+  const lease = intFlag(values.lease, '--lease', 1, 12 * 3600);
 
   const client = makeClient(target.server, values);
   const handler = async (message: ClaimedMessage): Promise<void> => {

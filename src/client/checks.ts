@@ -24,6 +24,17 @@ export function checkWait(wait: number | undefined): void {
   if (wait !== undefined && !(Number.isFinite(wait) && wait >= 0)) throw new InvalidArgumentError(`wait must be a number of seconds >= 0, not ${wait}`);
 }
 
+/** Leases and delays are whole seconds, up to 12 hours (as the server takes them); a lease is at least 1. */
+const MAX_SECONDS = 12 * 3600;
+
+/** A lease or a nack delay, when one is given. */
+export function checkSeconds(value: number | undefined, name: 'lease' | 'delay'): void {
+  const min = name === 'lease' ? 1 : 0;
+  if (value !== undefined && !(Number.isSafeInteger(value) && value >= min && value <= MAX_SECONDS)) {
+    throw new InvalidArgumentError(`${name} must be a whole number of seconds from ${min} to ${MAX_SECONDS}, not ${value}`);
+  }
+}
+
 export function checkPositive(value: number | undefined, name: string, min = 1): void {
   if (value !== undefined && !(Number.isFinite(value) && value >= min)) throw new InvalidArgumentError(`${name} must be a number >= ${min}, not ${value}`);
 }

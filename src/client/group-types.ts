@@ -17,22 +17,27 @@ export type ClaimedMessage = LiveEntry & {
   readonly leaseExpires: Date;
 };
 
-/**
- * What became of one receipt of an ack, nack or extension. `status` is `acked`, `nacked`,
- * `extended` and the like when it succeeded, the refusal's code (`LEASE_LOST`, `RECEIPT_INVALID`)
- * when it did not.
- */
+/** What became of one receipt of an ack, nack or extension. */
 export interface ReceiptOutcome {
   readonly receipt: string;
-  /** The message's seq; absent when the receipt names none. */
+  /** The message's seq; absent when the receipt was refused. */
   readonly seq?: number;
+  /**
+   * In the server's words: `acked`, `nacked`, `dead-lettered` (a nack past maxDeliveries),
+   * `extended`, each followed by ` (repeated)` when an earlier request had done it already; or
+   * `refused`.
+   */
   readonly status: string;
-  /** True when the receipt was refused (see `status` and `detail`). */
+  /** True when the receipt was refused (see `code` and `detail`). */
   readonly refused: boolean;
-  /** An extended lease's new end. */
-  readonly leaseExpires?: Date;
+  /** A refusal's code: `LEASE_LOST` or `RECEIPT_INVALID`. */
+  readonly code?: string;
   /** Why a receipt was refused. */
   readonly detail?: string;
+  /** An extended lease's new end. */
+  readonly leaseExpires?: Date;
+  /** When a nacked message is delivered again. */
+  readonly availableAt?: Date;
 }
 
 /** `GET /feeds/<feed>/groups/<group>`: a group's settings and where it stands. */
@@ -59,6 +64,6 @@ export interface GroupStatus {
   readonly dead: number;
   /** Messages that expired before they were delivered. */
   readonly expired: number;
-  /** Age of the oldest message not yet acked, in seconds (0 when there is none). */
-  readonly oldestUnackedSeconds: number;
+  /** Age of the oldest message neither acked nor dead (delivered or not), in seconds; null when there is none. */
+  readonly oldestUnackedSeconds: number | null;
 }

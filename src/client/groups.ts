@@ -2,7 +2,7 @@
  * Consumer groups over a transport (DESIGN.md section 10): claiming messages under a lease, acking,
  * nacking and extending them by receipt, and the groups' status.
  */
-import { checkFeed, checkGroup, checkLimit, checkWait } from './checks.js';
+import { checkFeed, checkGroup, checkLimit, checkSeconds, checkWait } from './checks.js';
 import { HttpError, InvalidArgumentError, LeaseLostError, ReceiptError, ResponseError } from './errors.js';
 import type { ClaimedMessage, GroupStatus, ReceiptOutcome } from './group-types.js';
 import { callOptions, readJson, type CallOptions, type Transport } from './transport.js';
@@ -17,13 +17,13 @@ export interface ClaimOptions extends CallOptions {
    * it at the feed's maxWait) before answering with no messages. @defaultValue 0
    */
   readonly wait?: number;
-  /** Seconds the messages stay leased to this claim. @defaultValue the group's lease (30 unless declared otherwise) */
+  /** Whole seconds the messages stay leased to this claim, 1 to 43200. @defaultValue the group's lease (30 unless declared otherwise) */
   readonly lease?: number;
 }
 
 /** Options of {@link AtomMQClient.nack}. */
 export interface NackOptions extends CallOptions {
-  /** Seconds before the messages are delivered again. @defaultValue 1 s doubling with each delivery, at most 5 min */
+  /** Whole seconds before the messages are delivered again. @defaultValue 1 s doubling with each delivery, at most 5 min */
   readonly delay?: number;
   /** Why, kept with the message and shown in the dead letters (at most 1000 characters are kept). */
   readonly reason?: string;
@@ -31,7 +31,7 @@ export interface NackOptions extends CallOptions {
 
 /** Options of {@link AtomMQClient.extend}. */
 export interface ExtendOptions extends CallOptions {
-  /** The lease from now on, in seconds. @defaultValue the group's lease */
+  /** The lease from now on, in whole seconds. @defaultValue the group's lease */
   readonly lease?: number;
 }
 
@@ -39,12 +39,6 @@ export interface ExtendOptions extends CallOptions {
 const MAX_RECEIPTS = 1000;
 /** Refusals a receipt can get; any other status of a refused call is not about receipts. */
 const RECEIPT_CODES = new Set(['LEASE_LOST', 'RECEIPT_INVALID']);
-
-/** A lease (more than 0 s) or a delay (0 s or more), when one is given. */
-function checkSeconds(value: number | undefined, name: 'lease' | 'delay'): void {
-  const ok = Number.isFinite(value) && (name === 'delay' ? (value as number) >= 0 : (value as number) > 0);
-  if (value !== undefined && !ok) throw new InvalidArgumentError(`${name} must be a number of seconds ${name === 'delay' ? '>= 0' : '> 0'}, not ${value}`);
-}
 
 function checkReceipts(receipts: readonly string[]): void {
   if (!Array.isArray(receipts) || receipts.length < 1 || receipts.length > MAX_RECEIPTS || !receipts.every((r) => typeof r === 'string' && r !== '')) {
@@ -71,16 +65,17 @@ function claimedOf(raw: unknown, where: string): ClaimedMessage {
 function outcomesOf(raw: unknown, where: string): ReceiptOutcome[] {
   if (!Array.isArray(raw)) throw new ResponseError(`${where}: the answer has no results array`);
   return raw.map((item: unknown) => {
-    const r = item as { receipt?: unknown; seq?: unknown; status?: unknown; code?: unknown; detail?: unknown; leaseExpires?: unknown };
-    if (typeof r?.receipt !== 'string') throw new ResponseError(`${where}: a result names no receipt`);
-    const code = typeof r.code === 'string' ? r.code : undefined;
+    const r = item as { receipt?: unknown; seq?: unknown; status?: unknown; code?: unknown; detail?: unknown; leaseExpires?: unknown; availableAt?: unknown };
+    if (typeof r?.receipt !== 'string' || typeof r.status !== 'string') throw new ResponseError(`${where}: a result names no receipt or status`);
     return {
       receipt: r.receipt,
+      status: r.status,
+      refused: r.status === 'refused',
       ...(Number.isSafeInteger(r.seq) ? { seq: r.seq as number } : {}),
-      status: code ?? String(r.status),
-      refused: code !== undefined,
-      ...(r.leaseExpires !== undefined ? { leaseExpires: dateOf(r.leaseExpires, `${where}: leaseExpires`) } : {}),
+      ...(typeof r.code === 'string' ? { code: r.code } : {}),
       ...(typeof r.detail === 'string' ? { detail: r.detail } : {}),
+      ...(r.leaseExpires !== undefined ? { leaseExpires: dateOf(r.leaseExpires, `${where}: leaseExpires`) } : {}),
+      ...(r.availableAt !== undefined ? { availableAt: dateOf(r.availableAt, `${where}: availableAt`) } : {}),
     };
   });
 }
@@ -114,17 +109,17 @@ export class GroupApi {
     });
   }
 
-  ack(feed: string, group: string, receipts: readonly string[], options: CallOptions = {}): Promise<ReceiptOutcome[]> {
+  async ack(feed: string, group: string, receipts: readonly string[], options: CallOptions = {}): Promise<ReceiptOutcome[]> {
     return this.receipts(feed, group, 'acks', receipts, {}, options);
   }
 
-  nack(feed: string, group: string, receipts: readonly string[], options: NackOptions = {}): Promise<ReceiptOutcome[]> {
+  async nack(feed: string, group: string, receipts: readonly string[], options: NackOptions = {}): Promise<ReceiptOutcome[]> {
     checkSeconds(options.delay, 'delay');
     if (options.reason !== undefined && typeof options.reason !== 'string') throw new InvalidArgumentError('reason must be a string');
     return this.receipts(feed, group, 'nacks', receipts, { delay: options.delay, reason: options.reason }, options);
   }
 
-  extend(feed: string, group: string, receipts: readonly string[], options: ExtendOptions = {}): Promise<ReceiptOutcome[]> {
+  async extend(feed: string, group: string, receipts: readonly string[], options: ExtendOptions = {}): Promise<ReceiptOutcome[]> {
     checkSeconds(options.lease, 'lease');
     return this.receipts(feed, group, 'extensions', receipts, { lease: options.lease }, options);
   }

@@ -1,7 +1,7 @@
 /**
  * What `work()` takes: the handler, its context, the options and their defaults, checked once.
  */
-import { checkLimit, checkOptionNames, checkWait } from './checks.js';
+import { checkLimit, checkOptionNames, checkSeconds, checkWait } from './checks.js';
 import { InvalidArgumentError } from './errors.js';
 import type { ClaimedMessage } from './group-types.js';
 import { retryPolicy, type RetryPolicy } from './retry.js';
@@ -41,7 +41,7 @@ export interface WorkOptions {
   readonly limit?: number;
   /** Seconds a claim waits for messages when none is available (the server caps it at the feed's maxWait). @defaultValue 20 */
   readonly wait?: number;
-  /** Seconds each claim (and each extension) leases its messages for. @defaultValue the group's lease */
+  /** Whole seconds each claim (and each extension) leases its messages for. @defaultValue the group's lease */
   readonly lease?: number;
   /** Backoff between claims after network errors, 5xx or a server restart. @defaultValue { retries: Infinity, minDelayMs: 100, maxDelayMs: 5000 } */
   readonly reconnect?: Partial<RetryPolicy>;
@@ -77,9 +77,7 @@ export function workSettings(handler: WorkHandler, options: WorkOptions): WorkSe
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`concurrency must be an integer >= 1, not ${concurrency}`);
   checkLimit(options.limit);
   checkWait(options.wait);
-  if (options.lease !== undefined && !(Number.isFinite(options.lease) && options.lease > 0)) {
-    throw new InvalidArgumentError(`lease must be a number of seconds > 0, not ${options.lease}`);
-  }
+  checkSeconds(options.lease, 'lease');
   return Object.freeze({
     concurrency,
     limit: options.limit ?? 1000,
