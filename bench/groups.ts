@@ -150,11 +150,12 @@ const CLAIM_WAIT: Waiter = {
 };
 
 async function wakes(url: string, rounds: number): Promise<{ longPoll: WakeResult; claim: WakeResult }> {
+  const longPoll = await measureWakeLatency(url, { iterations: rounds, waiter: FEED_LONG_POLL });
+  // The group starts at the end of the feed, so each claim waits for the next POST.
   const put = await httpRequest(`${url}/feeds/${FEED}/groups/${WAKE_GROUP}`, {
     method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ position: 'latest' }), timeoutMs: 10_000,
   });
   if (put.status >= 300) throw new Error(`PUT the wake group: ${put.status} ${put.body.toString('utf8')}`);
-  const longPoll = await measureWakeLatency(url, { iterations: rounds, waiter: FEED_LONG_POLL });
   const claim = await measureWakeLatency(url, { iterations: rounds, waiter: CLAIM_WAIT });
   return { longPoll, claim };
 }

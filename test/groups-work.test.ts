@@ -16,6 +16,7 @@ import { CLI, startTestServer, type TestServer } from './support/server.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const EXAMPLE = fileURLToPath(new URL('../../examples/group-worker.mjs', import.meta.url));
+const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const KILLS = 8;
 
 /** Kills the command once its stdout has `lines` lines. */
@@ -48,7 +49,7 @@ describe('atommq work and atommq groups', () => {
     }
   };
   before(async () => {
-    server = await startTestServer({ env: {}, failing: {}, slow: {}, example: {}, jobs: {} });
+    server = await startTestServer({ env: {}, failing: {}, slow: {}, orders: {}, jobs: {} });
     client = new AtomMQClient(server.url);
   });
   after(async () => {
@@ -116,18 +117,20 @@ describe('atommq work and atommq groups', () => {
     assert.equal(usage.code, EXIT.usage, 'work without --group');
   });
 
-  test('examples/group-worker.mjs handles and acks every message, and stops on SIGTERM', async () => {
-    const published = await publish('example', 3);
-    const child = spawn(process.execPath, [EXAMPLE, server.url, 'example', 'shipping'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  test('examples/group-worker.mjs (the README\'s) handles and acks every order, and stops on SIGTERM', async () => {
+    const published: number[] = [];
+    for (let orderId = 1; orderId <= 3; orderId++) published.push((await client.publish('orders', { title: `order ${orderId}`, content: { orderId } })).seq);
+    assert.ok(readFileSync(README, 'utf8').includes(`\`\`\`js\n${readFileSync(EXAMPLE, 'utf8')}\`\`\``), 'the README shows the example verbatim');
+    const child = spawn(process.execPath, [EXAMPLE], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ATOMMQ_URL: server.url } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    await settled('example', 'shipping', published[2]?.seq as number);
+    await settled('orders', 'shipping', published[2] as number);
     child.kill('SIGTERM');
     assert.equal(await exited, 0, stderr);
-    assert.deepEqual(stdout.trim().split('\n').sort(), published.map((p, i) => `seq ${p.seq} (delivery 1): example ${i}`).sort());
+    assert.deepEqual(stdout.trim().split('\n').sort(), [1, 2, 3].map((n) => `shipping order ${n} (delivery 1)`));
   });
 
   test('four workers, two SIGKILLed at random moments and restarted while messages arrive: every message acked, redelivered only from killed workers', { timeout: 120_000 }, async (t) => {
