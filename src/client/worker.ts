@@ -81,6 +81,8 @@ export class Worker {
   /**
    * Stops claiming (a claim waiting for messages is cancelled), lets the running handlers finish
    * and their messages be acked or nacked, and resolves once nothing runs any more. Safe twice.
+   * (A claim cancelled just as the server answered it leaves its messages leased to no one until
+   * their lease ends; then they are delivered again.)
    */
   stop(): Promise<void> {
     if (!this.stopping) {
