@@ -48,8 +48,8 @@ Exit codes: 0 ok; 1 unexpected failure; 2 bad usage or configuration; 3 server u
 `;
 
 async function serve(args: string[]): Promise<void> {
-  const [{ pino }, { OPTION_SOURCES, resolveOptions }, { startServer }] = await Promise.all([
-    import('pino'), import('./config/server-options.js'), import('./server.js'),
+  const [{ createLogger }, { OPTION_SOURCES, resolveOptions }, { startServer }] = await Promise.all([
+    import('./logging.js'), import('./config/server-options.js'), import('./server.js'),
   ]);
   type RawOptions = import('./config/server-options.js').RawOptions;
   const flags = Object.fromEntries(Object.values(OPTION_SOURCES).map((s) => [s.flag.slice(2), { type: 'string' as const }]));
@@ -63,17 +63,22 @@ async function serve(args: string[]): Promise<void> {
     raw[key] = (values as Record<string, string | undefined>)[source.flag.slice(2)] ?? process.env[source.env];
   }
   const options = resolveOptions(raw);
-  const logger = pino({ level: options.logLevel });
+  const logger = createLogger(options.logLevel);
   const server = await startServer(options, logger);
-  const stop = (signal: string): void => {
-    logger.info({ signal }, 'signal received');
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    // A second signal (Ctrl-C pressed again, a supervisor that repeats itself) must not cut the
+    // graceful shutdown short: with no listener left, Node would die of it at once.
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, `${signal} received: shutting down gracefully`);
     server.close().then(() => process.exit(EXIT.ok), (error: unknown) => {
       logger.error({ err: error }, 'shutdown failed');
       process.exit(EXIT.failure);
     });
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 /** Client commands, each in its own module. */

@@ -12,6 +12,7 @@ import { isStream } from './http/response-sink.js';
 import { upgradeListener } from './http/upgrade.js';
 import { webSocketEndpoint } from './http/websocket.js';
 import { Hub } from './hub/hub.js';
+import { listeningUrls } from './listen-urls.js';
 import { declareGroups } from './store/declare-groups.js';
 import { StoreSet } from './store/store-set.js';
 
@@ -153,7 +154,10 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const address = await listen(server, options.port, options.host);
   const host = address.family === 'IPv6' ? `[${address.address === '::' ? '::1' : address.address}]` : address.address === '0.0.0.0' ? '127.0.0.1' : address.address;
   const url = `http://${host}:${address.port}`;
-  logger.info({ url, feeds: feeds.list().map((f) => f.name), db: options.db.path }, 'AtomMQ listening');
+  const urls = listeningUrls(address);
+  const served = feeds.list().map((f) => f.name).sort();
+  logger.info({ urls, feeds: served, db: options.db.path },
+    `AtomMQ listening on ${urls.join(' ')}, serving ${served.length === 0 ? `no feeds (add one to ${options.feedsDir})` : `feeds ${served.join(', ')}`}`);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

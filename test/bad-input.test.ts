@@ -10,43 +10,11 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DOMParser } from '@xmldom/xmldom';
 import { endlessUpload } from './support/raw-connection.js';
+import { cursorView, expectProblem, refusedAt, type CheckedProblem } from './support/problem.js';
 import { ATOM, entryXml, postAtom, readJson, startTestServer, type TestServer } from './support/server.js';
 
 const ATOM_NS = 'http://www.w3.org/2005/Atom';
 const UNKNOWN_ID = 'urn:uuid:6f1c2a9e-0000-4000-8000-000000000000';
-
-interface CheckedProblem {
-  type?: unknown;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-}
-
-/** Asserts an RFC 9457 answer with this status and code, and returns the problem document. */
-async function expectProblem(res: Response, status: number, code: string | readonly string[]): Promise<CheckedProblem> {
-  const text = await res.text();
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${text}`);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json\b/, `not problem+json: ${text}`);
-  const problem = JSON.parse(text) as Record<string, unknown>;
-  assert.equal(problem.status, status, 'problem.status equals the HTTP status');
-  assert.equal(typeof problem.title, 'string');
-  assert.ok((problem.title as string).length > 0, 'problem.title is not empty');
-  assert.equal(typeof problem.detail, 'string');
-  assert.ok((problem.detail as string).length > 0, 'problem.detail is not empty');
-  assert.equal(typeof problem.code, 'string');
-  if (typeof code === 'string') assert.equal(problem.code, code, `detail: ${String(problem.detail)}`);
-  else assert.ok(code.includes(problem.code as string), `code ${String(problem.code)} is not one of ${code.join(', ')}`);
-  return problem as unknown as CheckedProblem;
-}
-
-/** The whole cursor view from 0 (entries and lastid), as text to compare. */
-async function cursorView(feedUrl: string): Promise<string> {
-  const page = await readJson(feedUrl, 0, '&limit=1000');
-  assert.equal(page.status, 200);
-  assert.equal(page.body.next, null, 'the test feed fits on one page');
-  return JSON.stringify({ entries: page.body.entries, lastid: page.body.lastid, xlastid: page.headers.get('xlastid') });
-}
 
 function post(url: string, body: string | Uint8Array<ArrayBuffer>, contentType: string | undefined, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, {
@@ -249,11 +217,8 @@ describe('bad input is refused with a problem document and stores nothing', () =
   });
 
   /** Sends a request, checks the problem document, and checks the cursor view did not move. */
-  async function refused(send: () => Promise<Response>, status: number, code: string | readonly string[]): Promise<CheckedProblem> {
-    const before = await cursorView(url);
-    const problem = await expectProblem(await send(), status, code);
-    assert.equal(await cursorView(url), before, 'the feed changed: a refused request stored something');
-    return problem;
+  function refused(send: () => Promise<Response>, status: number, code: string | readonly string[]): Promise<CheckedProblem> {
+    return refusedAt(url, send, status, code);
   }
 
   describe('POST bodies', () => {

@@ -185,3 +185,52 @@ describe('atommq CLI', () => {
     assert.match(serve.stdout, /^Usage: atommq serve/);
   });
 });
+
+describe('atommq publish --entry: a file that is an Atom entry', () => {
+  let server: TestServer;
+  let feedUrl: string;
+  let entryFile: string;
+  before(async () => {
+    server = await startTestServer({ orders: {} });
+    feedUrl = server.feedUrl('orders');
+    entryFile = join(server.dir, 'message.xml');
+    writeFileSync(entryFile, '<?xml version="1.0"?>\n<entry xmlns="http://www.w3.org/2005/Atom"><title>order 43</title>'
+      + '<category term="priority"/><content type="text">two books</content></entry>\n');
+  });
+  after(() => server.close());
+
+  test('--entry F (and --entry - for stdin) posts the file as the entry: its title, content and categories', async () => {
+    const [fromFile, fromStdin] = await Promise.all([
+      atommq(['publish', feedUrl, '--entry', entryFile, '--idempotency-key', 'order-43', '--json']),
+      atommq(['publish', feedUrl, '--entry', '-', '--json'], { input: readFileSync(entryFile, 'utf8') }),
+    ]);
+    for (const run of [fromFile, fromStdin]) {
+      assert.equal(run.code, EXIT.ok, run.stderr);
+      const { entry } = JSON.parse(run.stdout) as { entry: JsonEntry };
+      assert.equal(entry.title, 'order 43');
+      assert.equal(entry.content, 'two books');
+      assert.deepEqual((entry.categories as Array<{ term: string }>).map((c) => c.term), ['priority']);
+    }
+    const again = await atommq(['publish', feedUrl, '--entry', entryFile, '--idempotency-key', 'order-43', '--json']);
+    assert.equal((JSON.parse(again.stdout) as { created: boolean }).created, false, 'the key makes a re-run safe');
+  });
+
+  test('--file F of an entry is refused (exit 2, naming --entry), nothing published; with --content-type it is the content', async () => {
+    const refused = await atommq(['publish', feedUrl, '--file', entryFile]);
+    assert.equal(refused.code, EXIT.usage);
+    assert.match(refused.stderr, /--entry/);
+    const asContent = await atommq(['publish', feedUrl, '--file', entryFile, '--content-type', 'application/atom+xml', '--json']);
+    assert.equal(asContent.code, EXIT.ok, asContent.stderr);
+    assert.equal((JSON.parse(asContent.stdout) as { entry: JsonEntry }).entry.title, '', 'a new entry whose content is the file');
+    const page = await atommq(['read', feedUrl, '--json']);
+    assert.equal((JSON.parse(page.stdout) as { entries: JsonEntry[] }).entries.length, 3, 'the two --entry posts and the one with --content-type');
+  });
+
+  test('--entry takes no --title, --content or --file: the document carries its own', async () => {
+    const clash = await atommq(['publish', feedUrl, '--entry', entryFile, '--title', 'other']);
+    assert.equal(clash.code, EXIT.usage);
+    const notAnEntry = await atommq(['publish', feedUrl, '--entry', '-'], { input: '<feed xmlns="http://www.w3.org/2005/Atom"/>' });
+    assert.equal(notAnEntry.code, EXIT.refused, 'the server refuses what is not an entry');
+    assert.match(notAnEntry.stderr, /INVALID_ATOM/);
+  });
+});

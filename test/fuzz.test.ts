@@ -6,7 +6,10 @@
  * (b) random cursor, Prefer, If-None-Match, Accept headers and query strings on GET (raw node:http,
  *     so header values can hold any byte HTTP allows, Latin-1 included);
  * (c) after each property: /healthz is 200, and the cursor view from 0 is well-formed, strictly
- *     ordered and holds exactly the entries that were answered 201.
+ *     ordered and holds exactly the entries that were answered 201;
+ * (d) namespace-heavy XML (random prefixes, reserved ones included, declarations, nesting, prefixed
+ *     attributes) POSTed: every stored entry, and the page holding it, is read by a strict
+ *     namespace-aware reader.
  * Random WebSocket frames are thrown at the server in fuzz-websocket.test.ts.
  *
  * A failing run prints its seed; replay it with FUZZ_SEED=<seed> (and FUZZ_PATH=<path> to jump
@@ -15,54 +18,14 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { DOMParser } from '@xmldom/xmldom';
 import fc from 'fast-check';
-import { ERRORS } from '../src/errors/index.js';
 import { entryXml, postAtom, readJson, startTestServer, type JsonPage, type TestServer } from './support/server.js';
-import { FC_PARAMS } from './support/fuzz.js';
+import { assertNot5xx, assertProblem, FC_PARAMS, xmlErrors } from './support/fuzz.js';
 
 const ATOM_NS = 'http://www.w3.org/2005/Atom';
 const XHTML_NS = 'http://www.w3.org/1999/xhtml';
 const AM_NS = 'http://atommq.org/ns/1.0';
-
-// ---------------------------------------------------------------------------
-// Checks shared by the properties
-// ---------------------------------------------------------------------------
-
-/** XML parse errors found by an independent parser (xmldom), namespace-aware; empty means well-formed. */
-function xmlErrors(xml: string): string[] {
-  const errors: string[] = [];
-  try {
-    const doc = new DOMParser({
-      onError: (level, message) => {
-        if (level !== 'warning') errors.push(`${level}: ${message}`);
-      },
-    }).parseFromString(xml, 'application/xml');
-    if (!doc.documentElement) errors.push('no document element');
-  } catch (error) {
-    if (errors.length === 0) errors.push(String(error));
-  }
-  return errors;
-}
-
-function isKnownCode(code: unknown): code is keyof typeof ERRORS {
-  return typeof code === 'string' && Object.hasOwn(ERRORS, code);
-}
-
-/** Every 4xx is an RFC 9457 document whose code is a catalogued one with this very status. */
-function assertProblem(status: number, contentType: string | undefined, body: string, context: string): void {
-  assert.match(contentType ?? '', /^application\/problem\+json\b/, `${status} is not problem+json (${context}): ${body.slice(0, 300)}`);
-  const problem = JSON.parse(body) as Record<string, unknown>;
-  assert.equal(problem.status, status, `problem.status (${context})`);
-  assert.equal(typeof problem.title, 'string', `problem.title (${context})`);
-  assert.equal(typeof problem.detail, 'string', `problem.detail (${context})`);
-  assert.ok(isKnownCode(problem.code), `unknown problem code ${String(problem.code)} (${context})`);
-  assert.equal(ERRORS[problem.code].status, status, `code ${problem.code} is not a ${status} (${context})`);
-}
-
-function assertNot5xx(status: number, body: string, context: string): void {
-  assert.ok(status < 500, `${status} for ${context}: ${body.slice(0, 300)}`);
-}
+const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 
 // ---------------------------------------------------------------------------
 // (a) POST bodies
@@ -179,6 +142,41 @@ const namespaced = (() => {
     if (where === 'xhtml') return `<entry xmlns="${ATOM_NS}"${d}><title>ns</title><content type="xhtml"><div xmlns="${XHTML_NS}">${inner}</div></content></entry>`;
     return `<entry xmlns="${ATOM_NS}"${d}><title>ns</title>${inner}</entry>`;
   });
+})();
+
+/**
+ * Namespace-heavy entries for (d): random prefixes (reserved and broken ones included) bound by
+ * random declarations (reserved URIs and "" included) at every level, prefixed attributes (two of
+ * them sometimes one name under two prefixes of one URI), and at times about 100 declarations on
+ * the root, around the limit.
+ */
+const namespaceHeavy = (() => {
+  const prefix = fc.oneof(
+    { weight: 12, arbitrary: fc.constantFrom('', '', 'a', 'b', 'p', 'xml', 'xmlns', 'atom', 'am', 'app', 'h', '\u00e9') },
+    { weight: 1, arbitrary: fc.constantFrom(':', 'a:b', '1', '-') },
+  );
+  const uri = fc.constantFrom('urn:a', 'urn:b', 'urn:a', ATOM_NS, XHTML_NS, AM_NS, 'http://www.w3.org/2007/app', XML_NS, 'http://www.w3.org/2000/xmlns/', '');
+  const declarations = fc.uniqueArray(fc.tuple(prefix, uri), { selector: ([p]) => p, maxLength: 3 })
+    .map((list) => list.map(([p, u]) => ` ${p ? `xmlns:${p}` : 'xmlns'}="${u}"`).join(''));
+  const qname = (locals: readonly string[]): fc.Arbitrary<string> => fc.tuple(prefix, fc.constantFrom(...locals)).map(([p, l]) => (p ? `${p}:${l}` : l));
+  const value = fc.oneof(fc.constantFrom('v', 'a&#9;b&#10;c&#13;', 'tab\tnew\nline', '&amp;&lt;', ''), fc.string({ maxLength: 8 }).map(escapeXml));
+  const attrs = fc.uniqueArray(fc.tuple(qname(['a', 'b', 'lang', 'base']), value), { selector: ([n]) => n, maxLength: 3 })
+    .map((list) => list.map(([n, v]) => ` ${n}="${v}"`).join(''));
+  const { node } = fc.letrec<{ node: string; element: string }>((tie) => ({
+    node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.constantFrom('t', ' ', '&amp;', '&#13;', '\r\n'), tie('element')),
+    element: fc.tuple(qname(['e', 'f', 'div', 'title']), declarations, attrs, fc.array(tie('node'), { maxLength: 3 }))
+      .map(([n, d, a, kids]) => (kids.length === 0 ? `<${n}${d}${a}/>` : `<${n}${d}${a}>${kids.join('')}</${n}>`)),
+  }));
+  const many = fc.integer({ min: 97, max: 102 }).map((n) => Array.from({ length: n }, (_, i) => ` xmlns:n${i}="urn:n${i}"`).join(''));
+  const rootDeclarations = fc.oneof({ weight: 5, arbitrary: declarations }, { weight: 1, arbitrary: many });
+  return fc.tuple(fc.constantFrom('top', 'xhtml', 'foreign'), rootDeclarations, fc.constantFrom('', ' xml:lang="en"', ' xml:base="http://example.com/b/"'), fc.array(node, { minLength: 1, maxLength: 4 }))
+    .map(([where, d, xmlAttrs, kids]) => {
+      const inner = kids.join('');
+      const open = `<entry${d.includes(' xmlns=') ? '' : ` xmlns="${ATOM_NS}"`}${d}${xmlAttrs}><title>ns</title>`;
+      if (where === 'xhtml') return `${open}<content type="xhtml"><div xmlns="${XHTML_NS}">${inner}</div></content></entry>`;
+      if (where === 'foreign') return `${open}<n:ext xmlns:n="urn:n">${inner}</n:ext></entry>`;
+      return `${open}${inner}</entry>`;
+    });
 })();
 
 /** JSON bodies: arbitrary values, and objects shaped like the JSON entry form with random field values. */
@@ -308,12 +306,16 @@ describe('fuzzing: no input makes the server fail', () => {
   /** The seq of every entry answered 201, per feed: exactly what its cursor view must hold. */
   const createdSeqs = new Set<number>();
   const readsSeqs = new Set<number>();
+  /** The feed the namespace property writes to, and what it stored. */
+  let namespacesUrl: string;
+  const namespacesSeqs = new Set<number>();
 
   before(async () => {
     // A tiny maxWait keeps long-polls in the GET property short without leaving the long-poll path untested.
-    server = await startTestServer({ test: {}, reads: { maxWait: 0.05, pageSize: 2 } });
+    server = await startTestServer({ test: {}, reads: { maxWait: 0.05, pageSize: 2 }, namespaces: {} });
     url = server.feedUrl('test');
     readsUrl = server.feedUrl('reads');
+    namespacesUrl = server.feedUrl('namespaces');
     agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
     for (const [feedUrl, seqs] of [[url, createdSeqs], [readsUrl, readsSeqs]] as const) {
       for (const title of ['one', 'two', 'three', 'four', 'five']) {
@@ -527,8 +529,35 @@ describe('fuzzing: no input makes the server fail', () => {
     await assertHealthyLog(readsUrl, readsSeqs);
   });
 
-  test('(c) after both properties the server is healthy and both logs are well-formed', async () => {
+  test('(d) namespace-heavy XML: 201 with an entry strict readers accept, or a 4xx problem', { timeout: 120_000 }, async () => {
+    let stored = 0;
+    await fc.assert(
+      fc.asyncProperty(namespaceHeavy, async (body) => {
+        const context = `body ${JSON.stringify(body.slice(0, 600))}`;
+        const res = await fetch(namespacesUrl, { method: 'POST', headers: { 'Content-Type': 'application/atom+xml' }, body });
+        const answer = await res.text();
+        assertNot5xx(res.status, answer, context);
+        if (res.status >= 400) {
+          assertProblem(res.status, res.headers.get('content-type') ?? undefined, answer, context);
+          return;
+        }
+        assert.equal(res.status, 201, context);
+        namespacesSeqs.add(Number(res.headers.get('xlastid')));
+        const member = await (await fetch(res.headers.get('location') as string)).text();
+        assert.deepEqual(xmlErrors(member), [], `a strict reader refuses the stored entry (${context}): ${member}`);
+        const page = await (await fetch(namespacesUrl, { headers: { Xlastid: String(Number(res.headers.get('xlastid')) - 1) } })).text();
+        assert.deepEqual(xmlErrors(page), [], `a strict reader refuses the page holding it (${context})`);
+        stored += 1;
+      }),
+      { numRuns: 300, ...FC_PARAMS },
+    );
+    assert.ok(stored > 0, 'some generated bodies were stored');
+    await assertHealthyLog(namespacesUrl, namespacesSeqs);
+  });
+
+  test('(c) after the properties the server is healthy and every log is well-formed', async () => {
     await assertHealthyLog(readsUrl, readsSeqs);
     await assertHealthyLog(url, createdSeqs);
+    await assertHealthyLog(namespacesUrl, namespacesSeqs);
   });
 });

@@ -43,6 +43,9 @@ export async function startAtomMq(workDir: string, name: string): Promise<ChildS
       feedsDir,
       '--db',
       `sqlite:${join(dir, 'atommq.db')}`,
+      // The baselines log nothing per request; neither does AtomMQ at warn (no access log).
+      '--log-level',
+      'warn',
     ],
     port,
     cwd: repoRoot,

@@ -8,4 +8,9 @@ export const NS = {
   /** AtomMQ's own elements: `<am:seq>` on every entry. */
   am: 'http://atommq.org/ns/1.0',
   xml: 'http://www.w3.org/XML/1998/namespace',
+  /** Bound to the xmlns prefix by definition, and to nothing else. */
+  xmlns: 'http://www.w3.org/2000/xmlns/',
 } as const;
+
+/** The bindings in scope inside a stored entry, as render-entry.ts writes its root. */
+export const ENTRY_SCOPE: ReadonlyMap<string, string> = new Map([['', NS.atom], ['app', NS.app], ['am', NS.am], ['xml', NS.xml]]);

@@ -1,7 +1,9 @@
 import { NS } from './namespaces.js';
-import { escapeXml, personXml, type EntryChild, type ParsedEntry } from './parse-entry.js';
-import type { Person } from './person.js';
-import { attributes, children, elementName, serialize, textContent, type XmlNode } from './xml-tree.js';
+import type { ParsedEntry } from './parse-entry.js';
+import { authorElement, type Person } from './person.js';
+import { isJsonMediaType, isXmlMediaType } from './values.js';
+import { childElements, declaredPrefix, textContent, type Attributes, type XmlElement } from './xml-tree.js';
+import { attributesXml, emptyTag, serialize, textTag } from './xml-write.js';
 
 /** What the server decides about an entry when it stores it. */
 export interface EntryStamp {
@@ -22,39 +24,42 @@ export interface EntryStamp {
 
 /**
  * An entry rendered once, when it is written. Its seq is only known at commit time, so each
- * representation stops just before the seq and `withSeq` finishes it on the way out.
+ * representation stops just before the seq, and finish-entry.ts finishes it on the way out.
  */
 export interface Rendered {
   readonly xml: string;
   readonly json: string;
 }
 
+/** The root of every stored entry binds what namespaces.ts ENTRY_SCOPE says. */
 const ROOT_ATTRS = `xmlns="${NS.atom}" xmlns:app="${NS.app}" xmlns:am="${NS.am}"`;
 
-function atom(entry: ParsedEntry, local: string): EntryChild[] {
+function atom(entry: ParsedEntry, local: string): XmlElement[] {
   return entry.children.filter((c) => c.ns === NS.atom && c.local === local);
 }
 
 /** Reads a person construct's name, email and uri children. */
-function personOf(node: XmlNode): Person {
+function personOf(node: XmlElement): Person {
   const fields: Record<string, string> = {};
-  for (const child of children(node)) {
-    const name = elementName(child);
-    if (name !== undefined) fields[name.slice(name.indexOf(':') + 1)] = textContent(child).trim();
-  }
+  for (const child of childElements(node)) fields[child.local] = textContent(child).trim();
   return { name: fields.name ?? '', ...(fields.email ? { email: fields.email } : {}), ...(fields.uri ? { uri: fields.uri } : {}) };
 }
 
+/** An element's attributes for the JSON view: namespace declarations are how the Atom is written, not what it says. */
+function jsonAttributes(node: XmlElement): Attributes {
+  return Object.fromEntries(Object.entries(node.attributes).filter(([name]) => declaredPrefix(name) === undefined));
+}
+
 /** The value a JSON reader wants from a text construct or atom:content, by its type. */
-function valueOf(node: XmlNode): unknown {
-  const type = attributes(node).type ?? 'text';
+function valueOf(node: XmlElement): unknown {
+  const type = node.attributes.type ?? 'text';
   if (type === 'xhtml') {
-    const div = children(node).find((n) => elementName(n) !== undefined);
-    return div ? serialize(children(div)) : '';
+    const div = childElements(node)[0];
+    return div ? serialize(div.children) : '';
   }
-  if (/xml/i.test(type) && type !== 'text' && type !== 'html') return serialize(children(node));
+  if (isXmlMediaType(type)) return serialize(node.children);
   const text = textContent(node);
-  if (/^application\/([\w.-]+\+)?json\b/i.test(type)) {
+  if (isJsonMediaType(type)) {
     // Base64 as RFC 4287 asks; inline JSON from clients that did not encode it is read as it is.
     const decoded = /^[A-Za-z0-9+/=\s]+$/.test(text) ? Buffer.from(text, 'base64').toString('utf8') : text;
     for (const candidate of [decoded, text]) {
@@ -65,14 +70,14 @@ function valueOf(node: XmlNode): unknown {
 }
 
 function jsonFields(fields: Record<string, unknown>): string {
-  // Stored without braces: `withSeq` puts the seq first, where a human reading the JSON looks for it.
+  // Stored without braces: finish-entry.ts puts the seq first, where a human reading the JSON looks for it.
   return JSON.stringify(fields).slice(1, -1);
 }
 
 /**
  * Renders a stored entry's Atom and JSON forms from what the client sent and what the server stamped.
  *
- * @example withSeq(renderEntry(parsed, stamp).xml, 42) // '<entry …>…<am:seq>42</am:seq></entry>'
+ * @example xmlWithSeq(renderEntry(parsed, stamp), 42, false) // '<entry …>…<am:seq>42</am:seq></entry>' (finish-entry.ts)
  */
 export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
   const titles = atom(entry, 'title');
@@ -80,20 +85,20 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
   const clientPublished = atom(entry, 'published').length > 0;
   // RFC 4287 4.1.1: an entry without content must link to an alternate; the member itself serves.
   const needsAlternate = atom(entry, 'content').length === 0 &&
-    !atom(entry, 'link').some((l) => (attributes(l.node).rel ?? 'alternate') === 'alternate');
+    !atom(entry, 'link').some((l) => (l.attributes.rel ?? 'alternate') === 'alternate');
   const xml =
-    `<entry ${ROOT_ATTRS}>` +
-    `<id>${stamp.atomId}</id>` +
+    `<entry ${ROOT_ATTRS}${entry.lang === undefined ? '' : attributesXml({ 'xml:lang': entry.lang })}>` +
+    textTag('id', stamp.atomId) +
     (titles.length ? '' : '<title type="text"></title>') +
-    `<updated>${stamp.updated}</updated>` +
-    (clientPublished ? '' : `<published>${stamp.published}</published>`) +
-    `<app:edited>${stamp.updated}</app:edited>` +
-    (authors.length ? '' : personXml(stamp.defaultAuthor)) +
-    `<link rel="edit" href="${escapeXml(stamp.memberPath)}"/>` +
-    (needsAlternate ? `<link rel="alternate" href="${escapeXml(stamp.memberPath)}"/>` : '') +
-    serialize(entry.children.map((c) => c.node)) +
-    (stamp.deliverAfter ? `<am:deliver-after>${stamp.deliverAfter}</am:deliver-after>` : '') +
-    (stamp.expires ? `<am:expires>${stamp.expires}</am:expires>` : '');
+    textTag('updated', stamp.updated) +
+    (clientPublished ? '' : textTag('published', stamp.published)) +
+    textTag('app:edited', stamp.updated) +
+    (authors.length ? '' : serialize([authorElement(stamp.defaultAuthor)])) +
+    emptyTag('link', { rel: 'edit', href: stamp.memberPath }) +
+    (needsAlternate ? emptyTag('link', { rel: 'alternate', href: stamp.memberPath }) : '') +
+    serialize(entry.children) +
+    (stamp.deliverAfter ? textTag('am:deliver-after', stamp.deliverAfter) : '') +
+    (stamp.expires ? textTag('am:expires', stamp.expires) : '');
 
   const content = atom(entry, 'content')[0];
   const summary = atom(entry, 'summary')[0];
@@ -101,16 +106,16 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
   const json = jsonFields({
     id: stamp.atomId,
     key: stamp.key,
-    title: titles[0] ? valueOf(titles[0].node) : '',
-    ...(content ? { content: valueOf(content.node), contentType: attributes(content.node).type ?? 'text' } : {}),
-    ...(content && attributes(content.node).src ? { contentSrc: attributes(content.node).src } : {}),
-    ...(summary ? { summary: valueOf(summary.node) } : {}),
-    published: published ? textContent(published.node).trim() : stamp.published,
+    title: titles[0] ? valueOf(titles[0]) : '',
+    ...(content ? { content: valueOf(content), contentType: content.attributes.type ?? 'text' } : {}),
+    ...(content?.attributes.src ? { contentSrc: content.attributes.src } : {}),
+    ...(summary ? { summary: valueOf(summary) } : {}),
+    published: published ? textContent(published).trim() : stamp.published,
     updated: stamp.updated,
     edited: stamp.updated,
-    authors: authors.length ? authors.map((a) => personOf(a.node)) : [stamp.defaultAuthor],
-    categories: atom(entry, 'category').map((c) => attributes(c.node)),
-    links: atom(entry, 'link').map((l) => attributes(l.node)),
+    authors: authors.length ? authors.map(personOf) : [stamp.defaultAuthor],
+    categories: atom(entry, 'category').map(jsonAttributes),
+    links: atom(entry, 'link').map(jsonAttributes),
     ...(stamp.deliverAfter ? { deliverAfter: stamp.deliverAfter } : {}),
     ...(stamp.expires ? { expires: stamp.expires } : {}),
   });
@@ -120,23 +125,8 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
 /** An RFC 6721 tombstone, so cursor readers learn that an entry was deleted. */
 export function renderTombstone(stamp: Pick<EntryStamp, 'key' | 'atomId' | 'updated' | 'memberPath'>): Rendered {
   const xml =
-    `<at:deleted-entry xmlns:at="${NS.at}" xmlns="${NS.atom}" xmlns:am="${NS.am}" ref="${stamp.atomId}" when="${stamp.updated}">` +
-    `<link rel="edit" href="${escapeXml(stamp.memberPath)}"/>`;
+    `<at:deleted-entry xmlns:at="${NS.at}" xmlns="${NS.atom}" xmlns:am="${NS.am}"${attributesXml({ ref: stamp.atomId, when: stamp.updated })}>` +
+    emptyTag('link', { rel: 'edit', href: stamp.memberPath });
   const json = jsonFields({ id: stamp.atomId, key: stamp.key, deleted: true, edited: stamp.updated });
   return { xml, json };
-}
-
-/** A stored entry's (or tombstone's) Atom, completed with the seq it was committed at. */
-export function xmlWithSeq(rendered: Rendered, seq: number, deleted: boolean): string {
-  return `${rendered.xml}<am:seq>${seq}</am:seq>${deleted ? '</at:deleted-entry>' : '</entry>'}`;
-}
-
-/** A stored entry's JSON, completed with the seq it was committed at. */
-export function jsonWithSeq(rendered: Rendered, seq: number): string {
-  return `{"seq":${seq},${rendered.json}}`;
-}
-
-/** Completes both representations; a page needs only one, and uses the functions above. */
-export function withSeq(rendered: Rendered, seq: number, deleted: boolean): Rendered {
-  return { xml: xmlWithSeq(rendered, seq, deleted), json: jsonWithSeq(rendered, seq) };
 }

@@ -9,7 +9,7 @@ import { TransportFeedReader, type ReadOptions } from './feed-reader.js';
 import type { ClaimedMessage, GroupStatus, ReceiptOutcome } from './group-types.js';
 import { GroupApi, type ClaimOptions, type ExtendOptions, type NackOptions } from './groups.js';
 import { HttpTransport, type ClientStats } from './http-transport.js';
-import { Publisher, type PublishBatchOptions } from './publisher.js';
+import { Publisher, type PublishAtomOptions, type PublishBatchOptions } from './publisher.js';
 import type { Handler, SubscribeOptions } from './subscribe-options.js';
 import { Subscription } from './subscription.js';
 import type { AtomMQClientOptions } from './transport-options.js';
@@ -77,6 +77,18 @@ export class AtomMQClient {
    */
   publish(feed: string, entry: NewEntry, options: CallOptions = {}): Promise<PublishResult> {
     return this.publisher.publish(feed, entry, options);
+  }
+
+  /**
+   * Publishes an Atom entry document (`<entry xmlns="http://www.w3.org/2005/Atom">…`) as it is,
+   * as an AtomPub client POSTs one: its title, content, categories and extensions are the entry's.
+   * The idempotency key is `options.idempotencyKey`, else a fresh UUID (retries are safe; running
+   * the same publish again is not, without a key of your own).
+   *
+   * @example await client.publishAtom('orders', readFileSync('order.xml', 'utf8'), { idempotencyKey: 'order-43' });
+   */
+  publishAtom(feed: string, xml: string, options: PublishAtomOptions = {}): Promise<PublishResult> {
+    return this.publisher.publishAtom(feed, xml, options);
   }
 
   /**

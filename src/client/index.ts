@@ -28,7 +28,7 @@ export type { ReadOptions } from './feed-reader.js';
 export type { ClaimedMessage, GroupStatus, ReceiptOutcome } from './group-types.js';
 export type { ClaimOptions, ExtendOptions, NackOptions } from './groups.js';
 export type { ClientStats } from './http-transport.js';
-export type { PublishBatchOptions } from './publisher.js';
+export type { PublishAtomOptions, PublishBatchOptions } from './publisher.js';
 export { backoffDelay, DEFAULT_RETRY, type RetryEvent, type RetryPolicy } from './retry.js';
 export { readEvents, type SseEvent } from './sse.js';
 export type { FailureContext, FailurePhase, Handler, HandlerContext, SubscribeOptions } from './subscribe-options.js';

@@ -17,6 +17,27 @@ export interface PublishBatchOptions extends CallOptions {
   readonly concurrency?: number;
 }
 
+/** Options of {@link AtomMQClient.publishAtom}. */
+export interface PublishAtomOptions extends CallOptions {
+  /** As {@link NewEntry.idempotencyKey}. @defaultValue a fresh UUID */
+  readonly idempotencyKey?: string;
+  /** As {@link NewEntry.slug}. */
+  readonly slug?: string;
+}
+
+/** What a publish POSTs. */
+interface EntryBody {
+  readonly type: string;
+  readonly text: string;
+  readonly slug: string | undefined;
+}
+
+/** A NewEntry as the JSON body the server reads; the key and the slug travel as headers. */
+function jsonBody(entry: NewEntry): EntryBody {
+  const { idempotencyKey: _key, slug, ...fields } = entry;
+  return { type: 'application/json', text: JSON.stringify(fields), slug };
+}
+
 /** What the server accepts as an Idempotency-Key. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
 
@@ -40,7 +61,14 @@ export class Publisher {
 
   async publish(feed: string, entry: NewEntry, options: CallOptions = {}): Promise<PublishResult> {
     checkFeed(feed);
-    return this.publishWithKey(feed, entry, idempotencyKeyOf(entry), options);
+    return this.publishWithKey(feed, jsonBody(entry), idempotencyKeyOf(entry), options);
+  }
+
+  /** An Atom entry document, posted as it is; the key is the caller's or a fresh UUID. */
+  async publishAtom(feed: string, xml: string, options: PublishAtomOptions = {}): Promise<PublishResult> {
+    checkFeed(feed);
+    const key = idempotencyKeyOf({ idempotencyKey: options.idempotencyKey });
+    return this.publishWithKey(feed, { type: 'application/atom+xml;type=entry', text: xml, slug: options.slug }, key, options);
   }
 
   /** Publishes with `concurrency` workers; a failure stops the batch and names its earliest failed entry. */
@@ -55,7 +83,7 @@ export class Publisher {
       while (state.failure === undefined && state.next < entries.length) {
         const index = state.next++;
         try {
-          results[index] = await this.publishWithKey(feed, entries[index] as NewEntry, keys[index], options);
+          results[index] = await this.publishWithKey(feed, jsonBody(entries[index] as NewEntry), keys[index], options);
         } catch (error) {
           // Another worker may have failed meanwhile; the batch reports the earliest failed entry.
           const earlier = state.failure as { index: number } | undefined;
@@ -69,14 +97,14 @@ export class Publisher {
     return results as PublishResult[];
   }
 
-  private async publishWithKey(feed: string, entry: NewEntry, key: string | undefined, options: CallOptions): Promise<PublishResult> {
-    const { idempotencyKey: _key, slug, ...fields } = entry;
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  /** POSTs one entry's body; the answer is asked for as JSON whatever the body's type. */
+  private async publishWithKey(feed: string, body: EntryBody, key: string | undefined, options: CallOptions): Promise<PublishResult> {
+    const headers: Record<string, string> = { 'content-type': body.type, accept: 'application/json' };
     if (key !== undefined) headers['idempotency-key'] = key;
-    if (slug !== undefined) headers.slug = encodeURIComponent(slug);
+    if (body.slug !== undefined) headers.slug = encodeURIComponent(body.slug);
     const { baseUrl } = this.transport;
     const path = `/feeds/${feed}`;
-    return this.transport.request({ method: 'POST', path, headers, body: JSON.stringify(fields), ...callOptions(options) }, async (answer) => {
+    return this.transport.request({ method: 'POST', path, headers, body: body.text, ...callOptions(options) }, async (answer) => {
       const stored = await readJson<LiveEntry>(answer);
       if (!isEntry(stored)) throw new ResponseError(`POST ${baseUrl}${path}: the answer is not an entry`);
       return {

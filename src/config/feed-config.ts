@@ -1,7 +1,8 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, sep } from 'node:path';
 import { z } from 'zod';
-import { personSchema, toPerson, type Person } from '../atom/person.js';
+import type { FeedHead } from '../atom/feed-head.js';
+import { personSchema, toPerson } from '../atom/person.js';
 import { describeIssue } from '../errors/describe-issue.js';
 import { ConfigError } from '../errors/index.js';
 import { isFeedName, MAX_LIMIT, NAME_RULE } from '../names.js';
@@ -48,11 +49,8 @@ const feedFile = z.strictObject({
   ).default({}),
 });
 
-export interface FeedConfig {
-  readonly name: string;
-  readonly title: string;
-  readonly subtitle?: string | undefined;
-  readonly author: Person;
+/** A feed's settings; the part its Atom head shows is FeedHead, which the renderers take. */
+export interface FeedConfig extends FeedHead {
   readonly pageSize: number;
   readonly maxWait: number;
   readonly retention?: { readonly maxEntries?: number | undefined; readonly maxAgeSeconds?: number | undefined } | undefined;

@@ -9,6 +9,7 @@ export const ERRORS = {
   INVALID_JSON: { status: 400, title: 'Invalid JSON entry' },
   INVALID_ENCODING: { status: 400, title: 'Invalid character encoding' },
   FORBIDDEN_XML: { status: 400, title: 'Forbidden XML construct' },
+  XML_TOO_COMPLEX: { status: 400, title: 'XML beyond the accepted limits' },
   INVALID_CURSOR: { status: 400, title: 'Invalid cursor' },
   INVALID_PARAMETER: { status: 400, title: 'Invalid parameter' },
   INVALID_HEADER: { status: 400, title: 'Invalid header' },

@@ -1,5 +1,6 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Response } from 'express';
 import { AtomMQError } from '../errors/index.js';
+import { accessLog } from './access-log.js';
 import { cometRouter } from './comet.js';
 import type { AppContext } from './context.js';
 import { entryRouter } from './entry-router.js';
@@ -11,6 +12,18 @@ import { baseUrl } from './urls.js';
 import { upgradeRequired } from './websocket.js';
 
 /**
+ * Every body sent whole (documents, JSON, problems) ends with a newline, as text on a terminal
+ * should: `curl URL` then leaves the shell's prompt on a line of its own. Streams write their
+ * frames with `res.write`, which this leaves alone.
+ */
+function endBodiesWithNewline(app: Express): void {
+  const send = app.response.send;
+  app.response.send = function sendLine(this: Response, body?: unknown) {
+    return send.call(this, typeof body === 'string' && !body.endsWith('\n') ? `${body}\n` : body);
+  };
+}
+
+/**
  * The Express application: routers for the service document, feeds and entries, and the one error
  * handler. It holds no state of its own; everything comes in through `ctx`.
  */
@@ -19,6 +32,8 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.disable('x-powered-by');
   // Feeds and entries compute their own validators; Express's body hash would cost a pass over every page.
   app.set('etag', false);
+  endBodiesWithNewline(app);
+  app.use(accessLog(ctx));
   app.use((_req, res, next) => {
     if (ctx.shutdown.aborted) {
       res.set('Connection', 'close');

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { Change } from '../store/store.js';
+import { requestIdFor } from './access-log.js';
 import type { AppContext } from './context.js';
 import { methodNotAllowed } from './error-handler.js';
 import { FeedStream, renderChange, type StreamEnd } from './feed-stream.js';
@@ -23,7 +24,9 @@ const cometFraming: ResponseFraming = {
 async function streamLines(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
   const cursor = await readStreamCursor(req, feed, ctx.storeFor(feed));
-  const stream = new FeedStream(ctx, { transport: 'comet', feed, cursor, format: 'json', sink: new ResponseSink(res, cometFraming) });
+  const stream = new FeedStream(ctx, {
+    transport: 'comet', feed, cursor, format: 'json', sink: new ResponseSink(res, cometFraming), requestId: requestIdFor(res),
+  });
   openStream(res, 'application/x-ndjson; charset=utf-8');
   if (req.method === 'HEAD') {
     stream.gone();

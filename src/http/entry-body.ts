@@ -1,5 +1,6 @@
 import express, { type Request, type RequestHandler } from 'express';
-import { parseEntryJson, parseEntryXml, type ParsedEntry } from '../atom/parse-entry.js';
+import { parseEntryJson } from '../atom/parse-json-entry.js';
+import { parseEntryXml, type ParsedEntry } from '../atom/parse-entry.js';
 import { AtomMQError } from '../errors/index.js';
 
 /**

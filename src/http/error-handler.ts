@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AtomMQError, type ErrorCode } from '../errors/index.js';
+import { requestIdFor } from './access-log.js';
 import type { AppContext } from './context.js';
 
 /** body-parser reports its failures as http-errors with a `type`; these are the ones a client causes. */
@@ -45,7 +46,7 @@ export function errorHandler(ctx: AppContext): ErrorRequestHandler {
       next(error);
       return;
     }
-    const problem = problemFor(ctx, error, req.method, req.originalUrl);
+    const problem = problemFor(ctx, error, req.method, req.originalUrl, requestIdFor(res));
     res.status(problem.status).set(problem.headers).type('application/problem+json').send(problem.body);
   };
 }
@@ -62,12 +63,13 @@ export interface ProblemAnswer {
  * The answer to an error, logged: errorHandler sends it through Express, the WebSocket upgrade
  * path (which has no Express response) writes it on the raw socket.
  */
-export function problemFor(ctx: AppContext, error: unknown, method: string | undefined, url: string | undefined): ProblemAnswer {
+export function problemFor(ctx: AppContext, error: unknown, method: string | undefined, url: string | undefined,
+  reqId: string | undefined): ProblemAnswer {
   const known = asAtomMQError(error);
   const status = known?.status ?? 500;
   const code: ErrorCode | 'INTERNAL' = known?.code ?? 'INTERNAL';
-  if (known) ctx.logger.info({ code, status, method, url }, known.message);
-  else ctx.logger.error({ err: error, method, url }, 'unhandled error');
+  if (known) ctx.logger.info({ reqId, code, status, method, url }, known.message);
+  else ctx.logger.error({ reqId, err: error, method, url }, 'unhandled error');
   const title = known?.title ?? 'Internal server error';
   const problem = {
     ...known?.members,
@@ -78,7 +80,7 @@ export function problemFor(ctx: AppContext, error: unknown, method: string | und
     code,
     instance: url,
   };
-  return { status, title, headers: known?.headers ?? {}, body: JSON.stringify(problem) };
+  return { status, title, headers: known?.headers ?? {}, body: `${JSON.stringify(problem)}\n` };
 }
 
 /** 404 for a path no router claims. */
@@ -97,8 +99,9 @@ export function methodNotAllowed(allow: string): RequestHandler {
  * Writes a problem answer straight on a socket and closes it, for requests Express never sees: a
  * WebSocket upgrade that is refused, or a request Node's HTTP parser could not read.
  */
-export function refuseOnSocket(ctx: AppContext, socket: Duplex, error: unknown, method: string | undefined, url: string | undefined): void {
-  const problem = problemFor(ctx, error, method, url);
+export function refuseOnSocket(ctx: AppContext, socket: Duplex, error: unknown, method: string | undefined, url: string | undefined,
+  reqId?: string): void {
+  const problem = problemFor(ctx, error, method, url, reqId);
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -107,6 +110,7 @@ export function refuseOnSocket(ctx: AppContext, socket: Duplex, error: unknown, 
     'Content-Type': 'application/problem+json',
     'Content-Length': String(Buffer.byteLength(problem.body)),
     Connection: 'close',
+    ...(reqId === undefined ? {} : { 'X-Request-Id': reqId }),
     ...problem.headers,
   };
   const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { MEDIA, renderFeedJson, renderFeedXml, type FeedPage } from '../atom/render-feed.js';
+import { MEDIA } from '../atom/media.js';
+import { renderFeedJson, renderFeedXml, type FeedPage } from '../atom/render-feed.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
 import type { Page } from '../store/store.js';

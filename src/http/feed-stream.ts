@@ -1,5 +1,5 @@
 import { v4 as uuidv4 } from 'uuid';
-import { withSeq } from '../atom/render-entry.js';
+import { withSeq, withXmlBase } from '../atom/finish-entry.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
 import type { DeliveryPolicy } from '../hub/hub.js';
@@ -7,7 +7,6 @@ import type { Change } from '../store/store.js';
 import { ChangeQueue } from './change-queue.js';
 import type { AppContext } from './context.js';
 import { representationOf, type Format, type StreamCursor } from './read-params.js';
-import { withXmlBase } from './respond.js';
 
 /** Why the server ends a stream. Transports tell the peer: an SSE event, a WebSocket close code, a last JSON line. */
 export interface StreamEnd {
@@ -40,6 +39,8 @@ export interface FeedStreamOptions {
   readonly sink: StreamSink;
   /** What the sink writes: the backlog loads only that form, and buffers are measured in it. */
   readonly format: Format;
+  /** The request's id (src/http/access-log.ts), named in the stream's log lines. */
+  readonly requestId?: string | undefined;
 }
 
 /** Changes read from the store per backlog query, at most; `pageBytes` bounds the query too. */
@@ -115,7 +116,10 @@ export class FeedStream {
       if (this.state !== 'ended' && this.options.sink.writable) this.options.sink.heartbeat();
     }, this.ctx.options.heartbeat * 1000);
     this.heartbeat.unref();
-    this.ctx.logger.debug({ stream: this.id, feed: this.options.feed.name, delivery: this.delivery, cursor: this.sent }, 'stream opened');
+    // Logged at info: a stream's access-log line comes only when it ends, maybe hours later.
+    const { feed, transport, requestId } = this.options;
+    this.ctx.logger.info({ reqId: requestId, stream: this.id, feed: feed.name, delivery: this.delivery, cursor: this.sent },
+      `${transport} stream opened on feed ${feed.name}${this.sent === undefined ? '' : ` after ${this.sent}`}`);
     if (this.state === 'backlog') {
       this.sendBacklog().catch((error: unknown) => {
         this.ctx.logger.error({ err: error, stream: this.id }, 'stream backlog failed');

@@ -1,8 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
-import { escapeXml } from '../atom/parse-entry.js';
-import { MEDIA } from '../atom/render-feed.js';
-import { withSeq } from '../atom/render-entry.js';
+import { withSeq, withXmlBase } from '../atom/finish-entry.js';
+import { MEDIA } from '../atom/media.js';
 import type { StoredEntry } from '../store/store.js';
 import type { Format } from './read-params.js';
 
@@ -33,12 +32,6 @@ export function sendEntry(res: Response, entry: StoredEntry, format: Format, bas
     return;
   }
   res.type(MEDIA.entry).send(`<?xml version="1.0" encoding="UTF-8"?>\n${withXmlBase(rendered.xml, base)}`);
-}
-
-/** A stored entry has relative hrefs: its root element gets the base they resolve against. */
-export function withXmlBase(xml: string, base: string): string {
-  const open = xml.indexOf(' ');
-  return `${xml.slice(0, open)} xml:base="${escapeXml(base)}"${xml.slice(open)}`;
 }
 
 /** Resolves once a response's buffer has drained below its high-water mark, or the response has closed. */
@@ -79,5 +72,6 @@ export async function sendParts(res: ServerResponse, parts: Iterable<string>): P
     if (!ready) await drained(res);
     if (res.destroyed) return;
   }
-  res.end(pending.join(''));
+  // Like every body sent whole (app.ts), it ends with a newline.
+  res.end(`${pending.join('')}\n`);
 }

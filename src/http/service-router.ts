@@ -1,5 +1,6 @@
 import { Router } from 'express';
-import { MEDIA, renderServiceXml } from '../atom/render-feed.js';
+import { MEDIA } from '../atom/media.js';
+import { renderServiceXml } from '../atom/render-service.js';
 import type { AppContext } from './context.js';
 import { methodNotAllowed } from './error-handler.js';
 import { baseUrl } from './urls.js';

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { FeedConfig } from '../config/feed-config.js';
 import type { Change } from '../store/store.js';
+import { requestIdFor } from './access-log.js';
 import type { AppContext } from './context.js';
 import { FeedStream, renderChange, type StreamEnd } from './feed-stream.js';
 import { openStream, ResponseSink, type ResponseFraming } from './response-sink.js';
@@ -53,7 +54,7 @@ export async function streamEvents(ctx: AppContext, req: Request, res: Response,
   const cursor = await readStreamCursor(req, feed, ctx.storeFor(feed));
   const format = readFormat(req);
   const sink = new ResponseSink(res, sseFraming(format, baseUrl(req, ctx)));
-  const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor, format, sink });
+  const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor, format, sink, requestId: requestIdFor(res) });
   openStream(res, `${EVENT_STREAM}; charset=utf-8`);
   if (req.method === 'HEAD') {
     stream.gone();

@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AtomMQError } from '../errors/index.js';
 import type { Change } from '../store/store.js';
+import { requestIdOf } from './access-log.js';
 import type { AppContext } from './context.js';
 import { refuseOnSocket } from './error-handler.js';
 import { FeedStream, frameOf, renderChange, type StreamEnd, type StreamSink } from './feed-stream.js';
@@ -121,7 +122,11 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
     refuseOnSocket(ctx, socket, new AtomMQError('BAD_REQUEST', `the WebSocket handshake is not valid: ${error.message}`), req.method, req.url);
   });
 
-  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  // The handshake's answer names the request id too, as every HTTP answer does.
+  const requestIds = new WeakMap<IncomingMessage, string>();
+  wss.on('headers', (headers, req) => headers.push(`X-Request-Id: ${requestIds.get(req)}`));
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, requestId: string): Promise<void> {
     if (ctx.shutdown.aborted) {
       throw new AtomMQError('SHUTTING_DOWN', 'the server is shutting down; retry against another instance or after restart', { headers: { 'Retry-After': '1' } });
     }
@@ -149,7 +154,7 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
 
     const sink = new WebSocketSink(format, baseUrlFor(ctx, 'http', req.headers.host));
     // Registered before the handshake, so a refusal (a cursor on a round-robin feed) is still an HTTP answer.
-    const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, format, sink });
+    const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, format, sink, requestId });
     socket.once('close', () => stream.gone());
     wss.handleUpgrade(req, socket, head, (ws) => {
       // ws emits 'error' when the peer breaks the protocol (an unmasked or reserved frame, invalid
@@ -169,7 +174,9 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
     handleUpgrade: (req, socket, head) => {
       // Upgraded sockets have no error listener of the server's: a reset must not crash the process.
       socket.on('error', () => socket.destroy());
-      upgrade(req, socket, head).catch((error: unknown) => refuseOnSocket(ctx, socket, error, req.method, req.url));
+      const requestId = requestIdOf(req.headers);
+      requestIds.set(req, requestId);
+      upgrade(req, socket, head, requestId).catch((error: unknown) => refuseOnSocket(ctx, socket, error, req.method, req.url, requestId));
     },
     terminateAll: () => {
       for (const ws of wss.clients) ws.terminate();

@@ -14,7 +14,7 @@ export interface StoredEntry {
   readonly published: string;
   /** RFC 3339 time of this change (app:edited). */
   readonly edited: string;
-  /** Rendered Atom, without its seq (see atom/render-entry.ts `withSeq`). */
+  /** Rendered Atom, without its seq (see atom/finish-entry.ts `withSeq`). */
   readonly xml: string;
   /** Rendered JSON fields, without its seq. */
   readonly json: string;

@@ -13,6 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { DOMParser, Node, type Element } from '@xmldom/xmldom';
 import FeedParser from 'feedparser';
+import sax from 'sax';
 import { validateXML } from 'xmllint-wasm';
 
 export const ATOM_NS = 'http://www.w3.org/2005/Atom';
@@ -97,8 +98,54 @@ function validateDocument(
   return out;
 }
 
-/** Parses namespace-aware; every xmldom diagnostic counts as a violation. */
+const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
+const QNAME = /^[^:\s]+(?::[^:\s]+)?$/;
+
+function declarationError(tag: string, attr: sax.QualifiedAttribute): string | undefined {
+  const prefix = attr.name === 'xmlns' ? '' : attr.local;
+  if (prefix === 'xmlns') return `<${tag}> declares the xmlns prefix`;
+  if ((prefix === 'xml') !== (attr.value === XML_NS)) return `<${tag}> binds ${attr.name} to "${attr.value}": only xml is bound to ${XML_NS}`;
+  if (attr.value === XMLNS_NS) return `<${tag}> binds ${attr.name} to ${XMLNS_NS}`;
+  if (prefix !== '' && attr.value === '') return `<${tag}> undeclares prefix ${prefix}, which XML 1.0 cannot`;
+  return undefined;
+}
+
+/**
+ * What Namespaces in XML 1.0 forbids and xmldom lets through (it keeps one of two attributes that
+ * name the same one under two prefixes, and accepts prefixes bound to reserved namespaces), read
+ * with sax's namespace-aware events, as a strict reader such as expat sees it. Empty means none.
+ */
+export function namespaceErrors(xml: string): string[] {
+  const errors: string[] = [];
+  const parser = sax.parser(true, { xmlns: true });
+  parser.onerror = (error) => {
+    errors.push(`sax: ${error.message.split('\n')[0] ?? ''}`);
+    parser.resume();
+  };
+  parser.onopentag = (node) => {
+    const tag = node as sax.QualifiedTag;
+    if (!QNAME.test(tag.name)) errors.push(`<${tag.name}> is not a QName`);
+    const expanded = new Set<string>();
+    for (const attr of Object.values(tag.attributes)) {
+      if (!QNAME.test(attr.name)) errors.push(`"${attr.name}" on <${tag.name}> is not a QName`);
+      if (attr.name === 'xmlns' || attr.prefix === 'xmlns') {
+        const error = declarationError(tag.name, attr);
+        if (error) errors.push(error);
+        continue;
+      }
+      const key = `{${attr.uri}}${attr.local}`;
+      if (expanded.has(key)) errors.push(`<${tag.name}> has the attribute ${key} twice`);
+      expanded.add(key);
+    }
+  };
+  parser.write(xml).close();
+  return errors;
+}
+
+/** Parses namespace-aware; every xmldom diagnostic and every namespace error counts as a violation. */
 function parseRoot(xml: string, out: Violations): Element | undefined {
+  out.push(...namespaceErrors(xml));
   const parseErrors: string[] = [];
   const parser = new DOMParser({ onError: (level, msg) => parseErrors.push(`XML ${level}: ${msg}`) });
   try {

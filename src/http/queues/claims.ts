@@ -3,15 +3,15 @@
  * caller, lowest seq first, or holds the request until something becomes available or its wait ends.
  */
 import type { Request, Response } from 'express';
-import { MEDIA, renderFeedXml } from '../../atom/render-feed.js';
-import { jsonWithSeq } from '../../atom/render-entry.js';
+import { jsonWithSeq } from '../../atom/finish-entry.js';
+import { MEDIA } from '../../atom/media.js';
+import { renderFeedXml, type PageItem } from '../../atom/render-feed.js';
 import { GROUP_LIMITS, type ClaimedMessage, type ClaimRequest } from '../../store/groups.js';
 import type { AppContext } from '../context.js';
 import { holdUntil } from '../long-poll.js';
 import { readFormat, readWait, representationOf, type Format, type WaitRequest } from '../read-params.js';
 import { sendParts } from '../respond.js';
 import { baseUrl } from '../urls.js';
-import { annotate, rfc3339 } from './annotate.js';
 import { waitForGroup } from './claim-wait.js';
 import { groupRequest, integerQuery, type GroupRequest } from './group-request.js';
 
@@ -65,22 +65,24 @@ async function claimOrHold(ctx: AppContext, res: Response, group: GroupRequest, 
   }
 }
 
-function annotated(message: ClaimedMessage) {
-  return annotate(message, [
-    { element: 'receipt', member: 'receipt', value: message.receipt },
-    { element: 'deliveries', member: 'deliveries', value: message.deliveries },
-    { element: 'lease-expires', member: 'leaseExpires', value: rfc3339(message.leaseExpires) },
-  ]);
+/** A leased message with what its consumer needs to settle it, as AtomMQ elements. */
+function claimed(message: ClaimedMessage): PageItem {
+  return {
+    seq: message.seq,
+    deleted: message.deleted,
+    rendered: message,
+    am: { receipt: message.receipt, deliveries: message.deliveries, 'lease-expires': new Date(message.leaseExpires).toISOString() },
+  };
 }
 
 /** The leased messages: an Atom feed whose entries carry their receipts, or `{feed, group, messages}`. */
 async function sendClaimed(ctx: AppContext, req: Request, res: Response, group: GroupRequest,
   messages: readonly ClaimedMessage[], format: Format): Promise<void> {
-  const items = messages.map(annotated);
+  const items = messages.map(claimed);
   if (format === 'json') {
     res.type(MEDIA.json);
     const head = `{"feed":${JSON.stringify(group.ref.feed)},"group":${JSON.stringify(group.ref.group)},"messages":[`;
-    await sendParts(res, [head, items.map((i) => jsonWithSeq(i.rendered, i.seq)).join(','), ']}']);
+    await sendParts(res, [head, items.map((i) => jsonWithSeq(i.rendered, i.seq, i.am)).join(','), ']}']);
     return;
   }
   const search = req.originalUrl.indexOf('?');

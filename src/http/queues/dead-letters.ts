@@ -3,19 +3,23 @@
  * delivered maxDeliveries times without an ack, and `POST …/dead/requeue`, which puts them back.
  */
 import type { Request, Response } from 'express';
-import { MEDIA, renderFeedJson, renderFeedXml } from '../../atom/render-feed.js';
+import { MEDIA } from '../../atom/media.js';
+import { renderFeedJson, renderFeedXml, type PageItem } from '../../atom/render-feed.js';
 import type { DeadMessage } from '../../store/groups.js';
 import type { AppContext } from '../context.js';
 import { readCursor, readFormat, readLimit, representationOf } from '../read-params.js';
 import { sendParts } from '../respond.js';
 import { baseUrl } from '../urls.js';
-import { annotate, type Annotation } from './annotate.js';
 import { groupRequest, readGroupBody } from './group-request.js';
 
-function annotated(message: DeadMessage) {
-  const annotations: Annotation[] = [{ element: 'deliveries', member: 'deliveries', value: message.deliveries }];
-  if (message.reason !== undefined) annotations.push({ element: 'reason', member: 'reason', value: message.reason });
-  return annotate(message, annotations);
+/** A dead letter with how often it was delivered and why its last delivery failed, as AtomMQ elements. */
+function dead(message: DeadMessage): PageItem {
+  return {
+    seq: message.seq,
+    deleted: message.deleted,
+    rendered: message,
+    am: { deliveries: message.deliveries, ...(message.reason === undefined ? {} : { reason: message.reason }) },
+  };
 }
 
 /**
@@ -27,8 +31,8 @@ export async function getDead(ctx: AppContext, req: Request, res: Response): Pro
   const cursor = await readCursor(req, feed, store) ?? 0;
   const limit = readLimit(req, feed);
   const format = readFormat(req);
-  const dead = await store.groups.readDead(ref, cursor, limit, representationOf(format));
-  const lastid = dead.at(-1)?.seq ?? cursor;
+  const letters = await store.groups.readDead(ref, cursor, limit, representationOf(format));
+  const lastid = letters.at(-1)?.seq ?? cursor;
   const path = `feeds/${ref.feed}/groups/${ref.group}/dead`;
   const query = (position: number): string => {
     const params = new URLSearchParams({ lastid: String(position) });
@@ -37,15 +41,15 @@ export async function getDead(ctx: AppContext, req: Request, res: Response): Pro
     return `${path}?${params}`;
   };
   const base = baseUrl(req, ctx);
-  const nextPath = dead.length === limit ? query(lastid) : undefined;
+  const nextPath = letters.length === limit ? query(lastid) : undefined;
   res.set({ Xlastid: String(lastid), 'Cache-Control': 'no-store', Vary: 'Accept, Xlastid' });
   if (nextPath) res.set('Link', `<${base}${nextPath}>; rel="next"`);
   res.type(format === 'json' ? MEDIA.json : MEDIA.feed);
   const page = {
     feed, base, nextPath, lastid,
     selfPath: query(cursor),
-    updated: dead.reduce((newest, m) => (m.edited > newest ? m.edited : newest), ctx.startedAt),
-    items: dead.map(annotated),
+    updated: letters.reduce((newest, m) => (m.edited > newest ? m.edited : newest), ctx.startedAt),
+    items: letters.map(dead),
   };
   await sendParts(res, format === 'json' ? renderFeedJson(page) : renderFeedXml(page));
 }

@@ -45,12 +45,11 @@ const NUMERIC = new Set(['delay', 'lease', 'seqs', 'position', 'leaseSeconds', '
  */
 export function readGroupBody(req: Request, allowed: readonly string[]): Record<string, unknown> {
   const bytes: unknown = req.body;
-  const empty = !Buffer.isBuffer(bytes) || bytes.length === 0;
   const { type } = mediaType(req);
   let body: Record<string, unknown>;
-  if (empty && type !== 'application/json') body = {};
-  else if (type === 'application/json') body = jsonObject(bodyText(bytes as Buffer));
-  else if (type === 'application/x-www-form-urlencoded') body = formFields(bodyText(bytes as Buffer));
+  if (!Buffer.isBuffer(bytes) || bytes.length === 0) body = {};
+  else if (type === 'application/json') body = jsonObject(bodyText(bytes));
+  else if (type === 'application/x-www-form-urlencoded') body = formFields(bodyText(bytes));
   else {
     throw new AtomMQError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${quoted(type ?? 'none')} is not accepted here; send application/json or application/x-www-form-urlencoded`);
   }

@@ -6,7 +6,6 @@ import type { Request, Response } from 'express';
 import { AtomMQError } from '../../errors/index.js';
 import { GROUP_LIMITS, type ReceiptResult, type ReceiptsResult } from '../../store/groups.js';
 import type { AppContext } from '../context.js';
-import { rfc3339 } from './annotate.js';
 import { groupRequest, readGroupBody, wholeNumber, type GroupRequest } from './group-request.js';
 
 export type ReceiptAction = 'acks' | 'nacks' | 'extensions';
@@ -49,8 +48,8 @@ function outcome(result: ReceiptResult): Record<string, unknown> {
     receipt: result.receipt,
     seq: result.seq,
     status: `${STATUS[result.state]}${result.repeated ? ' (repeated)' : ''}`,
-    ...(result.leaseExpires === undefined ? {} : { leaseExpires: rfc3339(result.leaseExpires) }),
-    ...(result.availableAt === undefined ? {} : { availableAt: rfc3339(result.availableAt) }),
+    ...(result.leaseExpires === undefined ? {} : { leaseExpires: new Date(result.leaseExpires).toISOString() }),
+    ...(result.availableAt === undefined ? {} : { availableAt: new Date(result.availableAt).toISOString() }),
   };
 }
 

@@ -5,7 +5,7 @@
  * or an RFC 3339 date-time). Cursor readers are not affected: they see every entry at once.
  */
 import type { Request } from 'express';
-import { RFC3339 } from '../../atom/parse-entry.js';
+import { isDateTime } from '../../atom/values.js';
 import { AtomMQError, type ErrorCode } from '../../errors/index.js';
 import { quoted } from '../../errors/quote.js';
 
@@ -72,7 +72,7 @@ function fromHeader(text: string, source: Source, now: number): number {
 
 function fromField(value: unknown, source: Source, now: number): number {
   if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return ahead(value, source, now);
-  if (typeof value === 'string' && RFC3339.test(value)) return date(Date.parse(value), source, value, now);
+  if (typeof value === 'string' && isDateTime(value)) return date(Date.parse(value), source, value, now);
   return refuse(source, value, 'a number of seconds from now (0 or more), or an RFC 3339 date-time');
 }
 
