@@ -1,14 +1,14 @@
 import express, { type Express, type Response } from 'express';
 import { AtomMQError } from '../errors/index.js';
 import { accessLog } from './access-log.js';
-import { cometRouter } from './comet.js';
+import { cometRouter } from './streams/comet.js';
 import type { AppContext } from './context.js';
-import { entryRouter } from './entry-router.js';
+import { entryRouter } from './atompub/entry-router.js';
 import { errorHandler, notFound } from './error-handler.js';
-import { feedRouter } from './feed-router.js';
-import { serviceRouter } from './service-router.js';
+import { feedRouter } from './atompub/feed-router.js';
+import { serviceRouter } from './atompub/service-router.js';
 import { baseUrl } from './urls.js';
-import { upgradeRequired } from './websocket.js';
+import { upgradeRequired } from './streams/websocket.js';
 
 /**
  * Every body sent whole (documents, JSON, problems) ends with a newline, as text on a terminal
@@ -51,7 +51,7 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.use(entryRouter(ctx));
   app.use(serviceRouter(ctx, pingStores));
   app.use(cometRouter(ctx));
-  // WebSocket upgrades are answered by the http.Server's 'upgrade' listener (src/server.ts), not here.
+  // WebSocket upgrades are answered by the http.Server's 'upgrade' listener (src/runtime/runtime.ts), not here.
   app.all('/feeds/:name/ws', upgradeRequired(ctx));
   app.use(notFound);
   app.use(errorHandler(ctx));

@@ -1,21 +1,21 @@
 import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { MEDIA } from '../atom/media.js';
-import { renderFeedJson, renderFeedXml, type FeedPage } from '../atom/render-feed.js';
-import type { FeedConfig } from '../config/feed-config.js';
-import { AtomMQError } from '../errors/index.js';
-import type { Page } from '../store/store.js';
-import type { AppContext } from './context.js';
+import { MEDIA } from '../../atom/media.js';
+import { renderFeedJson, renderFeedXml, type FeedPage } from '../../atom/render-feed.js';
+import type { FeedConfig } from '../../config/feed-config.js';
+import { AtomMQError } from '../../errors/index.js';
+import type { Page } from '../../store/store.js';
+import type { AppContext } from '../context.js';
 import { entryBodyParser, isJsonBody, readEntry } from './entry-body.js';
-import { methodNotAllowed } from './error-handler.js';
-import { holdUntil, watchFeed } from './long-poll.js';
+import { methodNotAllowed } from '../error-handler.js';
+import { holdUntil, watchFeed } from '../streams/long-poll.js';
 import {
   readBefore, readCursor, readFormat, readLimit, readWait, representationOf, type Format, type WaitRequest,
-} from './read-params.js';
-import { noneMatch, sendEntry, sendParts } from './respond.js';
+} from '../read-params.js';
+import { noneMatch, sendEntry, sendParts } from '../respond.js';
 import { entryFingerprint, entryRevision, newEntryUuid, slugKey } from './revision.js';
-import { streamEvents, wantsEventStream } from './sse.js';
-import { baseUrl, feedPath, memberPath } from './urls.js';
+import { streamEvents, wantsEventStream } from '../streams/sse.js';
+import { baseUrl, feedPath, memberPath } from '../urls.js';
 
 /** The feed a request names, or a 404 naming it. */
 export function requireFeed(ctx: AppContext, req: Request): FeedConfig {

@@ -1,12 +1,12 @@
 import type { Request, Response } from 'express';
-import type { FeedConfig } from '../config/feed-config.js';
-import type { Change } from '../store/store.js';
-import { requestIdFor } from './access-log.js';
-import type { AppContext } from './context.js';
+import type { FeedConfig } from '../../config/feed-config.js';
+import type { Change } from '../../store/store.js';
+import { requestIdFor } from '../access-log.js';
+import type { AppContext } from '../context.js';
 import { FeedStream, renderChange, type StreamEnd } from './feed-stream.js';
 import { openStream, ResponseSink, type ResponseFraming } from './response-sink.js';
-import { readFormat, readStreamCursor, type Format } from './read-params.js';
-import { baseUrl } from './urls.js';
+import { readFormat, readStreamCursor, type Format } from '../read-params.js';
+import { baseUrl } from '../urls.js';
 
 export const EVENT_STREAM = 'text/event-stream';
 

@@ -1,12 +1,12 @@
 import { Router, type Request, type Response } from 'express';
-import type { Change } from '../store/store.js';
-import { requestIdFor } from './access-log.js';
-import type { AppContext } from './context.js';
-import { methodNotAllowed } from './error-handler.js';
+import type { Change } from '../../store/store.js';
+import { requestIdFor } from '../access-log.js';
+import type { AppContext } from '../context.js';
+import { methodNotAllowed } from '../error-handler.js';
 import { FeedStream, renderChange, type StreamEnd } from './feed-stream.js';
 import { openStream, ResponseSink, type ResponseFraming } from './response-sink.js';
-import { requireFeed } from './feed-router.js';
-import { readStreamCursor } from './read-params.js';
+import { requireFeed } from '../atompub/feed-router.js';
+import { readStreamCursor } from '../read-params.js';
 
 const cometFraming: ResponseFraming = {
   kind: 'comet',

@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler } from 'express';
-import { parseEntryJson } from '../atom/parse-json-entry.js';
-import { parseEntryXml, type ParsedEntry } from '../atom/parse-entry.js';
-import { AtomMQError } from '../errors/index.js';
+import { parseEntryJson } from '../../atom/parse-json-entry.js';
+import { parseEntryXml, type ParsedEntry } from '../../atom/parse-entry.js';
+import { AtomMQError } from '../../errors/index.js';
 
 /**
  * Media types a POST or PUT may carry. `application/x-www-form-urlencoded` is here because it is what

@@ -1,5 +1,5 @@
 import { v4 as uuidv4 } from 'uuid';
-import type { Hub } from '../hub/hub.js';
+import type { Hub } from '../../hub/hub.js';
 
 export interface FeedWatch {
   /** Resolves when a change newer than the cursor is committed. */

@@ -1,19 +1,19 @@
 import { createServer, type Server, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Dsn } from './config/dsn.js';
-import { FeedDirectory } from './config/feed-directory.js';
-import type { ServerOptions } from './config/server-options.js';
-import { AtomMQError, ConfigError } from './errors/index.js';
-import { createApp } from './http/app.js';
-import { refuseOnSocket } from './http/error-handler.js';
-import type { AppContext } from './http/context.js';
-import { isStream } from './http/response-sink.js';
-import { upgradeListener } from './http/upgrade.js';
-import { webSocketEndpoint } from './http/websocket.js';
-import { Hub } from './hub/hub.js';
+import type { Dsn } from '../config/dsn.js';
+import { FeedDirectory } from '../config/feed-directory.js';
+import type { ServerOptions } from '../config/server-options.js';
+import { AtomMQError, ConfigError } from '../errors/index.js';
+import { createApp } from '../http/app.js';
+import { refuseOnSocket } from '../http/error-handler.js';
+import type { AppContext } from '../http/context.js';
+import { isStream } from '../http/streams/response-sink.js';
+import { upgradeListener } from '../http/upgrade.js';
+import { webSocketEndpoint } from '../http/streams/websocket.js';
+import { Hub } from '../hub/hub.js';
 import { listeningUrls } from './listen-urls.js';
-import { StoreSet } from './store/store-set.js';
+import { StoreSet } from '../store/store-set.js';
 
 export interface RunningServer {
   /** e.g. `http://127.0.0.1:8080` */

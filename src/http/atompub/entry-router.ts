@@ -1,15 +1,15 @@
 import { Router, type Request, type Response } from 'express';
-import type { FeedConfig } from '../config/feed-config.js';
-import type { StoredEntry } from '../store/store.js';
-import { AtomMQError } from '../errors/index.js';
-import type { AppContext } from './context.js';
+import type { FeedConfig } from '../../config/feed-config.js';
+import type { StoredEntry } from '../../store/store.js';
+import { AtomMQError } from '../../errors/index.js';
+import type { AppContext } from '../context.js';
 import { entryBodyParser, isJsonBody, readEntry } from './entry-body.js';
-import { methodNotAllowed } from './error-handler.js';
+import { methodNotAllowed } from '../error-handler.js';
 import { requireFeed } from './feed-router.js';
-import { readFormat } from './read-params.js';
-import { entityTags, entryEtag, noneMatch, sendEntry } from './respond.js';
+import { readFormat } from '../read-params.js';
+import { entityTags, entryEtag, noneMatch, sendEntry } from '../respond.js';
 import { entryRevision, tombstoneRevision } from './revision.js';
-import { baseUrl } from './urls.js';
+import { baseUrl } from '../urls.js';
 
 function keyOf(req: Request): string {
   const key = req.params.key;

@@ -1,8 +1,8 @@
 /** Long-lived HTTP responses that carry a feed stream: server-sent events and comet. */
 import type { Response } from 'express';
-import type { Change } from '../store/store.js';
+import type { Change } from '../../store/store.js';
 import { frameOf, type StreamEnd, type StreamSink } from './feed-stream.js';
-import { drained } from './respond.js';
+import { drained } from '../respond.js';
 
 const streams = new WeakSet<object>();
 

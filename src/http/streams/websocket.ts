@@ -2,15 +2,15 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { WebSocket, WebSocketServer } from 'ws';
-import { AtomMQError } from '../errors/index.js';
-import type { Change } from '../store/store.js';
-import { requestIdOf } from './access-log.js';
-import type { AppContext } from './context.js';
-import { refuseOnSocket } from './error-handler.js';
+import { AtomMQError } from '../../errors/index.js';
+import type { Change } from '../../store/store.js';
+import { requestIdOf } from '../access-log.js';
+import type { AppContext } from '../context.js';
+import { refuseOnSocket } from '../error-handler.js';
 import { FeedStream, frameOf, renderChange, type StreamEnd, type StreamSink } from './feed-stream.js';
-import { feedNamed, requireFeed } from './feed-router.js';
-import { parseCursor, parseFormat, type Format, type StreamCursor } from './read-params.js';
-import { baseUrlFor } from './urls.js';
+import { feedNamed, requireFeed } from '../atompub/feed-router.js';
+import { parseCursor, parseFormat, type Format, type StreamCursor } from '../read-params.js';
+import { baseUrlFor } from '../urls.js';
 
 /** `/feeds/<name>/ws`, or the feed URL itself with an Upgrade. */
 const PATH = /^\/feeds\/([^/]+)(?:\/ws)?\/?$/;

@@ -1,9 +1,9 @@
 import { Router } from 'express';
-import { MEDIA } from '../atom/media.js';
-import { renderServiceXml } from '../atom/render-service.js';
-import type { AppContext } from './context.js';
-import { methodNotAllowed } from './error-handler.js';
-import { baseUrl } from './urls.js';
+import { MEDIA } from '../../atom/media.js';
+import { renderServiceXml } from '../../atom/render-service.js';
+import type { AppContext } from '../context.js';
+import { methodNotAllowed } from '../error-handler.js';
+import { baseUrl } from '../urls.js';
 
 /** `GET /` (the AtomPub service document) and `GET /healthz`. */
 export function serviceRouter(ctx: AppContext, pingStores: () => Promise<void>): Router {
