@@ -1,13 +1,12 @@
 import express, { type Express, type Response } from 'express';
-import { AtomMQError } from '../errors/index.js';
 import { accessLog } from './access-log.js';
 import { cometRouter } from './streams/comet.js';
-import type { AppContext } from './context.js';
+import { refuseWhileShuttingDown, type AppContext } from './context.js';
 import { entryRouter } from './atompub/entry-router.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { feedRouter } from './atompub/feed-router.js';
 import { serviceRouter } from './atompub/service-router.js';
-import { baseUrl } from './urls.js';
+import { requestView } from './request-view.js';
 import { upgradeRequired } from './streams/websocket.js';
 
 /**
@@ -33,17 +32,11 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.set('etag', false);
   endBodiesWithNewline(app);
   app.use(accessLog(ctx));
-  app.use((_req, res, next) => {
-    if (ctx.shutdown.aborted) {
-      res.set('Connection', 'close');
-      throw new AtomMQError('SHUTTING_DOWN', 'the server is shutting down; retry against another instance or after restart', { headers: { 'Retry-After': '1' } });
-    }
-    next();
-  });
-  // A Host that no URL can be built from is refused before anything is done: a POST must not be
-  // stored and then fail to answer with its Location.
   app.use((req, _res, next) => {
-    baseUrl(req, ctx);
+    refuseWhileShuttingDown(ctx);
+    // A Host that no URL can be built from is refused before anything is done: a POST must not be
+    // stored and then fail to answer with its Location.
+    requestView(ctx, req).baseUrl();
     next();
   });
   // The feed router first: publishing and reading feeds is nearly all of the traffic.

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { AtomMQError } from '../errors/index.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import type { ServerOptions } from '../config/server-options.js';
 import type { Hub } from '../hub/hub.js';
@@ -21,4 +22,16 @@ export interface AppContext {
   readonly shutdown: AbortSignal;
   /** atom:updated of a feed with no entries yet. */
   readonly startedAt: string;
+}
+
+/**
+ * Refuses a request once shutdown has started (503, and the connection is not kept), whatever
+ * carries it: the app refuses every request with it, the WebSocket upgrade also once its handshake
+ * has been read, as shutdown may have started while it was.
+ */
+export function refuseWhileShuttingDown(ctx: Pick<AppContext, 'shutdown'>): void {
+  if (!ctx.shutdown.aborted) return;
+  throw new AtomMQError('SHUTTING_DOWN', 'the server is shutting down; retry against another instance or after restart', {
+    headers: { 'Retry-After': '1', Connection: 'close' },
+  });
 }

@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { withSeq, withXmlBase } from '../atom/finish-entry.js';
 import { MEDIA } from '../atom/media.js';
 import type { StoredEntry } from '../store/store.js';
 import type { Format } from './read-params.js';
+import type { RequestView } from './request-view.js';
 
 /** An entry's ETag is its seq: every change gets a new seq, so the seq names the version exactly. */
 export function entryEtag(entry: StoredEntry): string {
@@ -17,8 +18,8 @@ export function entityTags(header: string | undefined): string[] {
 }
 
 /** If-None-Match uses the weak comparison (RFC 9110 13.1.2). */
-export function noneMatch(req: Request, etag: string): boolean {
-  const tags = entityTags(req.get('if-none-match'));
+export function noneMatch(req: RequestView, etag: string): boolean {
+  const tags = entityTags(req.header('if-none-match'));
   const opaque = (t: string): string => t.replace(/^W\//, '');
   return tags.includes('*') || tags.some((t) => opaque(t) === opaque(etag));
 }

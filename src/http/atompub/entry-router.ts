@@ -9,7 +9,7 @@ import { requireFeed } from './feed-router.js';
 import { readFormat } from '../read-params.js';
 import { entityTags, entryEtag, noneMatch, sendEntry } from '../respond.js';
 import { entryRevision, tombstoneRevision } from './revision.js';
-import { baseUrl } from '../urls.js';
+import { requestView } from '../request-view.js';
 
 function keyOf(req: Request): string {
   const key = req.params.key;
@@ -51,11 +51,12 @@ async function requireEntry(ctx: AppContext, feed: FeedConfig, req: Request): Pr
 async function getMember(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
   const entry = await requireEntry(ctx, feed, req);
-  if (noneMatch(req, entryEtag(entry))) {
+  const view = requestView(ctx, req);
+  if (noneMatch(view, entryEtag(entry))) {
     res.status(304).set({ ETag: entryEtag(entry), Xlastid: String(entry.seq) }).end();
     return;
   }
-  sendEntry(res, entry, readFormat(req), baseUrl(req, ctx));
+  sendEntry(res, entry, readFormat(view), view.baseUrl());
 }
 
 /** PUT replaces the entry and re-appends it at a new seq, so cursor readers see the edit. */
@@ -70,7 +71,8 @@ async function putMember(ctx: AppContext, req: Request, res: Response): Promise<
     expectedSeqs: expectedSeqs(req),
     revision: entryRevision(feed, entry, current, new Date().toISOString()),
   });
-  sendEntry(res, stored, readFormat(req, isJsonBody(req) ? 'json' : 'atom'), baseUrl(req, ctx));
+  const view = requestView(ctx, req);
+  sendEntry(res, stored, readFormat(view, isJsonBody(req) ? 'json' : 'atom'), view.baseUrl());
 }
 
 /** DELETE appends an RFC 6721 tombstone at a new seq, so cursor readers learn of the deletion. */

@@ -15,7 +15,8 @@ import {
 import { noneMatch, sendEntry, sendParts } from '../respond.js';
 import { entryFingerprint, entryRevision, newEntryUuid, slugKey } from './revision.js';
 import { streamEvents, wantsEventStream } from '../streams/sse.js';
-import { baseUrl, feedPath, memberPath } from '../urls.js';
+import { requestView, type HttpRequestView } from '../request-view.js';
+import { feedPath, memberPath } from '../urls.js';
 
 /** The feed a request names, or a 404 naming it. */
 export function requireFeed(ctx: AppContext, req: Request): FeedConfig {
@@ -46,17 +47,18 @@ function idempotencyKey(req: Request): string | undefined {
   return key;
 }
 
-interface View {
+/** Which page a GET asks for, and in what form. */
+interface PageSpec {
   readonly cursor: number | undefined;
   readonly before: number | undefined;
   readonly limit: number;
   readonly format: Format;
 }
 
-function pagePath(feed: FeedConfig, view: View, position: Record<string, number>): string {
+function pagePath(feed: FeedConfig, spec: PageSpec, position: Record<string, number>): string {
   const query = new URLSearchParams(Object.entries(position).map(([k, v]) => [k, String(v)]));
-  if (view.limit !== feed.pageSize) query.set('limit', String(view.limit));
-  if (view.format === 'json') query.set('format', 'json');
+  if (spec.limit !== feed.pageSize) query.set('limit', String(spec.limit));
+  if (spec.format === 'json') query.set('format', 'json');
   return `${feedPath(feed.name)}?${query}`;
 }
 
@@ -65,21 +67,21 @@ function pagePath(feed: FeedConfig, view: View, position: Record<string, number>
  * Collection view: live entries, newest first. A page holds `limit` entries, or fewer when they
  * would exceed the page's size; its next link then starts after the last entry it holds.
  */
-function readPage(ctx: AppContext, feed: FeedConfig, view: View): Promise<Page> {
+function readPage(ctx: AppContext, feed: FeedConfig, spec: PageSpec): Promise<Page> {
   const store = ctx.storeFor(feed);
-  const request = { limit: view.limit, maxBytes: ctx.options.pageBytes, only: representationOf(view.format) };
-  return view.cursor !== undefined
-    ? store.readAfter(feed.name, view.cursor, request)
-    : store.readBefore(feed.name, view.before, request);
+  const request = { limit: spec.limit, maxBytes: ctx.options.pageBytes, only: representationOf(spec.format) };
+  return spec.cursor !== undefined
+    ? store.readAfter(feed.name, spec.cursor, request)
+    : store.readBefore(feed.name, spec.before, request);
 }
 
-async function sendPage(req: Request, res: Response, ctx: AppContext, feed: FeedConfig, view: View,
+async function sendPage(req: Request, res: Response, view: HttpRequestView, feed: FeedConfig, spec: PageSpec,
   page: Page, lastid: number, updated: string): Promise<void> {
   const last = page.changes.at(-1);
   const nextPath = page.more && last
-    ? pagePath(feed, view, view.cursor !== undefined ? { lastid: last.seq } : { before: last.seq })
+    ? pagePath(feed, spec, spec.cursor !== undefined ? { lastid: last.seq } : { before: last.seq })
     : undefined;
-  const base = baseUrl(req, ctx);
+  const base = view.baseUrl();
   const search = req.originalUrl.indexOf('?');
   const doc: FeedPage = {
     feed, base, nextPath, lastid,
@@ -89,21 +91,21 @@ async function sendPage(req: Request, res: Response, ctx: AppContext, feed: Feed
   };
   res.set('Xlastid', String(lastid));
   if (nextPath) res.set('Link', `<${base}${nextPath}>; rel="next"`);
-  res.type(view.format === 'json' ? MEDIA.json : MEDIA.feed);
-  await sendParts(res, view.format === 'json' ? renderFeedJson(doc) : renderFeedXml(doc));
+  res.type(spec.format === 'json' ? MEDIA.json : MEDIA.feed);
+  await sendParts(res, spec.format === 'json' ? renderFeedJson(doc) : renderFeedXml(doc));
 }
 
 /**
  * A cursor read that may wait: answered at once when there is news, otherwise held until the hub
  * reports a commit beyond the cursor, the wait runs out, the client leaves or the server shuts down.
  */
-async function longPoll(ctx: AppContext, req: Request, res: Response, feed: FeedConfig, view: View,
-  cursor: number, wait: WaitRequest): Promise<void> {
+async function longPoll(ctx: AppContext, req: Request, res: Response, view: HttpRequestView, feed: FeedConfig,
+  spec: PageSpec, cursor: number, wait: WaitRequest): Promise<void> {
   const store = ctx.storeFor(feed);
   if (wait.preferred) res.set('Preference-Applied', `wait=${wait.seconds}`);
   const watch = watchFeed(ctx.hub, feed.name, cursor);
   try {
-    let page = await readPage(ctx, feed, view);
+    let page = await readPage(ctx, feed, spec);
     if (page.changes.length === 0) {
       const gone = new AbortController();
       const leave = (): void => gone.abort();
@@ -115,10 +117,10 @@ async function longPoll(ctx: AppContext, req: Request, res: Response, feed: Feed
         res.off('close', leave);
       }
       if (gone.signal.aborted) return;
-      page = await readPage(ctx, feed, view);
+      page = await readPage(ctx, feed, spec);
     }
     const bounds = await store.bounds(feed.name);
-    await sendPage(req, res, ctx, feed, view, page, page.changes.at(-1)?.seq ?? cursor, bounds.newestEdited ?? ctx.startedAt);
+    await sendPage(req, res, view, feed, spec, page, page.changes.at(-1)?.seq ?? cursor, bounds.newestEdited ?? ctx.startedAt);
   } finally {
     watch.stop();
   }
@@ -127,23 +129,24 @@ async function longPoll(ctx: AppContext, req: Request, res: Response, feed: Feed
 /** `GET /feeds/<name>`: the collection view, the cursor view, and long-polling on the cursor view. */
 async function getFeed(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
-  if (wantsEventStream(req)) {
-    await streamEvents(ctx, req, res, feed);
+  const view = requestView(ctx, req);
+  if (wantsEventStream(view)) {
+    await streamEvents(ctx, req, res, view, feed);
     return;
   }
   const store = ctx.storeFor(feed);
-  const cursor = await readCursor(req, feed, store);
-  const view: View = {
+  const cursor = await readCursor(view, feed, store);
+  const spec: PageSpec = {
     cursor,
-    before: cursor === undefined ? readBefore(req) : undefined,
-    limit: readLimit(req, feed),
-    format: readFormat(req),
+    before: cursor === undefined ? readBefore(view) : undefined,
+    limit: readLimit(view, feed),
+    format: readFormat(view),
   };
-  const wait = cursor === undefined ? undefined : readWait(req, feed);
+  const wait = cursor === undefined ? undefined : readWait(view, feed);
   res.set('Vary', 'Accept, Xlastid, Prefer');
   res.set('Cache-Control', 'no-cache');
   if (cursor !== undefined && wait) {
-    await longPoll(ctx, req, res, feed, view, cursor, wait);
+    await longPoll(ctx, req, res, view, feed, spec, cursor, wait);
     return;
   }
 
@@ -152,17 +155,17 @@ async function getFeed(ctx: AppContext, req: Request, res: Response): Promise<vo
   // request, the page size and the feed's configuration they identify the bytes of this page
   // without rendering it.
   const etag = `W/"${createHash('sha1')
-    .update(`${bounds.newestSeq}:${bounds.oldestSeq}:${view.cursor}:${view.before}:${view.limit}:${ctx.options.pageBytes}:${view.format}:${configVersion(feed)}`)
+    .update(`${bounds.newestSeq}:${bounds.oldestSeq}:${spec.cursor}:${spec.before}:${spec.limit}:${ctx.options.pageBytes}:${spec.format}:${configVersion(feed)}`)
     .digest('base64url').slice(0, 20)}"`;
   const lastidIfEmpty = cursor ?? bounds.newestSeq;
   res.set('ETag', etag);
-  if (noneMatch(req, etag)) {
+  if (noneMatch(view, etag)) {
     res.status(304).set('Xlastid', String(lastidIfEmpty)).end();
     return;
   }
-  const page = await readPage(ctx, feed, view);
+  const page = await readPage(ctx, feed, spec);
   const lastid = cursor === undefined ? bounds.newestSeq : page.changes.at(-1)?.seq ?? cursor;
-  await sendPage(req, res, ctx, feed, view, page, lastid, bounds.newestEdited ?? ctx.startedAt);
+  await sendPage(req, res, view, feed, spec, page, lastid, bounds.newestEdited ?? ctx.startedAt);
 }
 
 /**
@@ -171,8 +174,9 @@ async function getFeed(ctx: AppContext, req: Request, res: Response): Promise<vo
  */
 async function postEntry(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
+  const view = requestView(ctx, req);
   const entry = readEntry(req);
-  const format = readFormat(req, isJsonBody(req) ? 'json' : 'atom');
+  const format = readFormat(view, isJsonBody(req) ? 'json' : 'atom');
   const uuid = newEntryUuid();
   const now = new Date().toISOString();
   const slug = slugKey(req.get('slug'));
@@ -190,7 +194,7 @@ async function postEntry(ctx: AppContext, req: Request, res: Response): Promise<
   if (stored.deleted) {
     throw new AtomMQError('ENTRY_GONE', `this entry was already published as "${stored.key}" and has since been deleted`);
   }
-  const base = baseUrl(req, ctx);
+  const base = view.baseUrl();
   const location = base + memberPath(feed.name, stored.key);
   res.set({ Location: location, 'Content-Location': location });
   sendEntry(res, stored, format, base, created ? 201 : 200);

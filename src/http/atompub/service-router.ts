@@ -3,14 +3,14 @@ import { MEDIA } from '../../atom/media.js';
 import { renderServiceXml } from '../../atom/render-service.js';
 import type { AppContext } from '../context.js';
 import { methodNotAllowed } from '../error-handler.js';
-import { baseUrl } from '../urls.js';
+import { requestView } from '../request-view.js';
 
 /** `GET /` (the AtomPub service document) and `GET /healthz`. */
 export function serviceRouter(ctx: AppContext, pingStores: () => Promise<void>): Router {
   const router = Router();
   router.get('/', (req, res) => {
     const feeds = ctx.feeds.list().sort((a, b) => a.name.localeCompare(b.name));
-    res.type(MEDIA.service).send(renderServiceXml(baseUrl(req, ctx), feeds));
+    res.type(MEDIA.service).send(renderServiceXml(requestView(ctx, req).baseUrl(), feeds));
   });
   router.all('/', methodNotAllowed('GET, HEAD'));
   // For load balancers, and for clients that validate a pooled connection before using it.

@@ -7,6 +7,7 @@ import { FeedStream, renderChange, type StreamEnd } from './feed-stream.js';
 import { openStream, ResponseSink, type ResponseFraming } from './response-sink.js';
 import { requireFeed } from '../atompub/feed-router.js';
 import { readStreamCursor } from '../read-params.js';
+import { requestView } from '../request-view.js';
 
 const cometFraming: ResponseFraming = {
   kind: 'comet',
@@ -23,7 +24,7 @@ const cometFraming: ResponseFraming = {
  */
 async function streamLines(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
-  const cursor = await readStreamCursor(req, feed, ctx.storeFor(feed));
+  const cursor = await readStreamCursor(requestView(ctx, req), feed, ctx.storeFor(feed));
   const stream = new FeedStream(ctx, {
     transport: 'comet', feed, cursor, format: 'json', sink: new ResponseSink(res, cometFraming), requestId: requestIdFor(res),
   });

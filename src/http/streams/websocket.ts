@@ -5,12 +5,12 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { AtomMQError } from '../../errors/index.js';
 import type { Change } from '../../store/store.js';
 import { requestIdOf } from '../access-log.js';
-import type { AppContext } from '../context.js';
+import { refuseWhileShuttingDown, type AppContext } from '../context.js';
 import { refuseOnSocket } from '../error-handler.js';
 import { FeedStream, frameOf, renderChange, type StreamEnd, type StreamSink } from './feed-stream.js';
 import { feedNamed, requireFeed } from '../atompub/feed-router.js';
-import { parseCursor, parseFormat, type Format, type StreamCursor } from '../read-params.js';
-import { baseUrlFor } from '../urls.js';
+import { readCursor, readFormatParam, type Format } from '../read-params.js';
+import { upgradeView } from '../request-view.js';
 
 /** `/feeds/<name>/ws`, or the feed URL itself with an Upgrade. */
 const PATH = /^\/feeds\/([^/]+)(?:\/ws)?\/?$/;
@@ -95,12 +95,6 @@ class WebSocketSink implements StreamSink {
   }
 }
 
-function single(url: URL, name: string): string | undefined {
-  const values = url.searchParams.getAll(name);
-  if (values.length > 1) throw new AtomMQError('INVALID_PARAMETER', `query parameter "${name}" must be given once, as a plain value`);
-  return values[0];
-}
-
 export interface WebSocketEndpoint {
   /** Answers a request with `Upgrade: websocket` (src/http/upgrade.ts sends it here). */
   readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -127,9 +121,7 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
   wss.on('headers', (headers, req) => headers.push(`X-Request-Id: ${requestIds.get(req)}`));
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, requestId: string): Promise<void> {
-    if (ctx.shutdown.aborted) {
-      throw new AtomMQError('SHUTTING_DOWN', 'the server is shutting down; retry against another instance or after restart', { headers: { 'Retry-After': '1' } });
-    }
+    refuseWhileShuttingDown(ctx);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = PATH.exec(url.pathname);
     if (!match) throw new AtomMQError('NOT_FOUND', `nothing is served at ${url.pathname} over WebSocket; use /feeds/<name>/ws`);
@@ -143,16 +135,15 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
     if (req.method !== 'GET') {
       throw new AtomMQError('METHOD_NOT_ALLOWED', `a WebSocket handshake is a GET request (RFC 6455 4.1), not ${req.method}`, { headers: { Allow: 'GET' } });
     }
-    const header = req.headers.xlastid;
-    const text = typeof header === 'string' ? header : single(url, 'lastid');
-    const cursor: StreamCursor | undefined = text === undefined ? undefined
-      : { seq: await parseCursor(text, typeof header === 'string' ? 'Xlastid header' : 'lastid parameter', feed, ctx.storeFor(feed)), explicit: true };
-    const formatText = single(url, 'format');
-    const format = formatText === undefined ? 'atom' : parseFormat(formatText);
+    const view = upgradeView(ctx, req, url);
+    // Last-Event-ID is an EventSource's, which never opens a WebSocket: only the client's own cursor counts.
+    const seq = await readCursor(view, feed, ctx.storeFor(feed));
+    const format = readFormatParam(view) ?? 'atom';
     if (socket.destroyed) return;
-    if (ctx.shutdown.aborted) throw new AtomMQError('SHUTTING_DOWN', 'the server is shutting down', { headers: { 'Retry-After': '1' } });
+    refuseWhileShuttingDown(ctx);
 
-    const sink = new WebSocketSink(format, baseUrlFor(ctx, 'http', req.headers.host));
+    const sink = new WebSocketSink(format, view.baseUrl());
+    const cursor = seq === undefined ? undefined : { seq, explicit: true };
     // Registered before the handshake, so a refusal (a cursor on a round-robin feed) is still an HTTP answer.
     const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, format, sink, requestId });
     socket.once('close', () => stream.gone());
