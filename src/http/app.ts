@@ -1,13 +1,13 @@
 import express, { type Express, type Response } from 'express';
 import { accessLog } from './access-log.js';
-import { cometRouter } from './streams/comet.js';
-import { refuseWhileShuttingDown, type AppContext } from './context.js';
 import { entryRouter } from './atompub/entry-router.js';
-import { errorHandler, notFound } from './error-handler.js';
 import { feedRouter } from './atompub/feed-router.js';
 import { serviceRouter } from './atompub/service-router.js';
+import { refuseWhileShuttingDown, type AppContext } from './context.js';
+import { errorHandler, notFound } from './error-handler.js';
+import { healthzRouter } from './ops/healthz.js';
 import { requestView } from './request-view.js';
-import { upgradeRequired } from './streams/websocket.js';
+import { streamsRouter } from './streams/streams-router.js';
 
 /**
  * Every body sent whole (documents, JSON, problems) ends with a newline, as text on a terminal
@@ -22,7 +22,7 @@ function endBodiesWithNewline(app: Express): void {
 }
 
 /**
- * The Express application: routers for the service document, feeds and entries, and the one error
+ * The Express application: one router per face (AtomPub, streams, operations), and the one error
  * handler. It holds no state of its own; everything comes in through `ctx`.
  */
 export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Express {
@@ -42,10 +42,9 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   // The feed router first: publishing and reading feeds is nearly all of the traffic.
   app.use(feedRouter(ctx));
   app.use(entryRouter(ctx));
-  app.use(serviceRouter(ctx, pingStores));
-  app.use(cometRouter(ctx));
-  // WebSocket upgrades are answered by the http.Server's 'upgrade' listener (src/runtime/runtime.ts), not here.
-  app.all('/feeds/:name/ws', upgradeRequired(ctx));
+  app.use(serviceRouter(ctx));
+  app.use(healthzRouter(ctx, pingStores));
+  app.use(streamsRouter(ctx));
   app.use(notFound);
   app.use(errorHandler(ctx));
   return app;

@@ -1,3 +1,4 @@
+import type { Request } from 'express';
 import type { Logger } from 'pino';
 import { AtomMQError } from '../errors/index.js';
 import type { FeedConfig } from '../config/feed-config.js';
@@ -22,6 +23,18 @@ export interface AppContext {
   readonly shutdown: AbortSignal;
   /** atom:updated of a feed with no entries yet. */
   readonly startedAt: string;
+}
+
+/** The feed of that name, or a 404 naming it. */
+export function feedNamed(ctx: AppContext, name: unknown): FeedConfig {
+  const feed = typeof name === 'string' ? ctx.feeds.get(name) : undefined;
+  if (!feed) throw new AtomMQError('FEED_NOT_FOUND', `no feed named "${String(name)}"; GET / lists the feeds`);
+  return feed;
+}
+
+/** The feed a route's `:name` names, or a 404 naming it. */
+export function requireFeed(ctx: AppContext, req: Pick<Request, 'params'>): FeedConfig {
+  return feedNamed(ctx, req.params.name);
 }
 
 /**

@@ -1,23 +1,20 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { MEDIA } from '../../atom/media.js';
 import { renderServiceXml } from '../../atom/render-service.js';
 import type { AppContext } from '../context.js';
 import { methodNotAllowed } from '../error-handler.js';
 import { requestView } from '../request-view.js';
 
-/** `GET /` (the AtomPub service document) and `GET /healthz`. */
-export function serviceRouter(ctx: AppContext, pingStores: () => Promise<void>): Router {
+/** The AtomPub service document: one workspace, one collection per feed. */
+function getService(ctx: AppContext, req: Request, res: Response): void {
+  const feeds = ctx.feeds.list().sort((a, b) => a.name.localeCompare(b.name));
+  res.type(MEDIA.service).send(renderServiceXml(requestView(ctx, req).baseUrl(), feeds));
+}
+
+/** `GET /`. */
+export function serviceRouter(ctx: AppContext): Router {
   const router = Router();
-  router.get('/', (req, res) => {
-    const feeds = ctx.feeds.list().sort((a, b) => a.name.localeCompare(b.name));
-    res.type(MEDIA.service).send(renderServiceXml(requestView(ctx, req).baseUrl(), feeds));
-  });
+  router.get('/', (req, res) => getService(ctx, req, res));
   router.all('/', methodNotAllowed('GET, HEAD'));
-  // For load balancers, and for clients that validate a pooled connection before using it.
-  router.get('/healthz', async (_req, res) => {
-    await pingStores();
-    res.set('Cache-Control', 'no-store').json({ status: 'ok', feeds: ctx.feeds.list().length, consumers: ctx.hub.size });
-  });
-  router.all('/healthz', methodNotAllowed('GET, HEAD'));
   return router;
 }

@@ -5,10 +5,9 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { AtomMQError } from '../../errors/index.js';
 import type { Change } from '../../store/store.js';
 import { requestIdOf } from '../access-log.js';
-import { refuseWhileShuttingDown, type AppContext } from '../context.js';
+import { feedNamed, refuseWhileShuttingDown, requireFeed, type AppContext } from '../context.js';
 import { refuseOnSocket } from '../error-handler.js';
 import { FeedStream, frameOf, renderChange, type StreamEnd, type StreamSink } from './feed-stream.js';
-import { feedNamed, requireFeed } from '../atompub/feed-router.js';
 import { readCursor, readFormatParam, type Format } from '../read-params.js';
 import { upgradeView } from '../request-view.js';
 
