@@ -13,6 +13,7 @@ import { upgradeListener } from '../http/upgrade.js';
 import { webSocketEndpoint } from '../http/streams/websocket.js';
 import { Hub } from '../hub/hub.js';
 import { listeningUrls } from './listen-urls.js';
+import { storeFactory } from '../store/store-factory.js';
 import { StoreSet } from '../store/store-set.js';
 
 export interface RunningServer {
@@ -87,7 +88,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
     logger: (level, message) => logger[level](message),
     policyOf: (name) => feeds.get(name)?.delivery ?? 'broadcast',
   });
-  const stores = new StoreSet(options, (changes) => {
+  const stores = new StoreSet(options.db, storeFactory(options), (changes) => {
     for (const change of changes) hub.distribute(change);
   });
   // Open every database now, so a bad path fails start-up (or a file's reload) rather than the first request.
