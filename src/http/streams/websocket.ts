@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { WebSocketServer } from 'ws';
+import type { FeedConfig } from '../../config/feed-config.js';
 import { AtomMQError } from '../../errors/index.js';
 import { requestIdOf } from '../access-log.js';
 import { feedNamed, refuseWhileShuttingDown, requireFeed, type AppContext } from '../context.js';
@@ -19,6 +20,55 @@ export interface WebSocketEndpoint {
   readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Cuts every WebSocket still open (the shutdown deadline). */
   terminateAll(): void;
+}
+
+/** The feed a handshake names, refused (with its HTTP status) before anything is read from the store. */
+function feedOfHandshake(ctx: AppContext, req: IncomingMessage, url: URL): FeedConfig {
+  const match = PATH.exec(url.pathname);
+  if (!match) throw new AtomMQError('NOT_FOUND', `nothing is served at ${url.pathname} over WebSocket; use /feeds/<name>/ws`);
+  let name: string;
+  try {
+    name = decodeURIComponent(match[1] as string);
+  } catch {
+    throw new AtomMQError('BAD_REQUEST', `the feed name in ${url.pathname} is not valid percent-encoding`);
+  }
+  const feed = feedNamed(ctx, name);
+  if (req.method !== 'GET') {
+    throw new AtomMQError('METHOD_NOT_ALLOWED', `a WebSocket handshake is a GET request (RFC 6455 4.1), not ${req.method}`, { headers: { Allow: 'GET' } });
+  }
+  return feed;
+}
+
+/** Reads and checks a handshake, then upgrades the connection and starts its stream. */
+async function upgrade(ctx: AppContext, wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer,
+  requestId: string): Promise<void> {
+  refuseWhileShuttingDown(ctx);
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const feed = feedOfHandshake(ctx, req, url);
+  const view = upgradeView(ctx, req, url);
+  // Last-Event-ID is an EventSource's, which never opens a WebSocket: only the client's own cursor counts.
+  const seq = await readCursor(view, feed, ctx.storeFor(feed));
+  const format = readFormatParam(view) ?? 'atom';
+  if (socket.destroyed) return;
+  refuseWhileShuttingDown(ctx);
+
+  const sink = new WebSocketSink(format, view.baseUrl());
+  const cursor = seq === undefined ? undefined : { seq, explicit: true };
+  // Registered before the handshake, so a refusal (a cursor on a round-robin feed) is still an HTTP answer.
+  const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, format, sink, requestId });
+  socket.once('close', () => stream.gone());
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    // ws emits 'error' when the peer breaks the protocol (an unmasked or reserved frame, invalid
+    // UTF-8, a bad close code, a message over maxPayload), after sending it a close frame (1002,
+    // 1007 or 1009) and before closing the connection, or when the socket fails. That is the
+    // peer's problem alone, but an 'error' nobody listens to would end the process.
+    ws.on('error', (error: Error & { code?: string }) => {
+      ctx.logger.info({ stream: stream.id, code: error.code, err: error.message }, 'WebSocket connection failed');
+    });
+    sink.attach(ws);
+    ws.once('close', () => stream.gone());
+    stream.start();
+  });
 }
 
 /**
@@ -39,54 +89,14 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
   const requestIds = new WeakMap<IncomingMessage, string>();
   wss.on('headers', (headers, req) => headers.push(`X-Request-Id: ${requestIds.get(req)}`));
 
-  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, requestId: string): Promise<void> {
-    refuseWhileShuttingDown(ctx);
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const match = PATH.exec(url.pathname);
-    if (!match) throw new AtomMQError('NOT_FOUND', `nothing is served at ${url.pathname} over WebSocket; use /feeds/<name>/ws`);
-    let name: string;
-    try {
-      name = decodeURIComponent(match[1] as string);
-    } catch {
-      throw new AtomMQError('BAD_REQUEST', `the feed name in ${url.pathname} is not valid percent-encoding`);
-    }
-    const feed = feedNamed(ctx, name);
-    if (req.method !== 'GET') {
-      throw new AtomMQError('METHOD_NOT_ALLOWED', `a WebSocket handshake is a GET request (RFC 6455 4.1), not ${req.method}`, { headers: { Allow: 'GET' } });
-    }
-    const view = upgradeView(ctx, req, url);
-    // Last-Event-ID is an EventSource's, which never opens a WebSocket: only the client's own cursor counts.
-    const seq = await readCursor(view, feed, ctx.storeFor(feed));
-    const format = readFormatParam(view) ?? 'atom';
-    if (socket.destroyed) return;
-    refuseWhileShuttingDown(ctx);
-
-    const sink = new WebSocketSink(format, view.baseUrl());
-    const cursor = seq === undefined ? undefined : { seq, explicit: true };
-    // Registered before the handshake, so a refusal (a cursor on a round-robin feed) is still an HTTP answer.
-    const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, format, sink, requestId });
-    socket.once('close', () => stream.gone());
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      // ws emits 'error' when the peer breaks the protocol (an unmasked or reserved frame, invalid
-      // UTF-8, a bad close code, a message over maxPayload), after sending it a close frame (1002,
-      // 1007 or 1009) and before closing the connection, or when the socket fails. That is the
-      // peer's problem alone, but an 'error' nobody listens to would end the process.
-      ws.on('error', (error: Error & { code?: string }) => {
-        ctx.logger.info({ stream: stream.id, code: error.code, err: error.message }, 'WebSocket connection failed');
-      });
-      sink.attach(ws);
-      ws.once('close', () => stream.gone());
-      stream.start();
-    });
-  }
-
   return {
     handleUpgrade: (req, socket, head) => {
       // Upgraded sockets have no error listener of the server's: a reset must not crash the process.
       socket.on('error', () => socket.destroy());
       const requestId = requestIdOf(req.headers);
       requestIds.set(req, requestId);
-      upgrade(req, socket, head, requestId).catch((error: unknown) => refuseOnSocket(ctx, socket, error, req.method, req.url, requestId));
+      upgrade(ctx, wss, req, socket, head, requestId)
+        .catch((error: unknown) => refuseOnSocket(ctx, socket, error, req.method, req.url, requestId));
     },
     terminateAll: () => {
       for (const ws of wss.clients) ws.terminate();
