@@ -18,60 +18,14 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { DOMParser } from '@xmldom/xmldom';
 import fc from 'fast-check';
-import { ERRORS } from '../src/errors/index.js';
-import { namespaceErrors } from './support/atom-validator.js';
 import { entryXml, postAtom, readJson, startTestServer, type JsonPage, type TestServer } from './support/server.js';
-import { FC_PARAMS } from './support/fuzz.js';
+import { assertNot5xx, assertProblem, FC_PARAMS, xmlErrors } from './support/fuzz.js';
 
 const ATOM_NS = 'http://www.w3.org/2005/Atom';
 const XHTML_NS = 'http://www.w3.org/1999/xhtml';
 const AM_NS = 'http://atommq.org/ns/1.0';
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
-
-// ---------------------------------------------------------------------------
-// Checks shared by the properties
-// ---------------------------------------------------------------------------
-
-/**
- * XML parse errors found by independent parsers (xmldom, and sax for what Namespaces in XML forbids
- * and xmldom lets through), as a strict namespace-aware reader such as expat finds them; empty means
- * well-formed.
- */
-function xmlErrors(xml: string): string[] {
-  const errors: string[] = namespaceErrors(xml);
-  try {
-    const doc = new DOMParser({
-      onError: (level, message) => {
-        if (level !== 'warning') errors.push(`${level}: ${message}`);
-      },
-    }).parseFromString(xml, 'application/xml');
-    if (!doc.documentElement) errors.push('no document element');
-  } catch (error) {
-    if (errors.length === 0) errors.push(String(error));
-  }
-  return errors;
-}
-
-function isKnownCode(code: unknown): code is keyof typeof ERRORS {
-  return typeof code === 'string' && Object.hasOwn(ERRORS, code);
-}
-
-/** Every 4xx is an RFC 9457 document whose code is a catalogued one with this very status. */
-function assertProblem(status: number, contentType: string | undefined, body: string, context: string): void {
-  assert.match(contentType ?? '', /^application\/problem\+json\b/, `${status} is not problem+json (${context}): ${body.slice(0, 300)}`);
-  const problem = JSON.parse(body) as Record<string, unknown>;
-  assert.equal(problem.status, status, `problem.status (${context})`);
-  assert.equal(typeof problem.title, 'string', `problem.title (${context})`);
-  assert.equal(typeof problem.detail, 'string', `problem.detail (${context})`);
-  assert.ok(isKnownCode(problem.code), `unknown problem code ${String(problem.code)} (${context})`);
-  assert.equal(ERRORS[problem.code].status, status, `code ${problem.code} is not a ${status} (${context})`);
-}
-
-function assertNot5xx(status: number, body: string, context: string): void {
-  assert.ok(status < 500, `${status} for ${context}: ${body.slice(0, 300)}`);
-}
 
 // ---------------------------------------------------------------------------
 // (a) POST bodies

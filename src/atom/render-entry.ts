@@ -17,6 +17,9 @@ export interface EntryStamp {
   readonly memberPath: string;
   /** The feed's author, for entries that name none. */
   readonly defaultAuthor: Person;
+  /** RFC 3339: when consumer groups may first hand the message out, and when they stop (publish headers). */
+  readonly deliverAfter?: string | undefined;
+  readonly expires?: string | undefined;
 }
 
 /**
@@ -93,7 +96,9 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
     (authors.length ? '' : serialize([authorElement(stamp.defaultAuthor)])) +
     emptyTag('link', { rel: 'edit', href: stamp.memberPath }) +
     (needsAlternate ? emptyTag('link', { rel: 'alternate', href: stamp.memberPath }) : '') +
-    serialize(entry.children);
+    serialize(entry.children) +
+    (stamp.deliverAfter ? textTag('am:deliver-after', stamp.deliverAfter) : '') +
+    (stamp.expires ? textTag('am:expires', stamp.expires) : '');
 
   const content = atom(entry, 'content')[0];
   const summary = atom(entry, 'summary')[0];
@@ -111,6 +116,8 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
     authors: authors.length ? authors.map(personOf) : [stamp.defaultAuthor],
     categories: atom(entry, 'category').map(jsonAttributes),
     links: atom(entry, 'link').map(jsonAttributes),
+    ...(stamp.deliverAfter ? { deliverAfter: stamp.deliverAfter } : {}),
+    ...(stamp.expires ? { expires: stamp.expires } : {}),
   });
   return { xml, json };
 }

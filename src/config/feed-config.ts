@@ -6,6 +6,7 @@ import { personSchema, toPerson } from '../atom/person.js';
 import { describeIssue } from '../errors/describe-issue.js';
 import { ConfigError } from '../errors/index.js';
 import { isFeedName, MAX_LIMIT, NAME_RULE } from '../names.js';
+import { GROUP_LIMITS, type GroupSettings } from '../store/groups.js';
 import { parseDsn, type Dsn } from './dsn.js';
 import { describeJsonError } from './json-error.js';
 
@@ -34,6 +35,18 @@ const feedFile = z.strictObject({
   delivery: z.enum(['broadcast', 'roundrobin']).default('broadcast'),
   /** A database of its own for this feed. @defaultValue the server's --db */
   db: z.string().min(1).optional(),
+  /**
+   * Consumer groups declared when the feed mounts or its file changes, by name: `lease` (seconds),
+   * `maxDeliveries`, `start`. A group not named here is created by its first claim, with defaults.
+   */
+  groups: z.record(
+    z.string().refine(isFeedName, `a group name is ${NAME_RULE}`),
+    z.strictObject({
+      lease: z.number().int().min(1).max(GROUP_LIMITS.seconds).optional(),
+      maxDeliveries: z.number().int().min(1).max(GROUP_LIMITS.maxDeliveries).optional(),
+      start: z.enum(['earliest', 'latest']).optional(),
+    }),
+  ).default({}),
 });
 
 /** A feed's settings; the part its Atom head shows is FeedHead, which the renderers take. */
@@ -44,6 +57,8 @@ export interface FeedConfig extends FeedHead {
   readonly immutable: boolean;
   readonly delivery: 'broadcast' | 'roundrobin';
   readonly db?: Dsn | undefined;
+  /** Declared consumer groups and their settings (what the file gives; the rest are defaults). */
+  readonly groups: Readonly<Record<string, Partial<GroupSettings>>>;
 }
 
 /** Feed files hold a few hundred bytes; a larger file is not one, and is not read whole. */
@@ -73,6 +88,15 @@ function readFeedText(path: string): string {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** The file's group declarations in the store's terms (`lease` is `leaseSeconds` there). */
+function groupSettings(groups: z.infer<typeof feedFile>['groups']): FeedConfig['groups'] {
+  return Object.freeze(Object.fromEntries(Object.entries(groups).map(([name, g]) => [name, Object.freeze({
+    ...(g.lease === undefined ? {} : { leaseSeconds: g.lease }),
+    ...(g.maxDeliveries === undefined ? {} : { maxDeliveries: g.maxDeliveries }),
+    ...(g.start === undefined ? {} : { start: g.start }),
+  })])));
 }
 
 /**
@@ -108,6 +132,6 @@ export function loadFeedFile(path: string): FeedConfig {
   }
   return Object.freeze({
     name, title, subtitle: f.subtitle, author, pageSize: f.pageSize, maxWait: f.maxWait,
-    retention: f.retention, immutable: f.immutable, delivery: f.delivery, db,
+    retention: f.retention, immutable: f.immutable, delivery: f.delivery, db, groups: groupSettings(f.groups),
   });
 }

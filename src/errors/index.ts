@@ -47,16 +47,22 @@ export class AtomMQError extends Error {
   constructor(
     readonly code: ErrorCode,
     detail: string,
-    options: { cause?: unknown; headers?: Record<string, string> } = {},
+    options: { cause?: unknown; headers?: Record<string, string>; members?: Record<string, unknown> } = {},
   ) {
     super(detail, { cause: options.cause });
     this.status = ERRORS[code].status;
     this.title = ERRORS[code].title;
     this.headers = options.headers ?? {};
+    this.members = options.members ?? {};
   }
 
   /** Extra response headers the error needs (Allow on 405, for instance). */
   readonly headers: Record<string, string>;
+  /**
+   * Extension members of the problem document (RFC 9457 3.2): what a client needs beyond the code,
+   * such as the outcome of every receipt of a batch that was partly refused.
+   */
+  readonly members: Record<string, unknown>;
 }
 
 /** A configuration problem found at the edge; the message names the file and the field. */

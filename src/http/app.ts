@@ -6,6 +6,7 @@ import { serviceRouter } from './atompub/service-router.js';
 import { refuseWhileShuttingDown, type AppContext } from './context.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { healthzRouter } from './ops/healthz.js';
+import { groupsRouter } from './queues/groups-router.js';
 import { requestView } from './request-view.js';
 import { streamsRouter } from './streams/streams-router.js';
 
@@ -42,6 +43,7 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   // The feed router first: publishing and reading feeds is nearly all of the traffic.
   app.use(feedRouter(ctx));
   app.use(entryRouter(ctx));
+  app.use(groupsRouter(ctx));
   app.use(serviceRouter(ctx));
   app.use(healthzRouter(ctx, pingStores));
   app.use(streamsRouter(ctx));

@@ -72,6 +72,7 @@ export function problemFor(ctx: AppContext, error: unknown, method: string | und
   else ctx.logger.error({ reqId, err: error, method, url }, 'unhandled error');
   const title = known?.title ?? 'Internal server error';
   const problem = {
+    ...known?.members,
     type: `tag:atommq.org,2026:problem:${code.toLowerCase().replace(/_/g, '-')}`,
     title,
     status,

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors/index.js';
 import { createApp } from '../http/app.js';
 import type { AppContext } from '../http/context.js';
 import { Hub } from '../hub/hub.js';
+import { declareGroups } from '../store/declare-groups.js';
 import { storeFactory } from '../store/store-factory.js';
 import { StoreSet } from '../store/store-set.js';
 import { attachHttp } from './attach-http.js';
@@ -31,26 +32,36 @@ function openStore(stores: StoreSet, dsn: Dsn | undefined, source: string): void
 
 /**
  * Loads the feed files and opens every database they and the options name now, so that a bad path
- * fails start-up (or a file's reload) rather than the first request.
+ * fails start-up (or a file's reload) rather than the first request; declares the consumer groups
+ * the files name.
  */
 async function openFeeds(options: ServerOptions, stores: StoreSet): Promise<FeedDirectory> {
   try {
     openStore(stores, undefined, '--db (ATOMMQ_DB)');
-    return new FeedDirectory(options.feedsDir, (feed) => openStore(stores, feed.db, 'field "db"'));
+    const feeds = new FeedDirectory(options.feedsDir, (feed) => openStore(stores, feed.db, 'field "db"'));
+    await Promise.all(feeds.list().map((feed) => declareGroups(stores.get(feed.db), feed.name, feed.groups)));
+    return feeds;
   } catch (error) {
     await stores.close();
     throw error;
   }
 }
 
-/** Logs what happens to the feed files while the server runs; a feed whose file is gone ends its streams. */
-function followFeeds(feeds: FeedDirectory, hub: Hub, logger: Logger): void {
+/**
+ * Follows the feed files while the server runs: a feed whose file is gone ends its streams, a file
+ * mounted or changed declares its consumer groups; each is logged.
+ */
+function followFeeds(feeds: FeedDirectory, stores: StoreSet, hub: Hub, logger: Logger): void {
   feeds.watch((event) => {
     if (event.type === 'invalid') logger.error(event.error.message);
     else if (event.type === 'unmounted') {
       logger.info({ feed: event.name }, 'feed unmounted');
       hub.closeFeed(event.name);
-    } else logger.info({ feed: event.feed.name }, `feed ${event.type}`);
+    } else {
+      logger.info({ feed: event.feed.name }, `feed ${event.type}`);
+      declareGroups(stores.get(event.feed.db), event.feed.name, event.feed.groups)
+        .catch((error: unknown) => logger.error({ err: error, feed: event.feed.name }, 'declaring the consumer groups of the feed file failed'));
+    }
   });
 }
 
@@ -77,7 +88,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
     shutdown: shutdown.signal,
     startedAt: new Date().toISOString(),
   };
-  followFeeds(feeds, hub, logger);
+  followFeeds(feeds, stores, hub, logger);
   const retention = startRetention(ctx, options.pruneInterval, logger);
   const http = await attachHttp(ctx, createApp(ctx, () => stores.ping()));
 

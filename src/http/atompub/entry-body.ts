@@ -71,7 +71,7 @@ export function entryBodyParser(limit: number): RequestHandler {
   };
 }
 
-function mediaType(req: Request): { type: string | undefined; params: Map<string, string> } {
+export function mediaType(req: Request): { type: string | undefined; params: Map<string, string> } {
   const header = req.get('content-type');
   if (!header) return { type: undefined, params: new Map() };
   const [type = '', ...rest] = header.split(';');
@@ -87,11 +87,17 @@ export function isJsonBody(req: Request): boolean {
   return mediaType(req).type === JSON_TYPE;
 }
 
-/**
- * Decodes and parses a posted entry. The body arrives as raw bytes (see app.ts) so that invalid
- * UTF-8 is refused here rather than silently replaced.
- */
+/** Decodes and parses a posted entry. */
 export function readEntry(req: Request): ParsedEntry {
+  return readEntryWith(req, []).entry;
+}
+
+/**
+ * Decodes and parses a posted entry, and takes `fields` out of a JSON body: members that say how to
+ * deliver the entry (a POST's `deliverAfter`, say) rather than what it is. The body arrives as raw
+ * bytes (see app.ts) so that invalid UTF-8 is refused here rather than silently replaced.
+ */
+export function readEntryWith<F extends string>(req: Request, fields: readonly F[]): { entry: ParsedEntry; taken: Partial<Record<F, unknown>> } {
   const { type, params } = mediaType(req);
   if (type === undefined) {
     throw new AtomMQError('UNSUPPORTED_MEDIA_TYPE', `the request has no Content-Type; send one of ${ACCEPTED_TYPES}`);
@@ -110,21 +116,41 @@ export function readEntry(req: Request): ParsedEntry {
   if (!Buffer.isBuffer(bytes) || bytes.length === 0) {
     throw new AtomMQError('BAD_REQUEST', 'the request body is empty; send an Atom entry or a JSON object');
   }
-  let text: string;
+  const text = bodyText(bytes);
+  if (type !== JSON_TYPE) return { entry: parseEntryXml(text), taken: {} };
+  const { rest, taken } = takeFields(parseJsonBody(text), fields);
+  return { entry: parseEntryJson(rest), taken };
+}
+
+/** A body's text: UTF-8 only, refused rather than repaired. */
+export function bodyText(bytes: Buffer): string {
   try {
-    text = utf8.decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     throw new AtomMQError('INVALID_ENCODING', 'the request body is not valid UTF-8');
   }
-  if (type !== JSON_TYPE) return parseEntryXml(text);
+}
+
+/** A JSON body's value; one nested deeper than MAX_JSON_DEPTH is refused before it is parsed. */
+export function parseJsonBody(text: string): unknown {
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
     throw new AtomMQError('INVALID_JSON', `the body nests arrays and objects more than ${MAX_JSON_DEPTH} deep`);
   }
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new AtomMQError('INVALID_JSON', `the body is not valid JSON: ${(error as Error).message}`);
   }
-  return parseEntryJson(value);
+}
+
+/** Splits `fields` off a JSON object; any other value is left whole, for the entry parser to refuse. */
+function takeFields<F extends string>(value: unknown, fields: readonly F[]): { rest: unknown; taken: Partial<Record<F, unknown>> } {
+  const taken: Partial<Record<F, unknown>> = {};
+  if (fields.length === 0 || typeof value !== 'object' || value === null || Array.isArray(value)) return { rest: value, taken };
+  const rest: Record<string, unknown> = { ...value };
+  for (const field of fields) {
+    if (Object.hasOwn(rest, field)) taken[field] = rest[field];
+    delete rest[field];
+  }
+  return { rest, taken };
 }

@@ -4,7 +4,8 @@ import { requireFeed, type AppContext } from '../context.js';
 import { readFormat } from '../read-params.js';
 import { requestView, type RequestView } from '../request-view.js';
 import { memberPath } from '../urls.js';
-import { isJsonBody, readEntry } from './entry-body.js';
+import { readSchedule, scheduleStamp, SCHEDULE_FIELDS } from '../queues/schedule.js';
+import { isJsonBody, readEntryWith } from './entry-body.js';
 import { sendEntry } from './members.js';
 import { entryFingerprint, entryRevision, newEntryUuid, slugKey } from './revision.js';
 
@@ -23,19 +24,22 @@ function idempotencyKey(req: RequestView): string | undefined {
 export async function postEntry(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
   const view = requestView(ctx, req);
-  const entry = readEntry(req);
+  const { entry, taken } = readEntryWith(req, SCHEDULE_FIELDS);
   const format = readFormat(view, isJsonBody(req) ? 'json' : 'atom');
   const uuid = newEntryUuid();
-  const now = new Date().toISOString();
+  const clock = Date.now();
+  const now = new Date(clock).toISOString();
+  const schedule = readSchedule(view, taken, clock);
   const slug = slugKey(view.header('slug'));
   // The Slug's key if it is free, else the UUID's: the store picks inside its transaction.
   const candidates = [...(slug === undefined ? [] : [slug]), uuid].map((key) => ({
-    key, revision: entryRevision(feed, entry, { key, atomId: `urn:uuid:${uuid}`, published: now }, now),
+    key, revision: entryRevision(feed, entry, { key, atomId: `urn:uuid:${uuid}`, published: now }, now, scheduleStamp(schedule)),
   }));
   const key = idempotencyKey(view);
   const { created, entry: stored } = await ctx.storeFor(feed).append({
     feed: feed.name,
     candidates,
+    ...schedule,
     retry: key === undefined && entry.clientId === undefined ? undefined
       : { idempotencyKey: key, clientId: entry.clientId, fingerprint: entryFingerprint(entry) },
   });

@@ -1,7 +1,7 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { ParsedEntry } from '../../atom/parse-entry.js';
-import { renderEntry, renderTombstone } from '../../atom/render-entry.js';
+import { renderEntry, renderTombstone, type EntryStamp } from '../../atom/render-entry.js';
 import type { FeedConfig } from '../../config/feed-config.js';
 import type { Revision } from '../../store/store.js';
 import { memberPath } from '../urls.js';
@@ -66,12 +66,13 @@ export interface Identity {
   readonly published: string;
 }
 
-/** Renders what a POST or PUT stores, once the entry's key is settled. */
-export function entryRevision(feed: FeedConfig, entry: ParsedEntry, identity: Identity, now: string): Revision {
+/** Renders what a POST or PUT stores, once the entry's key is settled; `schedule` shows a POST's delivery times. */
+export function entryRevision(feed: FeedConfig, entry: ParsedEntry, identity: Identity, now: string,
+  schedule: Pick<EntryStamp, 'deliverAfter' | 'expires'> = {}): Revision {
   const published = entry.published ?? identity.published;
   const rendered = renderEntry(entry, {
     key: identity.key, atomId: identity.atomId, updated: now, published,
-    memberPath: memberPath(feed.name, identity.key), defaultAuthor: feed.author,
+    memberPath: memberPath(feed.name, identity.key), defaultAuthor: feed.author, ...schedule,
   });
   return { atomId: identity.atomId, published, edited: now, ...rendered };
 }
