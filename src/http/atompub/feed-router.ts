@@ -1,7 +1,7 @@
 import { Router } from 'express';
+import { rawBody } from '../body.js';
 import type { AppContext } from '../context.js';
 import { methodNotAllowed } from '../error-handler.js';
-import { entryBodyParser } from './entry-body.js';
 import { postEntry } from './publish.js';
 import { getFeed } from './read-feed.js';
 
@@ -9,7 +9,7 @@ import { getFeed } from './read-feed.js';
 export function feedRouter(ctx: AppContext): Router {
   const router = Router();
   router.get('/feeds/:name', (req, res) => getFeed(ctx, req, res));
-  router.post('/feeds/:name', entryBodyParser(ctx.options.bodyLimit), (req, res) => postEntry(ctx, req, res));
+  router.post('/feeds/:name', rawBody(ctx.options.bodyLimit), (req, res) => postEntry(ctx, req, res));
   router.all('/feeds/:name', methodNotAllowed('GET, HEAD, POST'));
   return router;
 }

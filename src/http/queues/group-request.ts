@@ -9,7 +9,7 @@ import { quoted } from '../../errors/quote.js';
 import { checkRef } from '../../store/group-input.js';
 import type { GroupRef } from '../../store/groups.js';
 import type { Store } from '../../store/store.js';
-import { bodyText, mediaType, parseJsonBody } from '../atompub/entry-body.js';
+import { bodyText, mediaType, parseJsonBody } from '../body.js';
 import { requireFeed, type AppContext } from '../context.js';
 import { requestView, type HttpRequestView, type RequestView } from '../request-view.js';
 
