@@ -22,10 +22,10 @@ export class InFlight {
   track(res: ServerResponse): void {
     this.all.add(res);
     this.answering.add(res);
-    res.once(STREAM_OPENED, () => this.answered(res));
+    res.once(STREAM_OPENED, () => this.settle(res));
     res.once('close', () => {
       this.all.delete(res);
-      this.answered(res);
+      this.settle(res);
       // Its connection, kept alive, is idle now: while draining it is closed as soon as it is.
       if (this.draining) this.server.closeIdleConnections();
     });
@@ -56,13 +56,19 @@ export class InFlight {
     this.server.closeIdleConnections();
     // Streams stay open until the other requests (the writes above all) are answered, so that live
     // readers get what those writes commit.
-    if (this.answering.size > 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    await this.answered();
     endStreams();
     await closed;
     clearTimeout(deadline);
   }
 
-  private answered(res: ServerResponse): void {
+  /** Resolves once every response in flight, streams excepted, has been answered (at once when none is). */
+  answered(): Promise<void> {
+    if (this.answering.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private settle(res: ServerResponse): void {
     if (!this.answering.delete(res) || this.answering.size > 0) return;
     const waiters = this.waiters;
     this.waiters = [];
