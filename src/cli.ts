@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `atommq` command: `serve` runs the server; `publish`, `read`, `tail` and `feeds` are clients
- * (src/cli/<command>.ts). Each command's modules are loaded only when it runs, so a worker started by
- * `atommq tail` does not load the server, its database driver or its logger.
+ * The `atommq` command: `serve` runs the server; `publish`, `read`, `tail`, `work`, `groups` and
+ * `feeds` are clients (src/cli/<command>.ts). Each command's modules are loaded only when it runs, so
+ * a worker started by `atommq tail` does not load the server, its database driver or its logger.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -36,6 +36,8 @@ Commands:
   publish <feed>              publish one entry
   read <feed>                 print one page of entries after a cursor
   tail <feed>                 print entries, or run a command for each, saving a cursor (a worker)
+  work <feed> --group G       run a command for each message of a consumer group (competing workers)
+  groups <feed> [group]       print the status of the feed's consumer groups
   feeds                       list the server's feeds
 
 <feed> is a feed URL (http://host:8080/feeds/orders), or a feed name with --server URL
@@ -47,7 +49,7 @@ Exit codes: 0 ok; 1 unexpected failure; 2 bad usage or configuration; 3 server u
 
 async function serve(args: string[]): Promise<void> {
   const [{ createLogger }, { OPTION_SOURCES, resolveOptions }, { startServer }] = await Promise.all([
-    import('./logging.js'), import('./config/server-options.js'), import('./server.js'),
+    import('./logging.js'), import('./config/server-options.js'), import('./runtime/runtime.js'),
   ]);
   type RawOptions = import('./config/server-options.js').RawOptions;
   const flags = Object.fromEntries(Object.values(OPTION_SOURCES).map((s) => [s.flag.slice(2), { type: 'string' as const }]));
@@ -85,6 +87,8 @@ const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<void>>>
   read: async () => (await import('./cli/read.js')).read,
   tail: async () => (await import('./cli/tail.js')).tail,
   feeds: async () => (await import('./cli/feeds.js')).feeds,
+  work: async () => (await import('./cli/work.js')).work,
+  groups: async () => (await import('./cli/groups.js')).groups,
 };
 
 function version(): string {

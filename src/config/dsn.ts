@@ -1,16 +1,61 @@
 import { resolve } from 'node:path';
 
-/** Where a store lives. SQLite is the embedded default; other kinds are added beside it. */
-export type Dsn = { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
+/**
+ * Where a store lives, by kind; each kind has its opener in src/store/store-factory.ts. SQLite is
+ * the embedded default; PostgreSQL (DESIGN.md section 13) is added beside it.
+ */
+export type Dsn =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  /** A libpq connection URI, as given. */
+  | { readonly kind: 'postgres'; readonly url: string };
+
+interface Scheme {
+  /** How the DSN is written, for messages. */
+  readonly usage: string;
+  /** What follows `scheme:`, read; undefined when it is not a DSN of this kind. */
+  parse(rest: string): Dsn | undefined;
+}
+
+/** PostgreSQL's URI schemes; what follows is libpq's (`//user@host:5432/db?options=...`). */
+function postgres(scheme: string): Scheme {
+  return {
+    usage: 'postgres://USER@HOST:PORT/DATABASE',
+    parse: (rest) => (rest.startsWith('//') ? { kind: 'postgres', url: `${scheme}:${rest}` } : undefined),
+  };
+}
+
+/** The schemes a DSN may have. */
+const SCHEMES = new Map<string, Scheme>([
+  ['sqlite', {
+    usage: 'sqlite:PATH',
+    // Relative paths resolve against the working directory.
+    parse: (rest) => (rest === '' ? undefined : { kind: 'sqlite', path: rest === ':memory:' ? ':memory:' : resolve(rest) }),
+  }],
+  ['postgres', postgres('postgres')],
+  ['postgresql', postgres('postgresql')],
+]);
 
 /**
- * Parses `sqlite:PATH` (relative paths resolve against the working directory) or `sqlite::memory:`.
- * Returns an error message rather than throwing, so callers can name the file or option it came from.
+ * Parses a DSN by its scheme: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`. Returns an error message rather
+ * than throwing, so callers can name the flag or the feed file it came from.
+ *
+ * @example parseDsn('sqlite:./data/atommq.db') // { kind: 'sqlite', path: '/…/data/atommq.db' }
  */
 export function parseDsn(text: string): Dsn | string {
-  if (/^postgres(ql)?:\/\//.test(text)) return { kind: 'postgres', url: text };
-  const match = /^sqlite:(.+)$/.exec(text);
-  if (!match?.[1]) return `"${text}" is not a supported database; use sqlite:PATH`;
-  const path = match[1] === ':memory:' ? ':memory:' : resolve(match[1]);
-  return { kind: 'sqlite', path };
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(text)?.[1];
+  const known = scheme === undefined ? undefined : SCHEMES.get(scheme);
+  if (!known) {
+    const usage = [...SCHEMES.values()].map((s) => s.usage).join(' or ');
+    return `"${text}" is not a supported database${scheme === undefined ? '' : ` (no store reads "${scheme}:")`}; use ${usage}`;
+  }
+  return known.parse(text.slice((scheme as string).length + 1)) ?? `"${text}" is not a valid database location; use ${known.usage}`;
+}
+
+/** The DSN as logs may show it: a PostgreSQL URI without its password. */
+export function describeDsn(dsn: Dsn): string {
+  if (dsn.kind === 'sqlite') return `sqlite:${dsn.path}`;
+  const url = URL.canParse(dsn.url) ? new URL(dsn.url) : undefined;
+  if (!url) return 'postgres://…';
+  if (url.password) url.password = '***';
+  return url.href;
 }

@@ -128,6 +128,9 @@ export interface Retention {
   readonly maxAgeSeconds?: number | undefined;
 }
 
+/** Hears what a store meets in the background, where no request can be told (lost connections, retries). */
+export type StoreLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
 /**
  * Reads are promises although SQLite answers them synchronously, so that a networked store
  * (PostgreSQL) fits the same interface.

@@ -5,8 +5,9 @@
 import pg from 'pg';
 import { AtomMQError } from '../../errors/index.js';
 
-/** Logs what happens in the background, where no request can be told (lost connections, retries). */
-export type StoreLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+import type { StoreLog } from '../store.js';
+
+export type { StoreLog };
 
 const INT8 = 20;
 

@@ -1,12 +1,12 @@
 import { v4 as uuidv4 } from 'uuid';
-import { withSeq, withXmlBase } from '../atom/finish-entry.js';
-import type { FeedConfig } from '../config/feed-config.js';
-import { AtomMQError } from '../errors/index.js';
-import type { DeliveryPolicy } from '../hub/hub.js';
-import type { Change } from '../store/store.js';
+import { withSeq, withXmlBase } from '../../atom/finish-entry.js';
+import type { FeedConfig } from '../../config/feed-config.js';
+import { AtomMQError } from '../../errors/index.js';
+import type { DeliveryPolicy } from '../../hub/hub.js';
+import type { Change } from '../../store/store.js';
 import { ChangeQueue } from './change-queue.js';
-import type { AppContext } from './context.js';
-import { representationOf, type Format, type StreamCursor } from './read-params.js';
+import type { AppContext } from '../context.js';
+import { representationOf, type Format, type StreamCursor } from '../read-params.js';
 
 /** Why the server ends a stream. Transports tell the peer: an SSE event, a WebSocket close code, a last JSON line. */
 export interface StreamEnd {

@@ -1,0 +1,130 @@
+import type { Logger } from 'pino';
+import { describeDsn, type Dsn } from '../config/dsn.js';
+import { FeedDirectory } from '../config/feed-directory.js';
+import type { ServerOptions } from '../config/server-options.js';
+import { ConfigError } from '../errors/index.js';
+import { createApp } from '../http/app.js';
+import type { AppContext } from '../http/context.js';
+import { Hub } from '../hub/hub.js';
+import { declareGroups } from '../store/declare-groups.js';
+import { storeFactory } from '../store/store-factory.js';
+import { StoreSet } from '../store/store-set.js';
+import { attachHttp } from './attach-http.js';
+import { listeningUrls } from './listen-urls.js';
+import { startRetention } from './retention.js';
+
+export interface RunningServer {
+  /** e.g. `http://127.0.0.1:8080` */
+  readonly url: string;
+  readonly port: number;
+  /** Graceful: stops accepting, answers held requests, lets in-flight writes finish, closes the database. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Opens a database (the server's when `dsn` is undefined); a failure is a ConfigError naming `source`. */
+function openStore(stores: StoreSet, dsn: Dsn | undefined, source: string): void {
+  try {
+    stores.get(dsn);
+  } catch (error) {
+    throw new ConfigError(`${source}: cannot open the database: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Opens a database and waits until it answers: a networked one (PostgreSQL) connects, and migrates
+ * its schema, on first use.
+ */
+async function reachStore(stores: StoreSet, dsn: Dsn | undefined, source: string): Promise<void> {
+  openStore(stores, dsn, source);
+  try {
+    await stores.get(dsn).ping();
+  } catch (error) {
+    throw new ConfigError(`${source}: cannot open the database: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Loads the feed files and opens every database they and the options name now, so that a bad path
+ * fails start-up (or a file's reload) rather than the first request; declares the consumer groups
+ * the files name.
+ */
+async function openFeeds(options: ServerOptions, stores: StoreSet): Promise<FeedDirectory> {
+  try {
+    await reachStore(stores, undefined, '--db (ATOMMQ_DB)');
+    const feeds = new FeedDirectory(options.feedsDir, (feed) => openStore(stores, feed.db, 'field "db"'));
+    await Promise.all(feeds.list().map((feed) => reachStore(stores, feed.db, `feed "${feed.name}", field "db"`)));
+    await Promise.all(feeds.list().map((feed) => declareGroups(stores.get(feed.db), feed.name, feed.groups)));
+    return feeds;
+  } catch (error) {
+    await stores.close();
+    throw error;
+  }
+}
+
+/**
+ * Follows the feed files while the server runs: a feed whose file is gone ends its streams, a file
+ * mounted or changed declares its consumer groups; each is logged.
+ */
+function followFeeds(feeds: FeedDirectory, stores: StoreSet, hub: Hub, logger: Logger): void {
+  feeds.watch((event) => {
+    if (event.type === 'invalid') logger.error(event.error.message);
+    else if (event.type === 'unmounted') {
+      logger.info({ feed: event.name }, 'feed unmounted');
+      hub.closeFeed(event.name);
+    } else {
+      logger.info({ feed: event.feed.name }, `feed ${event.type}`);
+      declareGroups(stores.get(event.feed.db), event.feed.name, event.feed.groups)
+        .catch((error: unknown) => logger.error({ err: error, feed: event.feed.name }, 'declaring the consumer groups of the feed file failed'));
+    }
+  });
+}
+
+/**
+ * Starts AtomMQ: loads and watches the feed files, opens the databases (the kind of store chosen by
+ * each DSN's scheme), enforces retention, serves HTTP and WebSocket, listens.
+ *
+ * @example const server = await startServer(resolveOptions({ port: '0' }), pino()); await server.close();
+ */
+export async function startServer(options: ServerOptions, logger: Logger): Promise<RunningServer> {
+  const hub = new Hub({
+    logger: (level, message) => logger[level](message),
+    policyOf: (name) => feeds.get(name)?.delivery ?? 'broadcast',
+  });
+  const stores = new StoreSet(options.db, storeFactory({ durability: options.durability, log: (level, message) => logger[level](message) }), (changes) => {
+    for (const change of changes) hub.distribute(change);
+  });
+  const feeds = await openFeeds(options, stores);
+  const shutdown = new AbortController();
+  const ctx: AppContext = {
+    options, hub, logger,
+    feeds,
+    storeFor: (feed) => stores.get(feed.db),
+    shutdown: shutdown.signal,
+    startedAt: new Date().toISOString(),
+  };
+  followFeeds(feeds, stores, hub, logger);
+  const retention = startRetention(ctx, options.pruneInterval, logger);
+  const http = await attachHttp(ctx, createApp(ctx, () => stores.ping()));
+
+  const urls = listeningUrls(http.address);
+  const served = feeds.list().map((f) => f.name).sort();
+  logger.info({ urls, feeds: served, db: describeDsn(options.db) },
+    `AtomMQ listening on ${urls.join(' ')}, serving ${served.length === 0 ? `no feeds (add one to ${options.feedsDir})` : `feeds ${served.join(', ')}`}`);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      logger.info('shutting down');
+      // First, so that the answers the abort below wakes (held long-polls) close their connections.
+      const drained = http.drain(() => hub.close());
+      shutdown.abort();
+      feeds.close();
+      retention.stop();
+      await drained;
+      await stores.close();
+      logger.info('stopped');
+    })();
+    return closing;
+  };
+  return { url: http.url, port: http.address.port, close };
+}
