@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadFeedFile } from '../src/config/feed-config.js';
 import { FeedDirectory } from '../src/config/feed-directory.js';
+import { describeDsn } from '../src/config/dsn.js';
 import { resolveOptions } from '../src/config/server-options.js';
 import { ConfigError } from '../src/errors/index.js';
 import { CLI, entryXml, makeFeedsDir, postAtom, ProcessScope, readJson, spawnServer, startTestServer, tempDir } from './support/server.js';
@@ -210,6 +211,15 @@ describe('server options', () => {
     assert.match(configError(() => resolveOptions({ headersTimeout: '60', requestTimeout: '30' })), /--headers-timeout \(ATOMMQ_HEADERS_TIMEOUT\)/);
     assert.match(configError(() => resolveOptions({ baseUrl: 'https://bus.example.com/?x=1' })), /--base-url/);
     assert.match(configError(() => resolveOptions({ baseUrl: 'ftp://bus.example.com' })), /--base-url/);
+  });
+
+  test('--db postgres:// (or postgresql://) selects PostgreSQL; logs show it without its password', () => {
+    for (const url of ['postgres://atommq@db.example.com:5432/bus', 'postgresql://atommq:secret@db.example.com/bus?options=-c%20search_path%3Dmq']) {
+      assert.deepEqual(resolveOptions({ db: url }).db, { kind: 'postgres', url });
+    }
+    assert.match(configError(() => resolveOptions({ db: 'postgres:bus' })), /--db \(ATOMMQ_DB\).*postgres:\/\/USER@HOST:PORT\/DATABASE/);
+    const shown = describeDsn({ kind: 'postgres', url: 'postgres://atommq:secret@db.example.com/bus' });
+    assert.ok(!shown.includes('secret') && shown.includes('db.example.com/bus'), shown);
   });
 
   test('--base-url is normalised: no trailing slash, escapes where a URL needs them', () => {

@@ -8,11 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import type { AtomMQError } from '../src/errors/index.js';
+import type { AtomMQError, ConfigError } from '../src/errors/index.js';
 import { PgStore } from '../src/store/postgres/pg-store.js';
 import type { Revision, Store, StoredEntry } from '../src/store/store.js';
 import { eachStore, freshSchema, PG_URL, pgQuery, type TestSchema } from './support/postgres.js';
-import { freePort } from './support/server.js';
+import { entryXml, freePort, postAtom, startTestServer } from './support/server.js';
 
 function revision(text: string): Revision {
   const edited = new Date().toISOString();
@@ -103,7 +103,28 @@ eachStore('PostgreSQL store', () => {
       await assert.rejects(attempt, (error: AtomMQError) => error.code === 'STORE_UNAVAILABLE' && error.status === 503);
     }
   });
+  test('a feed file may name a PostgreSQL database of its own; the server\'s stays SQLite', async () => {
+    const own = await freshSchema();
+    const server = await startTestServer({ main: {}, audit: { db: own.url } });
+    try {
+      const res = await postAtom(server.feedUrl('audit'), entryXml('to PostgreSQL'));
+      assert.equal(res.status, 201);
+      assert.deepEqual(await pgQuery(`SELECT feed, seq::int AS seq FROM ${own.name}.atommq_entries`), [{ feed: 'audit', seq: Number(res.headers.get('xlastid')) }]);
+      assert.equal((await postAtom(server.feedUrl('main'), entryXml('to SQLite'))).status, 201);
+      assert.equal((await pgQuery(`SELECT count(*)::int AS n FROM ${own.name}.atommq_entries`))[0]?.n, 1);
+    } finally {
+      await server.close();
+      await own.drop();
+    }
+  });
 }, ['postgres']);
+
+test('a server whose PostgreSQL does not answer does not start, and says which database', async () => {
+  const url = new URL(PG_URL);
+  url.port = String(await freePort());
+  await assert.rejects(startTestServer({ test: {} }, { db: url.href }),
+    (error: ConfigError) => error.code === 'CONFIG_INVALID' && /--db \(ATOMMQ_DB\): cannot open the database: the database cannot be reached/.test(error.message));
+});
 
 test('without a reachable PostgreSQL, the PostgreSQL suites are skipped locally and fail in CI, saying why', async () => {
   const file = fileURLToPath(new URL('./store.test.js', import.meta.url));
