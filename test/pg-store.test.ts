@@ -94,6 +94,18 @@ eachStore('PostgreSQL store', () => {
     }
   });
 
+  test('a POST retried at once on two servers, and twice in one batch, is stored once', { timeout: 30_000 }, async () => {
+    const [a, b] = [open(), open()];
+    for (let i = 0; i < 40; i++) {
+      const request = { feed: 'retries', retry: { idempotencyKey: `k${i}`, fingerprint: 'same' }, candidates: [{ key: `e${i}`, revision: revision(`e${i}`) }] };
+      // The same request on both stores at once, and twice on one of them: three attempts of one message.
+      const results = await Promise.all([a.append(request), b.append(request), b.append({ ...request, candidates: [{ key: `f${i}`, revision: revision(`f${i}`) }] })]);
+      assert.deepEqual(results.map((r) => r.created).sort(), [false, false, true], `attempt ${i}: one is stored, the others answer it`);
+      assert.equal(new Set(results.map((r) => r.entry.seq)).size, 1, `attempt ${i}: all three answer the same entry`);
+    }
+    assert.equal((await a.readAfter('retries', 0, { limit: 100 })).changes.length, 40);
+  });
+
   test('a database that cannot be reached: reads, writes and pings fail with STORE_UNAVAILABLE (503)', async () => {
     const url = new URL(PG_URL);
     url.port = String(await freePort());
