@@ -11,9 +11,9 @@ import { startAppServer, type AppServer } from './support/app-server.js';
 import { claim, GroupWrites, putGroup, sleep } from './support/groups-http.js';
 import { eachStore } from './support/postgres.js';
 import { entryXml, postAtom } from './support/server.js';
-import { consumers, eventually, StreamClient } from './support/streams.js';
+import { consumers, eventually, publishMany, StreamClient } from './support/streams.js';
 
-const FEEDS = { jobs: { maxWait: 20 } };
+const FEEDS = { jobs: { maxWait: 20 }, rr: { delivery: 'roundrobin' } };
 
 eachStore('wake across servers', () => {
   let a: AppServer;
@@ -52,5 +52,19 @@ eachStore('wake across servers', () => {
     assert.deepEqual(answer.messages.map((m) => m.seq), [seq], 'the claim on B leased A\'s entry');
     assert.ok(answer.ms < 15_000, `answered when woken, not at the end of its 20 s wait (${answer.ms} ms)`);
     assert.equal(writes.of('workers'), 2, 'one claim more: the one A\'s commit woke');
+  });
+
+  test('a round-robin feed hands each message to one stream in all: the ones of the server it was published through', { timeout: 30_000 }, async () => {
+    const open = (s: AppServer): Promise<StreamClient> => StreamClient.open(`${s.feedUrl('rr')}?format=json`, { headers: { Accept: 'text/event-stream' } });
+    const [onA, onB] = [await open(a), await open(b)];
+    await eventually(async () => (await consumers(a.url)) >= 1 && (await consumers(b.url)) >= 1, 'a round-robin stream on each server');
+    const [viaA, viaB] = await Promise.all([publishMany(a.feedUrl('rr'), 20, 2), publishMany(b.feedUrl('rr'), 20, 2)]);
+    await onA.waitFor(() => onA.seqs().length >= 20, 'A\'s stream to get what was published through A');
+    await onB.waitFor(() => onB.seqs().length >= 20, 'B\'s stream to get what was published through B');
+    // Anything handed out twice would have arrived by the time B's own commits, read back on A, were.
+    await sleep(300);
+    onA.destroy();
+    onB.destroy();
+    assert.deepEqual([onA.seqs(), onB.seqs()], [viaA, viaB]);
   });
 }, ['postgres']);

@@ -132,15 +132,18 @@ export class Hub {
 
   /**
    * Hands a committed change to every watcher and broadcast consumer of its feed, and to one
-   * round-robin consumer (or parks it until one can take it).
+   * round-robin consumer (or parks it until one can take it). A change committed `elsewhere`, by
+   * another server on the same database, goes to that server's round-robin consumers, not to
+   * these: each message reaches one round-robin consumer in all.
    */
-  distribute(change: StoredEntry): void {
+  distribute(change: StoredEntry, elsewhere = false): void {
     if (this.closed) return;
     let feed = this.byFeed.get(change.feed);
     if (feed && feed.everyone.size > 0) {
       // A copy: senders commonly unregister themselves (a long-poll answers once and leaves).
       for (const consumer of [...feed.everyone.values()]) this.deliver(consumer, change);
     }
+    if (elsewhere) return;
     if (!feed?.ring.length && this.policyOf(change.feed) !== 'roundrobin' && !feed?.parked.length) return;
     feed ??= this.feed(change.feed);
     if (feed.parked.length === 0 && this.dispatch(feed, change)) return;

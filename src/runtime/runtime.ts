@@ -5,7 +5,7 @@ import type { ServerOptions } from '../config/server-options.js';
 import { ConfigError } from '../errors/index.js';
 import { createApp } from '../http/app.js';
 import type { AppContext } from '../http/context.js';
-import { Hub } from '../hub/hub.js';
+import { Hub, type LogLevel } from '../hub/hub.js';
 import { declareGroups } from '../store/declare-groups.js';
 import { storeFactory } from '../store/store-factory.js';
 import { StoreSet } from '../store/store-set.js';
@@ -90,8 +90,9 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
     logger: (level, message) => logger[level](message),
     policyOf: (name) => feeds.get(name)?.delivery ?? 'broadcast',
   });
-  const stores = new StoreSet(options.db, storeFactory({ durability: options.durability, log: (level, message) => logger[level](message) }), (changes) => {
-    for (const change of changes) hub.distribute(change);
+  const settings = { durability: options.durability, log: (level: LogLevel, message: string) => logger[level](message) };
+  const stores = new StoreSet(options.db, storeFactory(settings), (changes, elsewhere) => {
+    for (const change of changes) hub.distribute(change, elsewhere);
   });
   const feeds = await openFeeds(options, stores);
   const shutdown = new AbortController();

@@ -1,6 +1,6 @@
 import type { Dsn } from '../config/dsn.js';
 import type { StoreFactory } from './store-factory.js';
-import type { Store, StoredEntry } from './store.js';
+import type { CommitListener, Store } from './store.js';
 
 /**
  * The stores a server uses: the server's own database, plus any database a feed file names.
@@ -12,7 +12,7 @@ export class StoreSet {
   constructor(
     private readonly serverDsn: Dsn,
     private readonly open: StoreFactory,
-    private readonly onCommit: (changes: readonly StoredEntry[]) => void,
+    private readonly onCommit: CommitListener,
   ) {}
 
   /** The store for a DSN (the server's when undefined). */

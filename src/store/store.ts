@@ -128,6 +128,12 @@ export interface Retention {
   readonly maxAgeSeconds?: number | undefined;
 }
 
+/**
+ * Hears of committed changes. `elsewhere`: another server on the same database committed them
+ * (PostgreSQL); this server hears of them to wake its own readers.
+ */
+export type CommitListener = (changes: readonly StoredEntry[], elsewhere?: boolean) => void;
+
 /** Hears what a store meets in the background, where no request can be told (lost connections, retries). */
 export type StoreLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
@@ -157,7 +163,7 @@ export interface Store {
   readonly groups: GroupStore;
 
   /** Called after every durable commit with the changes it made, in seq order. */
-  onCommit(listener: (changes: readonly StoredEntry[]) => void): void;
+  onCommit(listener: CommitListener): void;
   /** Throws if the database cannot answer. */
   ping(): Promise<void>;
   /** Commits what is queued, then closes; safe to call twice. */

@@ -30,14 +30,15 @@ export async function startAppServer(feeds: Record<string, object>, kind: StoreK
   const scope = new StoreScope(kind, db);
   const store = await scope.open();
   const feedsDir = makeFeedsDir(scope.files, feeds);
-  const hub = new Hub();
-  store.onCommit((changes) => {
-    for (const change of changes) hub.distribute(change);
+  const directory = new FeedDirectory(feedsDir);
+  const hub = new Hub({ policyOf: (name) => directory.get(name)?.delivery ?? 'broadcast' });
+  store.onCommit((changes, elsewhere) => {
+    for (const change of changes) hub.distribute(change, elsewhere);
   });
   const shutdown = new AbortController();
   const ctx: AppContext = {
     options: resolveOptions({ port: '0', feedsDir }),
-    feeds: new FeedDirectory(feedsDir),
+    feeds: directory,
     storeFor: () => store,
     hub,
     logger: pino({ level: 'silent' }),

@@ -24,8 +24,11 @@ export class CommitFeed {
   private retry: NodeJS.Timeout | undefined;
   /** Callers waiting until a seq is handed over (or the reading failed). */
   private waiters: Array<{ readonly seq: number; readonly done: () => void }> = [];
+  /** Seqs this server committed that are to be handed over with what is read back. */
+  private readonly own = new Set<number>();
 
-  constructor(private readonly read: ReadRange, private readonly emit: (changes: readonly StoredEntry[]) => void,
+  /** `emit`: changes in seq order, all committed by this server or all by others (`elsewhere`). */
+  constructor(private readonly read: ReadRange, private readonly emit: (changes: readonly StoredEntry[], elsewhere: boolean) => void,
     private readonly log: StoreLog) {}
 
   /** Starts after `head`: what was committed before the store opened is not news. */
@@ -43,9 +46,10 @@ export class CommitFeed {
     if (prev === this.distributed && !this.pumping) {
       this.distributed = last;
       this.target = Math.max(this.target, last);
-      if (changes.length) this.emit(changes);
+      if (changes.length) this.emit(changes, false);
       return Promise.resolve();
     }
+    for (const change of changes) this.own.add(change.seq);
     return new Promise((done) => {
       this.waiters.push({ seq: last, done });
       this.announced(last);
@@ -73,7 +77,7 @@ export class CommitFeed {
         const upTo = this.target;
         const { entries, more } = await this.read(this.distributed, upTo);
         this.distributed = more ? entries.at(-1)!.seq : upTo;
-        if (entries.length) this.emit(entries);
+        this.emitRead(entries);
         this.settle(this.distributed);
       }
     } catch (error) {
@@ -84,6 +88,24 @@ export class CommitFeed {
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** Hands over what was read back, in runs of this server's own changes and others'. */
+  private emitRead(entries: readonly StoredEntry[]): void {
+    let run: StoredEntry[] = [];
+    let mine = false;
+    for (const entry of entries) {
+      const own = this.own.delete(entry.seq);
+      if (run.length && own !== mine) {
+        this.emit(run, !mine);
+        run = [];
+      }
+      run.push(entry);
+      mine = own;
+    }
+    if (run.length) this.emit(run, !mine);
+    // Own changes deleted before they were read back are not coming.
+    for (const seq of this.own) if (seq <= this.distributed) this.own.delete(seq);
   }
 
   private settle(upTo: number): void {

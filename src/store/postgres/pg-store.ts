@@ -4,7 +4,7 @@ import { AtomMQError } from '../../errors/index.js';
 import { CheckedGroups } from '../checked-groups.js';
 import type { GroupOutcome } from '../group-ops.js';
 import type {
-  AppendRequest, AppendResult, ChangeRequest, FeedBounds, Page, PageRequest, Retention, Store, StoredEntry,
+  AppendRequest, AppendResult, ChangeRequest, CommitListener, FeedBounds, Page, PageRequest, Retention, Store, StoredEntry,
 } from '../store.js';
 import type { WriteOp } from '../write-rules.js';
 import { CommitFeed } from './pg-commit-feed.js';
@@ -48,7 +48,7 @@ export class PgStore implements Store {
   private readonly writes: pg.Pool;
   private readonly writer: PgWriter;
   private readonly feed: CommitFeed;
-  private readonly listeners: Array<(changes: readonly StoredEntry[]) => void> = [];
+  private readonly listeners: CommitListener[] = [];
   private readonly log: StoreLog;
   private listener: Listener | undefined;
   private opening: Promise<void> | undefined;
@@ -60,8 +60,8 @@ export class PgStore implements Store {
     this.log = log;
     this.pool = createPool(options.url, options.poolSize ?? 10, log);
     this.writes = createWriterPool(options.url, log);
-    this.feed = new CommitFeed((after, upTo) => readRange(this.pool, after, upTo, RANGE_PAGE), (changes) => {
-      for (const listener of this.listeners) listener(changes);
+    this.feed = new CommitFeed((after, upTo) => readRange(this.pool, after, upTo, RANGE_PAGE), (changes, elsewhere) => {
+      for (const listener of this.listeners) listener(changes, elsewhere);
     }, log);
     this.writer = new PgWriter(this.writes, this.instance, () => this.listener!.channel, {
       committed: (batch) => this.feed.committed(batch.prev, batch.last, batch.changes),
@@ -148,7 +148,7 @@ export class PgStore implements Store {
     });
   }
 
-  onCommit(listener: (changes: readonly StoredEntry[]) => void): void {
+  onCommit(listener: CommitListener): void {
     this.listeners.push(listener);
   }
 

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AtomMQError } from '../../errors/index.js';
 import type {
-  AppendRequest, AppendResult, Change, ChangeRequest, FeedBounds, Page, PageRequest, Representation, Retention, Store, StoredEntry,
+  AppendRequest, AppendResult, Change, ChangeRequest, CommitListener, FeedBounds, Page, PageRequest, Representation, Retention, Store, StoredEntry,
 } from '../store.js';
 import { CheckedGroups } from '../checked-groups.js';
 import { GroupReads } from './group-reads.js';
@@ -58,7 +58,7 @@ export class SqliteStore implements Store {
   /** Writes of this turn of the event loop not yet sent to the writer (see WRITES_PER_MESSAGE). */
   private outbox: QueuedWrite[] = [];
   private nextId = 1;
-  private readonly listeners: Array<(changes: readonly StoredEntry[]) => void> = [];
+  private readonly listeners: CommitListener[] = [];
   private closing: Promise<void> | undefined;
   private broken: Error | undefined;
 
@@ -141,7 +141,7 @@ export class SqliteStore implements Store {
     return { newestSeq: newest?.seq ?? 0, oldestSeq: this.s.oldest.get(feed)?.seq ?? 0, newestEdited: newest?.edited };
   }
 
-  onCommit(listener: (changes: readonly StoredEntry[]) => void): void {
+  onCommit(listener: CommitListener): void {
     this.listeners.push(listener);
   }
 
