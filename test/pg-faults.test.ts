@@ -37,13 +37,13 @@ async function assertStoredOnce(cluster: Cluster, acknowledged: readonly Acknowl
   return rows.map((r) => r.seq);
 }
 
-/** Publishers p0..p3, 300 messages each, that start on server p % 2 and move on to any server alive. */
+/** Publishers p0..p3, two requests in flight each, that post to server p % 2 and retry on any server alive. */
 function publishers(cluster: Cluster, alive: () => number[], perPublisher: number, onRetry?: (status: number, body: string) => void): Promise<Acknowledged[]> {
   return Promise.all([0, 1, 2, 3].map((p) => publishWithRetries(() => {
     const servers = alive();
     const first = servers.includes(p % 2) ? p % 2 : servers[0]!;
     return [first, ...servers.filter((s) => s !== first)].map((s) => cluster.feedUrl(s, 'bus'));
-  }, `p${p}-`, perPublisher, onRetry))).then((all) => all.flat());
+  }, `p${p}-`, perPublisher, { inFlight: 2, onRetry }))).then((all) => all.flat());
 }
 
 eachStore('a server SIGKILLed under load', () => {

@@ -29,8 +29,8 @@ eachStore('two servers on one database', () => {
     let last: number | undefined;
     const reading = readers.map((r) => r.run(() => last));
     const published = (await Promise.all(Array.from({ length: PUBLISHERS }, (_, p) =>
-      // Publisher p posts to server p % 2: two on each.
-      publishWithRetries(() => [cluster.feedUrl(p % 2, 'bus')], `p${p}-`, PER_PUBLISHER)))).flat();
+      // Publisher p posts to server p % 2, two on each, with four requests in flight.
+      publishWithRetries(() => [cluster.feedUrl(p % 2, 'bus')], `p${p}-`, PER_PUBLISHER, { inFlight: 4 })))).flat();
     const acked = published.map((a: Acknowledged) => a.seq).sort((a, b) => a - b);
     assert.deepEqual(published.filter((a) => a.status !== 201), [], 'every POST was a new entry');
     assert.equal(new Set(acked).size, PUBLISHERS * PER_PUBLISHER, 'each acknowledged under a seq of its own');

@@ -57,41 +57,49 @@ export interface Acknowledged {
   readonly seq: number;
 }
 
+export interface PublishOptions {
+  /** Requests in flight at once. @defaultValue 1 */
+  readonly inFlight?: number;
+  /** Sees each refused attempt. */
+  readonly onRetry?: (status: number, body: string) => void;
+}
+
 /**
- * Publishes `count` entries under Idempotency-Keys `<prefix><n>`, each to `urls[n % urls.length]`
- * first and to the next URL on each retry, retrying what a client should retry (a lost connection,
- * 503) until it is acknowledged. `onRetry` sees each refused attempt.
+ * Publishes `count` entries under Idempotency-Keys `<prefix><n>`, each to `urls()[0]` first and
+ * to the next URL on each retry, retrying what a client should retry (a lost connection, 503)
+ * until it is acknowledged.
  */
 export async function publishWithRetries(urls: () => readonly string[], prefix: string, count: number,
-  onRetry: (status: number, body: string) => void = () => {}): Promise<Acknowledged[]> {
+  options: PublishOptions = {}): Promise<Acknowledged[]> {
   const done: Acknowledged[] = [];
-  for (let n = 0; n < count; n++) {
-    const key = `${prefix}${n}`;
-    for (let attempt = 0; ; attempt++) {
-      const list = urls();
-      const url = list[(n + attempt) % list.length]!;
-      let status = 0;
-      let body = '';
-      let seq = 0;
-      try {
-        const res = await postAtom(url, entryXml(key), { 'Idempotency-Key': key });
-        body = await res.text();
-        status = res.status;
-        seq = Number(res.headers.get('xlastid'));
-      } catch (error) {
-        body = (error as Error).message;
-      }
-      if (status === 201 || status === 200) {
-        done.push({ key, status, seq });
-        break;
-      }
-      assert.ok(status === 0 || status === 503, `POST ${key}: only a lost connection or a 503 may refuse it, got ${status} ${body}`);
-      onRetry(status, body);
-      assert.ok(attempt < 300, `POST ${key} was never acknowledged: ${status} ${body}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  let next = 0;
+  await Promise.all(Array.from({ length: options.inFlight ?? 1 }, async () => {
+    while (next < count) done.push(await publishOne(urls, `${prefix}${next++}`, options.onRetry));
+  }));
   return done;
+}
+
+async function publishOne(urls: () => readonly string[], key: string, onRetry: PublishOptions['onRetry']): Promise<Acknowledged> {
+  for (let attempt = 0; ; attempt++) {
+    const list = urls();
+    const url = list[attempt % list.length]!;
+    let status = 0;
+    let body = '';
+    let seq = 0;
+    try {
+      const res = await postAtom(url, entryXml(key), { 'Idempotency-Key': key });
+      body = await res.text();
+      status = res.status;
+      seq = Number(res.headers.get('xlastid'));
+    } catch (error) {
+      body = (error as Error).message;
+    }
+    if (status === 201 || status === 200) return { key, status, seq };
+    assert.ok(status === 0 || status === 503, `POST ${key}: only a lost connection or a 503 may refuse it, got ${status} ${body}`);
+    onRetry?.(status, body);
+    assert.ok(attempt < 300, `POST ${key} was never acknowledged: ${status} ${body}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Far enough for any test: a reader still short of its target by then stops, and the test's comparison fails. */
