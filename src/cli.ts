@@ -44,7 +44,8 @@ Commands:
 (default: ATOMMQ_URL, else http://localhost:8080). \`atommq <command> --help\` tells more.
 
 Exit codes: 0 ok; 1 unexpected failure; 2 bad usage or configuration; 3 server unreachable;
-4 request refused (4xx); 5 server error (5xx); 6 the --exec command kept failing.
+4 request refused (4xx); 5 server error (5xx); 6 the --exec command kept failing; 7 entries
+were lost before they were read (a retention gap, or a cursor ahead of the server's database).
 `;
 
 async function serve(args: string[]): Promise<void> {

@@ -20,7 +20,7 @@
 export { AtomMQClient } from './client.js';
 export { FileCursorStore, MemoryCursorStore, type CursorStore } from './cursor-store.js';
 export {
-  AbortedError, AtomMQClientError, ConnectionError, CursorStoreError, HandlerError, HttpError, InvalidArgumentError,
+  AbortedError, AtomMQClientError, ConnectionError, CursorStoreError, GapError, HandlerError, HttpError, InvalidArgumentError,
   LeaseLostError, PublishBatchError, ReceiptError, ResponseError, TimeoutError,
   type ClientErrorCode, type Problem,
 } from './errors.js';
@@ -38,5 +38,5 @@ export type { CallOptions } from './transport.js';
 export type { WorkContext, WorkFailure, WorkHandler, WorkOptions, WorkPhase } from './work-options.js';
 export { Worker, type WorkerStats } from './worker.js';
 export type {
-  DeletedEntry, Entry, FeedHead, FeedInfo, Health, LiveEntry, NewEntry, Person, PublishResult, ReadResult,
+  DeletedEntry, Entry, FeedHead, FeedInfo, Gap, Health, LiveEntry, NewEntry, Person, PublishResult, ReadResult,
 } from './types.js';

@@ -7,6 +7,7 @@ import { describeIssue } from '../errors/describe-issue.js';
 import { ConfigError } from '../errors/index.js';
 import { isFeedName, MAX_LIMIT, NAME_RULE } from '../names.js';
 import { GROUP_LIMITS, type GroupSettings } from '../store/groups.js';
+import type { Retention } from '../store/store.js';
 import { parseDsn, type Dsn } from './dsn.js';
 import { describeJsonError } from './json-error.js';
 
@@ -24,7 +25,11 @@ const feedFile = z.strictObject({
   retention: z.strictObject({
     maxEntries: z.number().int().min(1).optional(),
     maxAgeSeconds: z.number().int().min(1).optional(),
-  }).optional(),
+    /** Never remove what a consumer group of the feed has not acked. @defaultValue true */
+    keepUnacked: z.boolean().default(true),
+    /** Tombstones (deletions) go after this many seconds. @defaultValue 604800 (7 days) */
+    tombstoneSeconds: z.number().int().min(1).default(7 * 24 * 3600),
+  }).prefault({}),
   /** Refuse PUT and DELETE: a pure log. @defaultValue false */
   immutable: z.boolean().default(false),
   /**
@@ -53,7 +58,7 @@ const feedFile = z.strictObject({
 export interface FeedConfig extends FeedHead {
   readonly pageSize: number;
   readonly maxWait: number;
-  readonly retention?: { readonly maxEntries?: number | undefined; readonly maxAgeSeconds?: number | undefined } | undefined;
+  readonly retention: Retention;
   readonly immutable: boolean;
   readonly delivery: 'broadcast' | 'roundrobin';
   readonly db?: Dsn | undefined;

@@ -21,6 +21,7 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable' },
   LEASE_LOST: { status: 409, title: 'Lease lost' },
+  CURSOR_AHEAD: { status: 409, title: 'Cursor ahead of the database' },
   ENTRY_GONE: { status: 410, title: 'Entry deleted' },
   REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
   IDEMPOTENCY_CONFLICT: { status: 409, title: 'Idempotency key or atom:id reused for another entry' },

@@ -19,6 +19,8 @@ export interface RunningServer {
   readonly port: number;
   /** Graceful: stops accepting, answers held requests, lets in-flight writes finish, closes the database. Safe to call twice. */
   close(): Promise<void>;
+  /** Runs a retention sweep now, besides the periodic ones; resolves once it is done. */
+  sweepRetention(): Promise<void>;
 }
 
 /** Opens a database (the server's when `dsn` is undefined); a failure is a ConfigError naming `source`. */
@@ -105,12 +107,13 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
       const drained = http.drain(() => hub.close());
       shutdown.abort();
       feeds.close();
-      retention.stop();
+      const swept = retention.stop();
       await drained;
+      await swept;
       await stores.close();
       logger.info('stopped');
     })();
     return closing;
   };
-  return { url: http.url, port: http.address.port, close };
+  return { url: http.url, port: http.address.port, close, sweepRetention: retention.sweep };
 }

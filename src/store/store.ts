@@ -109,10 +109,22 @@ export interface PageRequest {
   readonly only?: Representation | undefined;
 }
 
+/**
+ * Seqs that retention removed from a feed before a reader at some cursor had read them: the first
+ * and the last lost seq, both included. Changes inside the range that retention kept (unacked by a
+ * consumer group) are still read as usual.
+ */
+export interface Gap {
+  readonly from: number;
+  readonly to: number;
+}
+
 /** One page of changes, and whether more follow the last of them (by count or by size). */
 export interface Page {
   readonly changes: Change[];
   readonly more: boolean;
+  /** Cursor view only: what retention removed after the cursor (see `Store.readAfter`). */
+  readonly gap?: Gap | undefined;
 }
 
 export interface FeedBounds {
@@ -126,7 +138,20 @@ export interface FeedBounds {
 export interface Retention {
   readonly maxEntries?: number | undefined;
   readonly maxAgeSeconds?: number | undefined;
+  /**
+   * Keep every entry a consumer group of the feed has not acked: beyond the group's position, or
+   * leased or waiting (dead-lettered ones count as handled). @defaultValue true
+   */
+  readonly keepUnacked?: boolean | undefined;
+  /** Tombstones older than this go, whatever the other limits. @defaultValue never (the feed file's default is 7 days) */
+  readonly tombstoneSeconds?: number | undefined;
 }
+
+/**
+ * The most changes one `prune` call removes, so that a sweep never holds the writer for more than
+ * a few milliseconds: the caller calls again while a call removes something.
+ */
+export const PRUNE_BATCH = 500;
 
 /**
  * Reads are promises although SQLite answers them synchronously, so that a networked store
@@ -139,12 +164,23 @@ export interface Store {
   replace(request: ChangeRequest): Promise<StoredEntry>;
   /** Deletes an entry by appending its tombstone at a new seq. Same errors as `replace`. */
   remove(request: ChangeRequest): Promise<StoredEntry>;
-  /** Deletes what the feed's retention no longer keeps; resolves with how many changes went. */
+  /**
+   * Deletes up to PRUNE_BATCH of the oldest changes the feed's retention no longer keeps, and
+   * resolves with how many went. In the same transaction it records, per feed, the lowest and the
+   * highest seq retention ever removed (`readAfter` derives gaps from them). A PUT or DELETE also
+   * deletes the row at the entry's old seq, but that is a move, never recorded as removed.
+   */
   prune(feed: string, retention: Retention, now: number): Promise<number>;
 
   get(feed: string, key: string): Promise<StoredEntry | undefined>;
   seqOfAtomId(feed: string, atomId: string): Promise<number | undefined>;
-  /** Cursor view: changes after `seq`, oldest first, tombstones included. */
+  /**
+   * Cursor view: changes after `seq`, oldest first, tombstones included, in one snapshot with:
+   * - `gap`, when 0 < seq < the highest seq retention removed from the feed (H): seqs
+   *   max(seq + 1, the lowest seq it removed) to H. A cursor 0 asks for whatever is kept: no gap.
+   * - CURSOR_AHEAD (thrown) when `seq` is above every seq the database ever assigned (any feed):
+   *   the database was replaced or restored from an older copy.
+   */
   readAfter(feed: string, seq: number, page: PageRequest): Promise<Page>;
   /** Collection view: live entries before `seq` (all when undefined), newest first. */
   readBefore(feed: string, seq: number | undefined, page: PageRequest): Promise<Page>;

@@ -11,6 +11,9 @@ import type { RequestView } from '../request-view.js';
 import { sendParts } from '../respond.js';
 import { feedPath } from '../urls.js';
 
+/** Names the seqs retention removed before the reader read them: `<first>-<last>`. */
+export const GAP_HEADER = 'AtomMQ-Gap';
+
 /** Which page a GET asks for, and in what form. */
 export interface PageSpec {
   /** The cursor view's position; undefined for the collection view. */
@@ -63,8 +66,10 @@ export async function sendPage(req: Request, res: Response, view: RequestView, f
     selfPath: feedPath(feed.name) + (search < 0 ? '' : req.originalUrl.slice(search)),
     updated: page.changes.reduce((newest, e) => (e.edited > newest ? e.edited : newest), head.updated),
     items: page.changes.map((e) => ({ seq: e.seq, deleted: e.deleted, rendered: e })),
+    gap: page.gap,
   };
   res.set('Xlastid', String(head.lastid));
+  if (page.gap) res.set(GAP_HEADER, `${page.gap.from}-${page.gap.to}`);
   if (nextPath) res.set('Link', `<${base}${nextPath}>; rel="next"`);
   res.type(spec.format === 'json' ? MEDIA.json : MEDIA.feed);
   await sendParts(res, spec.format === 'json' ? renderFeedJson(doc) : renderFeedXml(doc));

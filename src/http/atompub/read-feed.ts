@@ -12,7 +12,7 @@ import { noneMatch, pageEtag, readPage, sendPage, type PageSpec } from './pages.
 async function sendWhenNews(ctx: AppContext, req: Request, res: Response, view: HttpRequestView, feed: FeedConfig,
   spec: PageSpec & { cursor: number }, wait: WaitRequest): Promise<void> {
   const store = ctx.storeFor(feed);
-  const page = await longPoll(ctx, res, feed.name, spec.cursor, wait, () => readPage(ctx, feed, spec), (p) => p.changes.length > 0);
+  const page = await longPoll(ctx, res, feed.name, spec.cursor, wait, () => readPage(ctx, feed, spec), (p) => p.changes.length > 0 || p.gap !== undefined);
   if (!page) return;
   const bounds = await store.bounds(feed.name);
   await sendPage(req, res, view, feed, spec, page,

@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
-import type { Change } from '../../store/store.js';
+import type { Change, Gap } from '../../store/store.js';
 import { requestIdFor } from '../access-log.js';
 import { requireFeed, type AppContext } from '../context.js';
-import { FeedStream, renderChange, type StreamEnd } from './feed-stream.js';
+import { FeedStream, gapJson, renderChange, type StreamEnd } from './feed-stream.js';
 import { openStream, ResponseSink, type ResponseFraming } from './response-sink.js';
 import { readStreamCursor } from '../read-params.js';
 import { requestView } from '../request-view.js';
@@ -10,6 +10,7 @@ import { requestView } from '../request-view.js';
 const cometFraming: ResponseFraming = {
   kind: 'comet',
   frame: (change: Change) => `${renderChange(change, 'json', '')}\n`,
+  gap: (gap: Gap) => `${gapJson(gap)}\n`,
   // A blank line: JSON-lines readers skip it, proxies see traffic.
   heartbeat: '\n',
   closing: (reason: StreamEnd) => `${JSON.stringify({ closing: reason })}\n`,

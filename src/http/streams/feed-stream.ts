@@ -3,17 +3,19 @@ import { withSeq, withXmlBase } from '../../atom/finish-entry.js';
 import type { FeedConfig } from '../../config/feed-config.js';
 import { AtomMQError } from '../../errors/index.js';
 import type { DeliveryPolicy } from '../../hub/hub.js';
-import type { Change } from '../../store/store.js';
+import type { Change, Gap } from '../../store/store.js';
 import { ChangeQueue } from './change-queue.js';
 import type { AppContext } from '../context.js';
 import { representationOf, type Format, type StreamCursor } from '../read-params.js';
 
 /** Why the server ends a stream. Transports tell the peer: an SSE event, a WebSocket close code, a last JSON line. */
 export interface StreamEnd {
-  readonly code: 'SHUTTING_DOWN' | 'FEED_REMOVED' | 'SLOW_CONSUMER' | 'STREAM_FAILED';
+  readonly code: 'SHUTTING_DOWN' | 'FEED_REMOVED' | 'SLOW_CONSUMER' | 'STREAM_FAILED' | 'CURSOR_AHEAD';
   readonly detail: string;
   /** The seq of the last change written to this stream: the cursor to resume from. */
   readonly lastid?: number | undefined;
+  /** CURSOR_AHEAD: the newest seq the database ever assigned. */
+  readonly newest?: number | undefined;
 }
 
 /** One transport's way of writing to one peer: an SSE or comet response, a WebSocket. */
@@ -24,6 +26,8 @@ export interface StreamSink {
   write(change: Change): boolean;
   /** Resolves once the transport's buffer has drained, or the peer has gone. */
   drained(): Promise<void>;
+  /** Tells the peer that retention removed these seqs before it read them; false as `write`. */
+  gap(gap: Gap): boolean;
   /** Keeps an idle connection open through proxies (and, for WebSocket, finds dead peers). */
   heartbeat(): void;
   /** Ends the stream after what was written, telling the peer why. */
@@ -75,6 +79,8 @@ export class FeedStream {
   private busy = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private ending: StreamEnd | undefined;
+  /** The last seq of the last gap told, so that the backlog's next pages do not tell it again. */
+  private gapTold = 0;
 
   /**
    * Registers with the hub at once, so that nothing committed from now on can be missed. Throws,
@@ -122,6 +128,10 @@ export class FeedStream {
       `${transport} stream opened on feed ${feed.name}${this.sent === undefined ? '' : ` after ${this.sent}`}`);
     if (this.state === 'backlog') {
       this.sendBacklog().catch((error: unknown) => {
+        if (error instanceof AtomMQError && error.code === 'CURSOR_AHEAD') {
+          this.end({ code: 'CURSOR_AHEAD', detail: error.message, newest: error.members['newest'] as number });
+          return;
+        }
         this.ctx.logger.error({ err: error, stream: this.id }, 'stream backlog failed');
         this.end({ code: 'STREAM_FAILED', detail: 'reading the backlog failed; reconnect to resume' });
       });
@@ -234,6 +244,10 @@ export class FeedStream {
       for (;;) {
         const resets = this.resets;
         const page = await store.readAfter(this.options.feed.name, this.sent ?? 0, request);
+        if (page.gap && page.gap.to > this.gapTold && this.state === 'backlog') {
+          this.gapTold = page.gap.to;
+          if (!this.options.sink.gap(page.gap)) await this.options.sink.drained();
+        }
         let caughtUp = false;
         // Each change is let go once written: a reader that stops reading holds what is left of the
         // page, not also the frames already handed to its socket.
@@ -292,4 +306,9 @@ export function frameOf(change: Change, kind: string, make: (change: Change) => 
 export function renderChange(change: Change, format: Format, base: string): string {
   const rendered = withSeq(change, change.seq, change.deleted);
   return format === 'json' ? rendered.json : withXmlBase(rendered.xml, base);
+}
+
+/** A gap as streams tell it (an SSE `gap` event's data, a comet line, a WebSocket message): `{"gap":{"from":F,"to":T}}`. */
+export function gapJson(gap: Gap): string {
+  return JSON.stringify({ gap: { from: gap.from, to: gap.to } });
 }

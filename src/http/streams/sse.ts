@@ -1,9 +1,9 @@
 import type { Request, Response } from 'express';
 import type { FeedConfig } from '../../config/feed-config.js';
-import type { Change } from '../../store/store.js';
+import type { Change, Gap } from '../../store/store.js';
 import { requestIdFor } from '../access-log.js';
 import type { AppContext } from '../context.js';
-import { FeedStream, renderChange, type StreamEnd } from './feed-stream.js';
+import { FeedStream, gapJson, renderChange, type StreamEnd } from './feed-stream.js';
 import { openStream, ResponseSink, type ResponseFraming } from './response-sink.js';
 import { readFormat, readStreamCursor, type Format } from '../read-params.js';
 import type { HttpRequestView } from '../request-view.js';
@@ -40,6 +40,7 @@ function makeFraming(kind: string, format: Format, base: string): ResponseFramin
   return {
     kind,
     frame: (change: Change) => `id: ${change.seq}\n${dataLines(renderChange(change, format, base))}\n`,
+    gap: (gap: Gap) => `event: gap\ndata: ${gapJson(gap)}\n\n`,
     heartbeat: ': keep-alive\n\n',
     closing: (reason: StreamEnd) => `event: closing\n${dataLines(JSON.stringify(reason))}\n`,
   };

@@ -1,7 +1,7 @@
 import { WebSocket } from 'ws';
-import type { Change } from '../../store/store.js';
+import type { Change, Gap } from '../../store/store.js';
 import type { Format } from '../read-params.js';
-import { frameOf, renderChange, type StreamEnd, type StreamSink } from './feed-stream.js';
+import { frameOf, gapJson, renderChange, type StreamEnd, type StreamSink } from './feed-stream.js';
 
 /** Above this many bytes queued for a peer, the stream waits before writing more. */
 const HIGH_WATER = 256 * 1024;
@@ -12,6 +12,7 @@ export const CLOSE_CODES: Record<StreamEnd['code'], number> = {
   FEED_REMOVED: 1001, // going away: the feed's URL is gone
   SLOW_CONSUMER: 1013, // try again later
   STREAM_FAILED: 1011, // internal error
+  CURSOR_AHEAD: 4409, // application-defined: the cursor is beyond the database (HTTP 409's code)
 };
 
 /** A close frame's reason is at most 123 bytes of UTF-8. */
@@ -52,6 +53,12 @@ export class WebSocketSink implements StreamSink {
   write(change: Change): boolean {
     const ws = this.ws as WebSocket;
     ws.send(frameOf(change, this.kind, (c) => renderChange(c, this.format, this.base)), { binary: false }, this.onFlushed);
+    return ws.bufferedAmount < HIGH_WATER;
+  }
+
+  gap(gap: Gap): boolean {
+    const ws = this.ws as WebSocket;
+    ws.send(gapJson(gap), { binary: false }, this.onFlushed);
     return ws.bufferedAmount < HIGH_WATER;
   }
 

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AtomMQError } from '../../errors/index.js';
 import type {
-  AppendRequest, AppendResult, Change, ChangeRequest, FeedBounds, Page, PageRequest, Representation, Retention, Store, StoredEntry,
+  AppendRequest, AppendResult, Change, ChangeRequest, FeedBounds, Gap, Page, PageRequest, Representation, Retention, Store, StoredEntry,
 } from '../store.js';
 import { SqliteGroups } from './group-store.js';
 import { changeColumns, COLUMNS, toChange, toEntry, type ChangeRow, type Row } from './schema.js';
@@ -52,6 +52,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly writer: Worker;
   private readonly s;
+  private readonly readAfterSnapshot: (feed: string, seq: number, page: PageRequest) => Page;
   readonly groups: SqliteGroups;
   private readonly pending = new Map<number, Pending>();
   /** Writes of this turn of the event loop not yet sent to the writer (see WRITES_PER_MESSAGE). */
@@ -77,7 +78,17 @@ export class SqliteStore implements Store {
       newest: db.prepare<[string], { seq: number; edited: string }>('SELECT seq, edited FROM entries WHERE feed = ? ORDER BY seq DESC LIMIT 1'),
       oldest: db.prepare<[string], { seq: number }>('SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT 1'),
       ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
+      pruned: db.prepare<[string], { first_seq: number; through_seq: number }>('SELECT first_seq, through_seq FROM pruned WHERE feed = ?'),
+      // AUTOINCREMENT keeps the highest seq it ever handed out here, whatever was deleted since.
+      assigned: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'entries'"),
     };
+    // One snapshot: a prune committed between the page and the watermark would otherwise hide a gap.
+    this.readAfterSnapshot = db.transaction((feed: string, seq: number, page: PageRequest): Page => {
+      const read = readPage(this.s.after[page.only ?? 'both'], feed, seq, page);
+      if (read.changes.length === 0) this.refuseAhead(seq);
+      const gap = seq > 0 ? this.gapAfter(feed, seq) : undefined;
+      return gap ? { ...read, gap } : read;
+    });
     this.groups = new SqliteGroups(db, async (request) => {
       const { result } = await this.write({ op: 'group', request });
       if (result.op !== 'group') throw new Error(`unexpected writer result ${result.op}`);
@@ -121,7 +132,21 @@ export class SqliteStore implements Store {
   }
 
   async readAfter(feed: string, seq: number, page: PageRequest): Promise<Page> {
-    return readPage(this.s.after[page.only ?? 'both'], feed, seq, page);
+    return this.readAfterSnapshot(feed, seq, page);
+  }
+
+  private refuseAhead(seq: number): void {
+    const assigned = this.s.assigned.get()?.seq ?? 0;
+    if (seq > assigned) {
+      throw new AtomMQError('CURSOR_AHEAD', `the cursor ${seq} is beyond the newest seq this database ever assigned (${assigned}): ` +
+        `the database was replaced or restored from an older copy; start again from a cursor at most ${assigned}`, { members: { newest: assigned } });
+    }
+  }
+
+  private gapAfter(feed: string, seq: number): Gap | undefined {
+    const pruned = this.s.pruned.get(feed);
+    if (!pruned || seq >= pruned.through_seq) return undefined;
+    return { from: Math.max(seq + 1, pruned.first_seq), to: pruned.through_seq };
   }
 
   async readBefore(feed: string, seq: number | undefined, page: PageRequest): Promise<Page> {

@@ -3,6 +3,7 @@ import { AtomMQError } from '../../errors/index.js';
 import type { AppendRequest, ChangeRequest, Retention, Revision } from '../store.js';
 import { applyGroupSchema } from './group-schema.js';
 import { GroupWriter, type GroupOp, type GroupOutcome } from './group-writer.js';
+import { Pruner } from './pruner.js';
 import { applySchema, COLUMNS, type Row } from './schema.js';
 
 /** A write as it crosses to the writer thread: plain data, no callbacks. */
@@ -33,7 +34,6 @@ interface Origin {
   fingerprint: string | null;
 }
 
-const PRUNE_BATCH = 1000;
 const CACHE_KIB = 64 * 1024;
 
 /** Opens a connection with the settings every AtomMQ connection shares, and the schema in place. */
@@ -70,6 +70,7 @@ function configure(db: Database.Database, durability: Durability): void {
 export class SqliteWriter {
   private readonly s;
   private readonly groups: GroupWriter;
+  private readonly pruner: Pruner;
   private readonly commitBatch: (ops: readonly WriteOp[]) => Outcome[];
 
   constructor(readonly db: Database.Database) {
@@ -82,12 +83,9 @@ export class SqliteWriter {
       byIdempotencyKey: db.prepare<[string, string], Row & Origin>(`SELECT ${COLUMNS}, fingerprint FROM entries WHERE feed = ? AND idempotency_key = ?`),
       byClientId: db.prepare<[string, string], Row & Origin>(`SELECT ${COLUMNS}, fingerprint FROM entries WHERE feed = ? AND client_id = ?`),
       deleteSeq: db.prepare<[number], never>('DELETE FROM entries WHERE seq = ?'),
-      pruneCount: db.prepare<[string, string, number], never>(
-        'DELETE FROM entries WHERE feed = ? AND seq <= (SELECT seq FROM entries WHERE feed = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)'),
-      pruneAge: db.prepare<[string, number, number], never>(
-        'DELETE FROM entries WHERE seq IN (SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT ?) AND edited_ms < ?'),
     };
     this.groups = new GroupWriter(db);
+    this.pruner = new Pruner(db);
     this.commitBatch = db.transaction((ops: readonly WriteOp[]) => ops.map((op) => {
       try {
         return { ok: true, result: this.apply(op) } as const;
@@ -108,7 +106,7 @@ export class SqliteWriter {
       case 'append': return this.append(op.request);
       case 'replace':
       case 'remove': return { op: op.op, seq: this.change(op.request, op.op === 'remove') };
-      case 'prune': return { op: 'prune', removed: this.prune(op.feed, op.retention, op.now) };
+      case 'prune': return { op: 'prune', removed: this.pruner.prune(op.feed, op.retention, op.now) };
       case 'group': return { op: 'group', outcome: this.groups.apply(op.request) };
     }
   }
@@ -155,20 +153,6 @@ export class SqliteWriter {
     }
     this.s.deleteSeq.run(current.seq);
     return this.insert(request.feed, request.key, current, deleting, request.revision);
-  }
-
-  private prune(feed: string, retention: Retention, now: number): number {
-    let removed = 0;
-    if (retention.maxEntries !== undefined) removed += this.s.pruneCount.run(feed, feed, retention.maxEntries).changes;
-    if (retention.maxAgeSeconds !== undefined) {
-      const cutoff = now - retention.maxAgeSeconds * 1000;
-      // In batches, oldest first: seq order is edit order, so the first young row ends the sweep.
-      for (let n = PRUNE_BATCH; n === PRUNE_BATCH;) {
-        n = this.s.pruneAge.run(feed, PRUNE_BATCH, cutoff).changes;
-        removed += n;
-      }
-    }
-    return removed;
   }
 
   private insert(feed: string, key: string, origin: Origin, deleted: boolean, r: Revision): number {
