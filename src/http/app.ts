@@ -5,6 +5,7 @@ import { feedRouter } from './atompub/feed-router.js';
 import { serviceRouter } from './atompub/service-router.js';
 import { refuseWhileShuttingDown, type AppContext } from './context.js';
 import { errorHandler, notFound } from './error-handler.js';
+import { countAnswers, metricsRouter } from './ops/metrics.js';
 import { healthzRouter } from './ops/healthz.js';
 import { groupsRouter } from './queues/groups-router.js';
 import { requestView } from './request-view.js';
@@ -33,6 +34,7 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.set('etag', false);
   endBodiesWithNewline(app);
   app.use(accessLog(ctx));
+  if (ctx.metrics) app.use(countAnswers(ctx.metrics));
   app.use((req, _res, next) => {
     refuseWhileShuttingDown(ctx);
     // A Host that no URL can be built from is refused before anything is done: a POST must not be
@@ -46,6 +48,7 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.use(groupsRouter(ctx));
   app.use(serviceRouter(ctx));
   app.use(healthzRouter(ctx, pingStores));
+  app.use(metricsRouter(ctx));
   app.use(streamsRouter(ctx));
   app.use(notFound);
   app.use(errorHandler(ctx));

@@ -5,6 +5,7 @@ import type { FeedConfig } from '../config/feed-config.js';
 import type { ServerOptions } from '../config/server-options.js';
 import type { Hub } from '../hub/hub.js';
 import type { Store } from '../store/store.js';
+import type { Metrics } from './ops/metrics-registry.js';
 
 /** The feeds being served, as the routers see them. */
 export interface FeedCatalogue {
@@ -23,6 +24,8 @@ export interface AppContext {
   readonly shutdown: AbortSignal;
   /** atom:updated of a feed with no entries yet. */
   readonly startedAt: string;
+  /** The server's metrics (GET /metrics); an app built without them counts nothing. */
+  readonly metrics?: Metrics | undefined;
 }
 
 /** The feed of that name, or a 404 naming it. */

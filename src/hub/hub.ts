@@ -195,6 +195,19 @@ export class Hub {
     return this.byId.size;
   }
 
+  /**
+   * Registered consumers by the kind their id names before its first colon (`sse`, `ws`, `comet`,
+   * `long-poll`), for the metrics.
+   */
+  countByKind(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const id of this.byId.keys()) {
+      const kind = id.slice(0, Math.max(0, id.indexOf(':')));
+      counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   /** How many round-robin messages of a feed wait for a consumer. */
   parked(feed: string): number {
     return this.byFeed.get(feed)?.parked.length ?? 0;

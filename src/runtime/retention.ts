@@ -9,7 +9,7 @@ export interface Retention {
   sweep(): Promise<void>;
 }
 
-/** Told how many changes a sweep removed from a feed (the metrics count them). */
+/** Told how many changes each batch of a sweep removed from a feed (the metrics count them). */
 export type RemovalListener = (feed: string, removed: number) => void;
 
 /**
@@ -29,11 +29,9 @@ export function startRetention(ctx: Pick<AppContext, 'feeds' | 'storeFor'>, inte
       const removed = await ctx.storeFor(feed).prune(feed.name, feed.retention, Date.now());
       if (removed === 0) break;
       total += removed;
+      onRemoved?.(feed.name, removed);
     }
-    if (total > 0) {
-      logger.debug({ feed: feed.name, removed: total }, 'retention');
-      onRemoved?.(feed.name, total);
-    }
+    if (total > 0) logger.debug({ feed: feed.name, removed: total }, 'retention');
   };
   const sweep = (): Promise<void> => {
     running ??= (async () => {

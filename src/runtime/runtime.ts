@@ -5,6 +5,7 @@ import type { ServerOptions } from '../config/server-options.js';
 import { ConfigError } from '../errors/index.js';
 import { createApp } from '../http/app.js';
 import type { AppContext } from '../http/context.js';
+import { Metrics } from '../http/ops/metrics-registry.js';
 import { Hub } from '../hub/hub.js';
 import { declareGroups } from '../store/declare-groups.js';
 import { storeFactory } from '../store/store-factory.js';
@@ -78,9 +79,11 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
     logger: (level, message) => logger[level](message),
     policyOf: (name) => feeds.get(name)?.delivery ?? 'broadcast',
   });
+  const metrics = new Metrics({ hub, feeds: () => feeds.list(), storeFor: (feed) => stores.get(feed.db) });
   const stores = new StoreSet(options.db, storeFactory(options), (changes) => {
     for (const change of changes) hub.distribute(change);
-  });
+    metrics.committed(changes);
+  }, (batch) => metrics.batch(batch));
   const feeds = await openFeeds(options, stores);
   const shutdown = new AbortController();
   const ctx: AppContext = {
@@ -89,9 +92,10 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
     storeFor: (feed) => stores.get(feed.db),
     shutdown: shutdown.signal,
     startedAt: new Date().toISOString(),
+    metrics,
   };
   followFeeds(feeds, stores, hub, logger);
-  const retention = startRetention(ctx, options.pruneInterval, logger);
+  const retention = startRetention(ctx, options.pruneInterval, logger, (feed, n) => metrics.retentionRemoved(feed, n));
   const http = await attachHttp(ctx, createApp(ctx, () => stores.ping()));
 
   const urls = listeningUrls(http.address);

@@ -153,6 +153,13 @@ export interface Retention {
  */
 export const PRUNE_BATCH = 500;
 
+/** One commit of the store's writer. */
+export interface CommitBatch {
+  /** Writes in the transaction (appends, changes, prunes, group operations), refused ones included. */
+  readonly writes: number;
+  readonly seconds: number;
+}
+
 /**
  * Reads are promises although SQLite answers them synchronously, so that a networked store
  * (PostgreSQL) fits the same interface.
@@ -191,6 +198,12 @@ export interface Store {
 
   /** Called after every durable commit with the changes it made, in seq order. */
   onCommit(listener: (changes: readonly StoredEntry[]) => void): void;
+  /**
+   * Called after every commit with how many writes it held (group commit) and how long the
+   * transaction took, fsync included: the metrics' commit histograms. Optional for a store that
+   * does not batch.
+   */
+  onBatch?(listener: (batch: CommitBatch) => void): void;
   /** Throws if the database cannot answer. */
   ping(): Promise<void>;
   /** Commits what is queued, then closes; safe to call twice. */

@@ -53,7 +53,7 @@ export interface PageHead {
 }
 
 /** Sends a page as an Atom feed or JSON, with its `Xlastid` and, when more follows, its next link. */
-export async function sendPage(req: Request, res: Response, view: RequestView, feed: FeedConfig, spec: PageSpec,
+export async function sendPage(ctx: AppContext, req: Request, res: Response, view: RequestView, feed: FeedConfig, spec: PageSpec,
   page: Page, head: PageHead): Promise<void> {
   const last = page.changes.at(-1);
   const nextPath = page.more && last
@@ -72,6 +72,8 @@ export async function sendPage(req: Request, res: Response, view: RequestView, f
   if (page.gap) res.set(GAP_HEADER, `${page.gap.from}-${page.gap.to}`);
   if (nextPath) res.set('Link', `<${base}${nextPath}>; rel="next"`);
   res.type(spec.format === 'json' ? MEDIA.json : MEDIA.feed);
+  const sent = spec.format === 'json' ? 'json' : 'xml';
+  ctx.metrics?.read(feed.name, page.changes.length, page.changes.reduce((bytes, e) => bytes + e[sent].length, 0));
   await sendParts(res, spec.format === 'json' ? renderFeedJson(doc) : renderFeedXml(doc));
 }
 

@@ -201,7 +201,7 @@ export class FeedStream {
     }
     // No duplicate check: the hub hands each round-robin message out once.
     this.sent = change.seq;
-    if (!this.options.sink.write(change)) this.awaitDrain();
+    if (!this.sinkWrite(change)) this.awaitDrain();
     return true;
   }
 
@@ -213,6 +213,11 @@ export class FeedStream {
       return true;
     }
     this.sent = change.seq;
+    return this.sinkWrite(change);
+  }
+
+  private sinkWrite(change: Change): boolean {
+    this.ctx.metrics?.read(this.options.feed.name, 1, this.queue.sizeOf(change));
     return this.options.sink.write(change);
   }
 

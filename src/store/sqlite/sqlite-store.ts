@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AtomMQError } from '../../errors/index.js';
 import type {
-  AppendRequest, AppendResult, Change, ChangeRequest, FeedBounds, Gap, Page, PageRequest, Representation, Retention, Store, StoredEntry,
+  AppendRequest, AppendResult, Change, ChangeRequest, CommitBatch, FeedBounds, Gap, Page, PageRequest, Representation, Retention, Store, StoredEntry,
 } from '../store.js';
 import { SqliteGroups } from './group-store.js';
 import { changeColumns, COLUMNS, toChange, toEntry, type ChangeRow, type Row } from './schema.js';
@@ -59,6 +59,7 @@ export class SqliteStore implements Store {
   private outbox: QueuedWrite[] = [];
   private nextId = 1;
   private readonly listeners: Array<(changes: readonly StoredEntry[]) => void> = [];
+  private readonly batchListeners: Array<(batch: CommitBatch) => void> = [];
   private closing: Promise<void> | undefined;
   private broken: Error | undefined;
 
@@ -162,6 +163,10 @@ export class SqliteStore implements Store {
     this.listeners.push(listener);
   }
 
+  onBatch(listener: (batch: CommitBatch) => void): void {
+    this.batchListeners.push(listener);
+  }
+
   async ping(): Promise<void> {
     if (this.broken) throw this.broken;
     this.s.ping.get();
@@ -224,6 +229,7 @@ export class SqliteStore implements Store {
       for (const p of answered) p?.reject(new Error(`commit failed: ${message.message}`));
       return;
     }
+    for (const listener of this.batchListeners) listener({ writes: message.ids.length, seconds: message.seconds });
     // Promise callbacks run after this method returns, so listeners hear of the batch first.
     const changes: StoredEntry[] = [];
     message.outcomes.forEach((outcome: Outcome, i) => {
