@@ -22,6 +22,8 @@ Options (each also read from its environment variable):
   --headers-timeout S   seconds to send a request's headers (ATOMMQ_HEADERS_TIMEOUT; default 10)
   --request-timeout S   seconds to send a whole request (ATOMMQ_REQUEST_TIMEOUT; default 30)
   --log-level LEVEL     debug | info | warn | error | silent (ATOMMQ_LOG_LEVEL; default info)
+  --access-log on|off|FILE  one line per request: in the log (on, the default), nowhere (off), or
+                        as JSON lines appended to FILE, whatever the log level (ATOMMQ_ACCESS_LOG)
   --prune-interval S    seconds between retention sweeps (ATOMMQ_PRUNE_INTERVAL; default 10)
   --heartbeat S         seconds between keep-alives on live streams (ATOMMQ_HEARTBEAT; default 15)
   --stream-buffer N     messages a live stream may hold for a slow reader (ATOMMQ_STREAM_BUFFER; default 1024)

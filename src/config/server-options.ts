@@ -31,6 +31,12 @@ export interface ServerOptions {
   readonly requestTimeout: number;
   /** @defaultValue info */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * The access log, one line per answered request: `on`, in the server's log (at info); `off`,
+   * nowhere; any other value is a file that gets them as JSON lines (appended, whatever the log
+   * level), instead of the server's log. @defaultValue on
+   */
+  readonly accessLog: string;
   /** How often retention is enforced, in seconds. @defaultValue 10 */
   readonly pruneInterval: number;
   /** Seconds between keep-alives on live streams: an SSE comment, a comet blank line, a WebSocket ping. @defaultValue 15 */
@@ -68,6 +74,7 @@ export const OPTION_SOURCES = {
   headersTimeout: { flag: '--headers-timeout', env: 'ATOMMQ_HEADERS_TIMEOUT' },
   requestTimeout: { flag: '--request-timeout', env: 'ATOMMQ_REQUEST_TIMEOUT' },
   logLevel: { flag: '--log-level', env: 'ATOMMQ_LOG_LEVEL' },
+  accessLog: { flag: '--access-log', env: 'ATOMMQ_ACCESS_LOG' },
   pruneInterval: { flag: '--prune-interval', env: 'ATOMMQ_PRUNE_INTERVAL' },
   heartbeat: { flag: '--heartbeat', env: 'ATOMMQ_HEARTBEAT' },
   streamBuffer: { flag: '--stream-buffer', env: 'ATOMMQ_STREAM_BUFFER' },
@@ -93,6 +100,7 @@ const schema = z.strictObject({
   headersTimeout: z.coerce.number().min(0.1).max(3600).default(10),
   requestTimeout: z.coerce.number().min(0.1).max(3600).default(30),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  accessLog: z.string().min(1).default('on'),
   pruneInterval: z.coerce.number().positive().default(10),
   heartbeat: z.coerce.number().positive().max(3600).default(15),
   streamBuffer: z.coerce.number().int().min(1).max(1_000_000).default(1024),

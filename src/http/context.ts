@@ -24,6 +24,8 @@ export interface AppContext {
   readonly shutdown: AbortSignal;
   /** atom:updated of a feed with no entries yet. */
   readonly startedAt: string;
+  /** Where access lines go (`--access-log`): false, nowhere. @defaultValue `logger` */
+  readonly accessLogger?: Logger | false | undefined;
   /** The server's metrics (GET /metrics); an app built without them counts nothing. */
   readonly metrics?: Metrics | undefined;
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { FeedConfig } from '../config/feed-config.js';
 import type { AppContext } from '../http/context.js';
@@ -15,7 +16,7 @@ export type RemovalListener = (feed: string, removed: number) => void;
 /**
  * Enforces each feed's `retention` (maxEntries, maxAgeSeconds, tombstoneSeconds, keepUnacked)
  * every `intervalSeconds`, on the feeds served at that moment. A feed is swept in bounded batches,
- * one commit each, so writes interleave with a long sweep instead of waiting for all of it. A
+ * one commit each and paced, so writes interleave with a long sweep instead of waiting for all of it. A
  * sweep still running when the next is due is not doubled. A failure is logged and tried again at
  * the next round.
  */
@@ -26,10 +27,14 @@ export function startRetention(ctx: Pick<AppContext, 'feeds' | 'storeFor'>, inte
   const sweepFeed = async (feed: FeedConfig): Promise<void> => {
     let total = 0;
     while (!stopped) {
+      const started = performance.now();
       const removed = await ctx.storeFor(feed).prune(feed.name, feed.retention, Date.now());
       if (removed === 0) break;
       total += removed;
       onRemoved?.(feed.name, removed);
+      // Rests as long as the batch took (queue and commit): a long sweep then has at most about
+      // half of the writer's time, and the writes between its batches commit without one.
+      await sleep(performance.now() - started);
     }
     if (total > 0) logger.debug({ feed: feed.name, removed: total }, 'retention');
   };

@@ -7,6 +7,7 @@ import { createApp } from '../http/app.js';
 import type { AppContext } from '../http/context.js';
 import { Metrics } from '../http/ops/metrics-registry.js';
 import { Hub } from '../hub/hub.js';
+import { createAccessLogger } from '../logging.js';
 import { declareGroups } from '../store/declare-groups.js';
 import { storeFactory } from '../store/store-factory.js';
 import { StoreSet } from '../store/store-set.js';
@@ -86,6 +87,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   }, (batch) => metrics.batch(batch));
   const feeds = await openFeeds(options, stores);
   const shutdown = new AbortController();
+  const access = createAccessLogger(options.accessLog, logger);
   const ctx: AppContext = {
     options, hub, logger,
     feeds,
@@ -93,6 +95,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
     shutdown: shutdown.signal,
     startedAt: new Date().toISOString(),
     metrics,
+    accessLogger: access.logger ?? false,
   };
   followFeeds(feeds, stores, hub, logger);
   const retention = startRetention(ctx, options.pruneInterval, logger, (feed, n) => metrics.retentionRemoved(feed, n));
@@ -115,6 +118,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
       await drained;
       await swept;
       await stores.close();
+      access.close();
       logger.info('stopped');
     })();
     return closing;

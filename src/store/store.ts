@@ -151,7 +151,7 @@ export interface Retention {
  * The most changes one `prune` call removes, so that a sweep never holds the writer for more than
  * a few milliseconds: the caller calls again while a call removes something.
  */
-export const PRUNE_BATCH = 500;
+export const PRUNE_BATCH = 200;
 
 /** One commit of the store's writer. */
 export interface CommitBatch {
