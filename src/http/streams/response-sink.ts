@@ -1,7 +1,8 @@
 /** Long-lived HTTP responses that carry a feed stream: server-sent events and comet. */
 import type { Response } from 'express';
 import type { Change, Gap } from '../../store/store.js';
-import { frameOf, type StreamEnd, type StreamSink } from './feed-stream.js';
+import type { StreamEnd, StreamSink } from './feed-stream.js';
+import { frameOf } from './frames.js';
 import { drained } from '../respond.js';
 
 /**

@@ -1,7 +1,8 @@
 import { WebSocket } from 'ws';
 import type { Change, Gap } from '../../store/store.js';
 import type { Format } from '../read-params.js';
-import { frameOf, gapJson, renderChange, type StreamEnd, type StreamSink } from './feed-stream.js';
+import type { StreamEnd, StreamSink } from './feed-stream.js';
+import { frameOf, gapJson, renderChange } from './frames.js';
 
 /** Above this many bytes queued for a peer, the stream waits before writing more. */
 const HIGH_WATER = 256 * 1024;
