@@ -113,10 +113,15 @@ describe('retention that tells', () => {
     });
   }
 
-  test('atommq tail exits with code 7 on a gap', async () => {
+  test('atommq tail exits with code 7 on a gap, or says so and goes on with --on-gap continue; atommq read --json shows it', async () => {
     const run = await atommq(['tail', url, '--lastid', String(seqs[1])]);
     assert.equal(run.code, EXIT.lost, run.stderr);
     assert.match(run.stderr, /GAP/);
+    const going = await atommq(['tail', url, '--lastid', String(seqs[1]), '--on-gap', 'continue', '--json']);
+    assert.equal(going.code, EXIT.ok, going.stderr);
+    assert.deepEqual(going.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq), seqs.slice(7));
+    const read = await atommq(['read', url, '--lastid', String(seqs[1]), '--json']);
+    assert.deepEqual((JSON.parse(read.stdout) as { gap: unknown }).gap, { from: seqs[2], to: seqs[6] });
   });
 
   test('a cursor ahead of the database: 409 on reads, a closing reason on streams, a GapError in subscribe, exit 7 in tail', async () => {
