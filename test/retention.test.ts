@@ -47,6 +47,7 @@ describe('retention that tells', () => {
       moved: { retention: { maxEntries: 3 } },
       q: { retention: { maxEntries: 1 }, groups: { g: { maxDeliveries: 2 } } },
       unkept: { retention: { maxEntries: 1, keepUnacked: false }, groups: { g: {} } },
+      middle: { retention: { maxEntries: 1 }, groups: { g: {} } },
     }, { pruneInterval: '3600' });
     client = new AtomMQClient(server.url);
     url = server.feedUrl('r');
@@ -173,6 +174,19 @@ describe('retention that tells', () => {
     assert.deepEqual(left.body.entries.map((e) => e.seq), [s[1], s[4], s[7]]);
     // The range runs from the first seq after the cursor: what inside it was kept is read as usual.
     assert.equal((await readJson(q, s[0] as number)).headers.get('atommq-gap'), `${s[1]}-${s[6]}`);
+
+    // Removed from the middle, with both ends kept: a page's ETag must change all the same.
+    const middle = server.feedUrl('middle');
+    const m = await publish(middle, 4);
+    const leased = (await claim(middle, 'g', { limit: 4 })).messages;
+    await settle(middle, 'g', 'acks', leased.filter((l) => l.seq !== m[0]).map((l) => l.receipt));
+    const before = await fetch(middle, { headers: { Xlastid: '0' } });
+    await before.body?.cancel();
+    await server.sweepRetention();
+    const after = await fetch(middle, { headers: { Xlastid: '0', 'If-None-Match': before.headers.get('etag') as string } });
+    assert.equal(after.status, 200);
+    await after.body?.cancel();
+    assert.deepEqual((await readJson(middle, 0)).body.entries.map((e) => e.seq), [m[0], m[3]]);
 
     const unkept = server.feedUrl('unkept');
     const u = await publish(unkept, 3);

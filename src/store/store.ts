@@ -133,6 +133,12 @@ export interface FeedBounds {
   readonly oldestSeq: number;
   /** app:edited of the newest change; undefined when the feed is empty. */
   readonly newestEdited?: string | undefined;
+  /**
+   * How many changes retention ever removed from the feed. Retention may remove changes from the
+   * middle (tombstones, or around what keepUnacked keeps) without moving either end, so page
+   * validators need it too.
+   */
+  readonly pruned: number;
 }
 
 export interface Retention {
@@ -174,7 +180,8 @@ export interface Store {
   /**
    * Deletes up to PRUNE_BATCH of the oldest changes the feed's retention no longer keeps, and
    * resolves with how many went. In the same transaction it records, per feed, the lowest and the
-   * highest seq retention ever removed (`readAfter` derives gaps from them). A PUT or DELETE also
+   * highest seq retention ever removed (`readAfter` derives gaps from them) and how many it removed
+   * in all (`bounds().pruned`). A PUT or DELETE also
    * deletes the row at the entry's old seq, but that is a move, never recorded as removed.
    */
   prune(feed: string, retention: Retention, now: number): Promise<number>;

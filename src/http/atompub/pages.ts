@@ -88,12 +88,12 @@ function configVersion(feed: FeedConfig): string {
 
 /**
  * A page's ETag, known without reading the page: any commit to the feed moves newestSeq and
- * retention moves oldestSeq, so together with the request, the page size and the feed's
+ * retention moves `pruned`, so together with the request, the page size and the feed's
  * configuration they identify the bytes of the page.
  */
 export function pageEtag(ctx: AppContext, feed: FeedConfig, spec: PageSpec, bounds: FeedBounds): string {
   return `W/"${createHash('sha1')
-    .update(`${bounds.newestSeq}:${bounds.oldestSeq}:${spec.cursor}:${spec.before}:${spec.limit}:${ctx.options.pageBytes}:${spec.format}:${configVersion(feed)}`)
+    .update(`${bounds.newestSeq}:${bounds.oldestSeq}:${bounds.pruned}:${spec.cursor}:${spec.before}:${spec.limit}:${ctx.options.pageBytes}:${spec.format}:${configVersion(feed)}`)
     .digest('base64url').slice(0, 20)}"`;
 }
 

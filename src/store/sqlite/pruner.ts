@@ -26,9 +26,10 @@ export class Pruner {
       tombstones: db.prepare<[string, number], { seq: number; edited_ms: number }>(
         'SELECT seq, edited_ms FROM entries WHERE feed = ? AND deleted = 1 ORDER BY seq LIMIT ?'),
       remove: db.prepare<[number], never>('DELETE FROM entries WHERE seq = ?'),
-      record: db.prepare<[string, number, number], never>(
-        `INSERT INTO pruned (feed, first_seq, through_seq) VALUES (?, ?, ?) ON CONFLICT (feed) DO UPDATE
-         SET first_seq = min(first_seq, excluded.first_seq), through_seq = max(through_seq, excluded.through_seq)`),
+      record: db.prepare<[string, number, number, number], never>(
+        `INSERT INTO pruned (feed, first_seq, through_seq, removed) VALUES (?, ?, ?, ?) ON CONFLICT (feed) DO UPDATE
+         SET first_seq = min(first_seq, excluded.first_seq), through_seq = max(through_seq, excluded.through_seq),
+           removed = removed + excluded.removed`),
     };
   }
 
@@ -36,7 +37,7 @@ export class Pruner {
   prune(feed: string, retention: Retention, now: number): number {
     const seqs = [...new Set([...this.byCountAndAge(feed, retention, now), ...this.oldTombstones(feed, retention, now)])];
     for (const seq of seqs) this.s.remove.run(seq);
-    if (seqs.length > 0) this.s.record.run(feed, Math.min(...seqs), Math.max(...seqs));
+    if (seqs.length > 0) this.s.record.run(feed, Math.min(...seqs), Math.max(...seqs), seqs.length);
     return seqs.length;
   }
 

@@ -34,11 +34,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS entries_client_id ON entries (feed, client_id)
 CREATE INDEX IF NOT EXISTS entries_atom_id ON entries (atom_id);
 -- Retention finds the oldest tombstones without stepping over live entries.
 CREATE INDEX IF NOT EXISTS entries_tombstones ON entries (feed, seq) WHERE deleted = 1;
--- The lowest and highest seq retention removed from each feed: what tells a reader of a gap.
+-- The lowest and highest seq retention removed from each feed, which tell a reader of a gap, and
+-- how many changes it removed in all, which page validators include.
 CREATE TABLE IF NOT EXISTS pruned (
   feed TEXT PRIMARY KEY,
   first_seq INTEGER NOT NULL,
-  through_seq INTEGER NOT NULL
+  through_seq INTEGER NOT NULL,
+  removed INTEGER NOT NULL
 ) WITHOUT ROWID;
 `;
 

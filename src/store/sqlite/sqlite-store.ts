@@ -79,7 +79,7 @@ export class SqliteStore implements Store {
       newest: db.prepare<[string], { seq: number; edited: string }>('SELECT seq, edited FROM entries WHERE feed = ? ORDER BY seq DESC LIMIT 1'),
       oldest: db.prepare<[string], { seq: number }>('SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT 1'),
       ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
-      pruned: db.prepare<[string], { first_seq: number; through_seq: number }>('SELECT first_seq, through_seq FROM pruned WHERE feed = ?'),
+      pruned: db.prepare<[string], { first_seq: number; through_seq: number; removed: number }>('SELECT first_seq, through_seq, removed FROM pruned WHERE feed = ?'),
       // AUTOINCREMENT keeps the highest seq it ever handed out here, whatever was deleted since.
       assigned: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'entries'"),
     };
@@ -156,7 +156,10 @@ export class SqliteStore implements Store {
 
   async bounds(feed: string): Promise<FeedBounds> {
     const newest = this.s.newest.get(feed);
-    return { newestSeq: newest?.seq ?? 0, oldestSeq: this.s.oldest.get(feed)?.seq ?? 0, newestEdited: newest?.edited };
+    return {
+      newestSeq: newest?.seq ?? 0, oldestSeq: this.s.oldest.get(feed)?.seq ?? 0, newestEdited: newest?.edited,
+      pruned: this.s.pruned.get(feed)?.removed ?? 0,
+    };
   }
 
   onCommit(listener: (changes: readonly StoredEntry[]) => void): void {
