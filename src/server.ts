@@ -13,6 +13,7 @@ import { upgradeListener } from './http/upgrade.js';
 import { webSocketEndpoint } from './http/websocket.js';
 import { Hub } from './hub/hub.js';
 import { listeningUrls } from './listen-urls.js';
+import { ServedFeeds } from './runtime/served-feeds.js';
 import { declareGroups } from './store/declare-groups.js';
 import { StoreSet } from './store/store-set.js';
 
@@ -87,15 +88,18 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const hub = new Hub({
     logger: (level, message) => logger[level](message),
     policyOf: (name) => feeds.get(name)?.delivery ?? 'broadcast',
+    pausedOf: (name) => feeds.stopped(name),
   });
   const stores = new StoreSet(options, (changes) => {
     for (const change of changes) hub.distribute(change);
   });
   // Open every database now, so a bad path fails start-up (or a file's reload) rather than the first request.
-  let feeds: FeedDirectory;
+  let files: FeedDirectory;
+  let feeds: ServedFeeds;
   try {
     openStore(stores, undefined, '--db (ATOMMQ_DB)');
-    feeds = new FeedDirectory(options.feedsDir, (feed) => openStore(stores, feed.db, 'field "db"'));
+    files = new FeedDirectory(options.feedsDir, (feed) => openStore(stores, feed.db, 'field "db"'));
+    feeds = await ServedFeeds.open(files, stores.get(), options.autoCreate);
     await Promise.all(feeds.list().map((feed) => declareGroups(stores.get(feed.db), feed.name, feed.groups)));
   } catch (error) {
     await stores.close();
@@ -105,17 +109,21 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const ctx: AppContext = {
     options, hub, logger,
     feeds,
+    queues: feeds,
     storeFor: (feed) => stores.get(feed.db),
     shutdown: shutdown.signal,
     startedAt: new Date().toISOString(),
   };
-  feeds.watch((event) => {
+  feeds.onChange((name) => hub.retune(name));
+  files.watch((event) => {
     if (event.type === 'invalid') logger.error(event.error.message);
     else if (event.type === 'unmounted') {
       logger.info({ feed: event.name }, 'feed unmounted');
       hub.closeFeed(event.name);
     } else {
       logger.info({ feed: event.feed.name }, `feed ${event.type}`);
+      feeds.fileChanged(event.feed.name)
+        .catch((error: unknown) => logger.error({ err: error, feed: event.feed.name }, 'dropping the policy set over HTTP failed'));
       declareGroups(stores.get(event.feed.db), event.feed.name, event.feed.groups)
         .catch((error: unknown) => logger.error({ err: error, feed: event.feed.name }, 'declaring the consumer groups of the feed file failed'));
     }
@@ -165,7 +173,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
       logger.info('shutting down');
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       shutdown.abort();
-      feeds.close();
+      files.close();
       clearInterval(pruner);
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections that finish their last request after close() are idle: close them as they go.

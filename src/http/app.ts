@@ -7,6 +7,8 @@ import { entryRouter } from './entry-router.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { feedRouter } from './feed-router.js';
 import { groupsRouter } from './queues/groups-router.js';
+import { qstRouter } from './queues/qst/qst-router.js';
+import { restmqRouter } from './queues/restmq/restmq-router.js';
 import { serviceRouter } from './service-router.js';
 import { baseUrl } from './urls.js';
 import { upgradeRequired } from './websocket.js';
@@ -51,6 +53,9 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.use(feedRouter(ctx));
   app.use(entryRouter(ctx));
   app.use(groupsRouter(ctx));
+  app.use(qstRouter(ctx));
+  // Before the service document's router: RestMQ's POST / and GET /?queue= share its path.
+  app.use(restmqRouter(ctx));
   app.use(serviceRouter(ctx, pingStores));
   app.use(cometRouter(ctx));
   // WebSocket upgrades are answered by the http.Server's 'upgrade' listener (src/server.ts), not here.

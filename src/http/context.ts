@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { FeedConfig } from '../config/feed-config.js';
 import type { ServerOptions } from '../config/server-options.js';
 import type { Hub } from '../hub/hub.js';
+import type { QueuePolicy } from '../store/queues.js';
 import type { Store } from '../store/store.js';
 
 /** The feeds being served, as the routers see them. */
@@ -10,10 +11,22 @@ export interface FeedCatalogue {
   list(): FeedConfig[];
 }
 
+/** What the queue routes (RestMQ, QST, claims) need beyond reading the catalogue (DESIGN.md section 12). */
+export interface QueueControl {
+  /** The feed of that name, created as a queue on first use when the server allows it (else a 404). */
+  ensure(name: string): Promise<FeedConfig>;
+  /** Whether delivery to the queue's consumers is stopped. */
+  stopped(name: string): boolean;
+  /** Stored, then the hub is told, so that live consumers follow. */
+  setPolicy(name: string, policy: QueuePolicy): Promise<void>;
+  setStopped(name: string, stopped: boolean): Promise<void>;
+}
+
 /** Everything the HTTP layer depends on, passed in rather than imported, so tests can build their own. */
 export interface AppContext {
   readonly options: ServerOptions;
   readonly feeds: FeedCatalogue;
+  readonly queues: QueueControl;
   readonly storeFor: (feed: FeedConfig) => Store;
   readonly hub: Hub;
   readonly logger: Logger;

@@ -10,15 +10,18 @@ export interface FeedWatch {
 /**
  * Registers with the hub for news of a feed beyond `after`. Callers register *before* reading the
  * feed, so a commit that lands between the read and the wait cannot be missed; the hub then wakes
- * the request on commit, and a held request costs no polling of the database.
+ * the request on commit, and a held request costs no polling of the database. `consumer`: also
+ * woken when the feed's delivery changes (see Hub.retune).
  */
-export function watchFeed(hub: Hub, feed: string, after: number): FeedWatch {
+export function watchFeed(hub: Hub, feed: string, after: number, options: { consumer?: boolean } = {}): FeedWatch {
   const id = `long-poll:${uuidv4()}`;
   let wake!: () => void;
   const news = new Promise<void>((resolve) => { wake = resolve; });
   // A watcher: it only learns that something changed and then reads the store, so it is told of
-  // every change whatever the feed's delivery policy.
-  hub.register(id, { feed, role: 'watcher' }, (change) => {
+  // every change whatever the feed's delivery policy. A consumer's wait (a claim, a QST pull) is
+  // news too when delivery to consumers is resumed.
+  const onRetune = options.consumer ? (): void => wake() : undefined;
+  hub.register(id, { feed, role: 'watcher', onRetune }, (change) => {
     if (change.seq > after) wake();
   });
   return { news, stop: () => hub.unregister(id) };
