@@ -14,6 +14,8 @@ import { baseUrlFor } from './urls.js';
 
 /** `/feeds/<name>/ws`, or the feed URL itself with an Upgrade. */
 const PATH = /^\/feeds\/([^/]+)(?:\/ws)?\/?$/;
+/** RestMQ's `/ws/<queue>`, which creates the queue on first use as its other routes do. */
+const QUEUE_PATH = /^\/ws\/([^/]+)\/?$/;
 
 /** Above this many bytes queued for a peer, the stream waits before writing more. */
 const HIGH_WATER = 256 * 1024;
@@ -22,6 +24,7 @@ const HIGH_WATER = 256 * 1024;
 export const CLOSE_CODES: Record<StreamEnd['code'], number> = {
   SHUTTING_DOWN: 1001, // going away
   FEED_REMOVED: 1001, // going away: the feed's URL is gone
+  QUEUE_PURGED: 1001, // going away: the queue was emptied
   SLOW_CONSUMER: 1013, // try again later
   STREAM_FAILED: 1011, // internal error
 };
@@ -131,18 +134,21 @@ export function webSocketEndpoint(ctx: AppContext): WebSocketEndpoint {
       throw new AtomMQError('SHUTTING_DOWN', 'the server is shutting down; retry against another instance or after restart', { headers: { 'Retry-After': '1' } });
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const match = PATH.exec(url.pathname);
-    if (!match) throw new AtomMQError('NOT_FOUND', `nothing is served at ${url.pathname} over WebSocket; use /feeds/<name>/ws`);
+    const feedMatch = PATH.exec(url.pathname);
+    const match = feedMatch ?? QUEUE_PATH.exec(url.pathname);
+    if (!match) throw new AtomMQError('NOT_FOUND', `nothing is served at ${url.pathname} over WebSocket; use /feeds/<name>/ws or /ws/<queue>`);
     let name: string;
     try {
       name = decodeURIComponent(match[1] as string);
     } catch {
       throw new AtomMQError('BAD_REQUEST', `the feed name in ${url.pathname} is not valid percent-encoding`);
     }
-    const feed = feedNamed(ctx, name);
+    // A feed must exist before anything else is checked; a queue is created once the handshake is known to be one.
+    const known = feedMatch ? feedNamed(ctx, name) : undefined;
     if (req.method !== 'GET') {
       throw new AtomMQError('METHOD_NOT_ALLOWED', `a WebSocket handshake is a GET request (RFC 6455 4.1), not ${req.method}`, { headers: { Allow: 'GET' } });
     }
+    const feed = known ?? await ctx.queues.ensure(name);
     const header = req.headers.xlastid;
     const text = typeof header === 'string' ? header : single(url, 'lastid');
     const cursor: StreamCursor | undefined = text === undefined ? undefined

@@ -3,6 +3,7 @@ import type { AppContext } from '../../context.js';
 import { entryBodyParser } from '../../entry-body.js';
 import { methodNotAllowed } from '../../error-handler.js';
 import { queryParam } from '../../read-params.js';
+import { upgradeRequired } from '../../websocket.js';
 import { getHelp, postCommand } from './json-protocol.js';
 import { deleteQueue, getIndex, getQueue, listQueues, postIndex, postQueue } from './messages.js';
 import { allStats, controlRoute, policyRoute, queueStats } from './queue-settings.js';
@@ -46,5 +47,7 @@ export function restmqRouter(ctx: AppContext): Router {
   router.all('/stats', methodNotAllowed('GET, HEAD'));
   router.get('/stats/:name', (req, res) => queueStats(ctx, req, res));
   router.all('/stats/:name', methodNotAllowed('GET, HEAD'));
+  // WebSocket upgrades are answered by the http.Server's 'upgrade' listener (src/server.ts), not here.
+  router.all('/ws/:name', upgradeRequired(ctx));
   return router;
 }
