@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `atommq` command: `serve` runs the server; `publish`, `read`, `tail` and `feeds` are clients
- * (src/cli/<command>.ts). Each command's modules are loaded only when it runs, so a worker started by
- * `atommq tail` does not load the server, its database driver or its logger.
+ * The `atommq` command: `serve` runs the server; `publish`, `read`, `tail`, `work`, `groups` and
+ * `feeds` are clients (src/cli/<command>.ts). Each command's modules are loaded only when it runs, so
+ * a worker started by `atommq tail` does not load the server, its database driver or its logger.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -37,6 +37,8 @@ Commands:
   publish <feed>              publish one entry
   read <feed>                 print one page of entries after a cursor
   tail <feed>                 print entries, or run a command for each, saving a cursor (a worker)
+  work <feed> --group G       run a command for each message of a consumer group (competing workers)
+  groups <feed> [group]       print the status of the feed's consumer groups
   feeds                       list the server's feeds
 
 <feed> is a feed URL (http://host:8080/feeds/orders), or a feed name with --server URL
@@ -86,6 +88,8 @@ const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<void>>>
   read: async () => (await import('./cli/read.js')).read,
   tail: async () => (await import('./cli/tail.js')).tail,
   feeds: async () => (await import('./cli/feeds.js')).feeds,
+  work: async () => (await import('./cli/work.js')).work,
+  groups: async () => (await import('./cli/groups.js')).groups,
 };
 
 function version(): string {

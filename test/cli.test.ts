@@ -3,36 +3,11 @@
  * server. Output for humans and `--json`, progress on stderr, and the exit codes scripts rely on.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { atommq, EXIT } from './support/cli.js';
 import { CLI, freePort, startTestServer, type JsonEntry, type TestServer } from './support/server.js';
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI; never blocks this process's event loop (the server under test lives in it). */
-function atommq(args: string[], options: { input?: string; env?: Record<string, string>; onStdout?: (stdout: string, kill: (signal: NodeJS.Signals) => void) => void } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ATOMMQ_URL: '', ...options.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      options.onStdout?.(stdout, (signal) => child.kill(signal));
-    });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.stdin.end(options.input ?? '');
-    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, refused: 4, commandFailed: 6 };
 
 describe('atommq CLI', () => {
   let server: TestServer;
@@ -205,7 +180,7 @@ describe('atommq CLI', () => {
   test('help: atommq --help lists the commands; each command has its own', async () => {
     const [help, tail, serve] = await Promise.all([atommq(['--help']), atommq(['tail', '--help']), atommq(['serve', '--help'])]);
     assert.equal(help.code, EXIT.ok);
-    for (const command of ['serve', 'publish', 'read', 'tail', 'feeds']) assert.match(help.stdout, new RegExp(`\\n  ${command}`));
+    for (const command of ['serve', 'publish', 'read', 'tail', 'work', 'groups', 'feeds']) assert.match(help.stdout, new RegExp(`\\n  ${command}`));
     assert.match(tail.stdout, /--cursor-file F/);
     assert.match(serve.stdout, /^Usage: atommq serve/);
   });

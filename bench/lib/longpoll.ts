@@ -3,7 +3,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { httpRequest, lastIdHeader, singleConnectionAgent, type HttpResponse } from './http-client.js';
 import { Samples, type LatencySummary } from './stats.js';
 import { feedUrl, postOne } from './workload.js';
-import type { Agent } from 'node:http';
+import type { Agent, OutgoingHttpHeaders } from 'node:http';
+
+/** The request a round parks, and how its answer tells that the entry just posted woke it. */
+export interface Waiter {
+  park(baseUrl: string, newest: number): { readonly url: string; readonly method?: string; readonly headers?: OutgoingHttpHeaders; readonly body?: string };
+  /** Whether `res` answers with the entry of seq `posted`. */
+  woke(res: HttpResponse, posted: number): boolean;
+}
+
+/** A cursor read held with `?wait=10` after the newest seq. */
+export const FEED_LONG_POLL: Waiter = {
+  park: (baseUrl, newest) => ({ url: feedUrl(baseUrl, '?wait=10'), headers: { xlastid: String(newest) } }),
+  woke: (res, posted) => res.status === 200 && lastIdHeader(res) === posted,
+};
 
 export interface WakeOptions {
   readonly iterations: number;
@@ -15,6 +28,8 @@ export interface WakeOptions {
    * measure an ordinary read of an already-committed entry instead of a wake.
    */
   readonly settleMs?: number;
+  /** What parks. @defaultValue {@link FEED_LONG_POLL} */
+  readonly waiter?: Waiter;
 }
 
 export interface WakeResult {
@@ -30,14 +45,16 @@ type Round =
   | { readonly kind: 'early' | 'mismatched'; readonly newest: number };
 
 /**
- * Sequential rounds of: reader parks GET ?wait=10 at the newest seq, writer
- * POSTs one entry, time from just before the POST to the reader's response.
+ * Sequential rounds of: reader parks GET ?wait=10 at the newest seq (or what
+ * `waiter` parks), writer POSTs one entry, time from just before the POST to
+ * the reader's response.
  * Reader and writer each own one keep-alive connection so neither waits for
  * a TCP handshake or for the other's socket.
  */
 export async function measureWakeLatency(baseUrl: string, options: WakeOptions): Promise<WakeResult> {
   const warmup = options.warmup ?? 20;
   const settleMs = options.settleMs ?? 10;
+  const waiter = options.waiter ?? FEED_LONG_POLL;
   const reader = singleConnectionAgent();
   const writer = singleConnectionAgent();
   const samples = new Samples();
@@ -46,7 +63,7 @@ export async function measureWakeLatency(baseUrl: string, options: WakeOptions):
   try {
     let newest = await postOne(baseUrl, { agent: writer });
     for (let i = 0; i < warmup + options.iterations; i++) {
-      const round = await wakeRound(baseUrl, reader, writer, newest, settleMs);
+      const round = await wakeRound(baseUrl, waiter, reader, writer, newest, settleMs);
       newest = round.newest;
       if (i < warmup) continue;
       if (round.kind === 'woken') samples.add(round.ms);
@@ -62,6 +79,7 @@ export async function measureWakeLatency(baseUrl: string, options: WakeOptions):
 
 async function wakeRound(
   baseUrl: string,
+  waiter: Waiter,
   reader: Agent,
   writer: Agent,
   newest: number,
@@ -70,9 +88,10 @@ async function wakeRound(
   let markFlushed = (): void => {};
   const flushed = new Promise<void>((resolve) => (markFlushed = resolve));
   let answered = false;
-  const poll: Promise<HttpResponse> = httpRequest(feedUrl(baseUrl, '?wait=10'), {
+  const { url, ...parked } = waiter.park(baseUrl, newest);
+  const poll: Promise<HttpResponse> = httpRequest(url, {
+    ...parked,
     agent: reader,
-    headers: { xlastid: String(newest) },
     timeoutMs: 15_000,
     onFlushed: markFlushed,
   }).then((res) => {
@@ -90,7 +109,7 @@ async function wakeRound(
 
   const sentAt = performance.now();
   const [res, posted] = await Promise.all([poll, postOne(baseUrl, { agent: writer })]);
-  if (res.status !== 200 || lastIdHeader(res) !== posted) return { kind: 'mismatched', newest: posted };
+  if (!waiter.woke(res, posted)) return { kind: 'mismatched', newest: posted };
   // receivedAt is stamped in the response's 'end' handler, so awaiting the
   // POST as well does not inflate the figure.
   return { kind: 'woken', ms: res.receivedAt - sentAt, newest: posted };

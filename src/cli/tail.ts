@@ -2,13 +2,13 @@
  * `atommq tail <feed>`: a ready polling worker. Prints each entry, or runs a shell command for it,
  * and moves the cursor file only once that succeeded.
  */
-import { spawn } from 'node:child_process';
 import { FileCursorStore, MemoryCursorStore } from '../client/cursor-store.js';
 import type { FailureContext } from '../client/subscribe-options.js';
 import type { Entry } from '../client/types.js';
 import { MAX_LIMIT } from '../names.js';
 import { COMMON_FLAGS, COMMON_HELP, intFlag, makeClient, out, parse, progress, resolveTarget, seconds, secondsFlag, UsageError, type CommonValues } from './common.js';
 import { formatEntry } from './format.js';
+import { runCommand } from './run-command.js';
 
 export const HELP = `Usage: atommq tail <feed> [--follow] [--cursor-file F] [--exec CMD] [options]
 
@@ -48,34 +48,14 @@ const FLAGS = {
   limit: { type: 'string' },
 } as const;
 
-/** A command that did not exit 0. */
-class CommandFailed extends Error {
-  override readonly name = 'CommandFailed';
-}
-
-/** Runs `command` through the shell for one entry; resolves when it exits 0. */
-export function runCommand(command: string, entry: Entry, feed: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, {
-      shell: true,
-      stdio: ['pipe', 'inherit', 'inherit'],
-      env: {
-        ...process.env,
-        ATOMMQ_SEQ: String(entry.seq),
-        ATOMMQ_ID: entry.id,
-        ATOMMQ_KEY: entry.key,
-        ATOMMQ_FEED: feed,
-        ATOMMQ_DELETED: entry.deleted ? '1' : '0',
-      },
-    });
-    // A command that does not read its stdin closes the pipe early: that is not a failure.
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(`${JSON.stringify(entry)}\n`);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new CommandFailed(signal ? `the command was killed by ${signal}` : `the command exited with code ${code}`));
-    });
+/** Runs `command` for one entry: its JSON on stdin, its fields in the environment. */
+function runForEntry(command: string, entry: Entry, feed: string): Promise<void> {
+  return runCommand(command, `${JSON.stringify(entry)}\n`, {
+    ATOMMQ_SEQ: String(entry.seq),
+    ATOMMQ_ID: entry.id,
+    ATOMMQ_KEY: entry.key,
+    ATOMMQ_FEED: feed,
+    ATOMMQ_DELETED: entry.deleted ? '1' : '0',
   });
 }
 
@@ -104,7 +84,7 @@ export async function tail(args: string[]): Promise<void> {
 
   const client = makeClient(target.server, values);
   const handler = async (entry: Entry): Promise<void> => {
-    if (exec !== undefined) await runCommand(exec, entry, target.feed);
+    if (exec !== undefined) await runForEntry(exec, entry, target.feed);
     else await out(values.json ? `${JSON.stringify(entry)}\n` : `${formatEntry(entry)}\n`);
   };
   // A worker that follows a feed outlives server restarts; a catch-up run gives up like any command.

@@ -9,6 +9,11 @@ export function checkFeed(feed: string): void {
   if (!isFeedName(feed)) throw new InvalidArgumentError(`"${String(feed)}" is not a feed name (${NAME_RULE})`);
 }
 
+/** A consumer group's name: the same rule as a feed's. */
+export function checkGroup(group: string): void {
+  if (!isFeedName(group)) throw new InvalidArgumentError(`"${String(group)}" is not a group name (${NAME_RULE})`);
+}
+
 /** A page size, when one is given. */
 export function checkLimit(limit: number | undefined): void {
   if (limit !== undefined && !isLimit(limit)) throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_LIMIT}, not ${limit}`);
@@ -17,6 +22,17 @@ export function checkLimit(limit: number | undefined): void {
 /** A long-poll wait in seconds, when one is given. */
 export function checkWait(wait: number | undefined): void {
   if (wait !== undefined && !(Number.isFinite(wait) && wait >= 0)) throw new InvalidArgumentError(`wait must be a number of seconds >= 0, not ${wait}`);
+}
+
+/** Leases and delays are whole seconds, up to 12 hours (as the server takes them); a lease is at least 1. */
+const MAX_SECONDS = 12 * 3600;
+
+/** A lease or a nack delay, when one is given. */
+export function checkSeconds(value: number | undefined, name: 'lease' | 'delay'): void {
+  const min = name === 'lease' ? 1 : 0;
+  if (value !== undefined && !(Number.isSafeInteger(value) && value >= min && value <= MAX_SECONDS)) {
+    throw new InvalidArgumentError(`${name} must be a whole number of seconds from ${min} to ${MAX_SECONDS}, not ${value}`);
+  }
 }
 
 export function checkPositive(value: number | undefined, name: string, min = 1): void {

@@ -3,9 +3,11 @@
  * connection pool reused for every call, with pings, deadlines and retries). Each family of calls
  * lives in its own module over the {@link Transport} interface; this class gathers them.
  */
-import { checkFeed } from './checks.js';
+import { checkFeed, checkGroup } from './checks.js';
 import { InvalidArgumentError } from './errors.js';
 import { TransportFeedReader, type ReadOptions } from './feed-reader.js';
+import type { ClaimedMessage, GroupStatus, ReceiptOutcome } from './group-types.js';
+import { GroupApi, type ClaimOptions, type ExtendOptions, type NackOptions } from './groups.js';
 import { HttpTransport, type ClientStats } from './http-transport.js';
 import { Publisher, type PublishAtomOptions, type PublishBatchOptions } from './publisher.js';
 import type { Handler, SubscribeOptions } from './subscribe-options.js';
@@ -13,6 +15,8 @@ import { Subscription } from './subscription.js';
 import type { AtomMQClientOptions } from './transport-options.js';
 import { callOptions, readJson, type CallOptions } from './transport.js';
 import type { FeedInfo, Health, NewEntry, PublishResult, ReadResult } from './types.js';
+import type { WorkHandler, WorkOptions } from './work-options.js';
+import { Worker } from './worker.js';
 
 /**
  * A client of one AtomMQ server.
@@ -30,14 +34,17 @@ export class AtomMQClient {
   private readonly transport: HttpTransport;
   private readonly reader: TransportFeedReader;
   private readonly publisher: Publisher;
+  private readonly groupApi: GroupApi;
   private closing: Promise<void> | undefined;
   private readonly subscriptions = new Set<Subscription>();
+  private readonly workers = new Set<Worker>();
 
   constructor(baseUrl: string | URL, options: AtomMQClientOptions = {}) {
     this.transport = new HttpTransport(baseUrl, options);
     this.baseUrl = this.transport.baseUrl;
     this.reader = new TransportFeedReader(this.transport);
     this.publisher = new Publisher(this.transport);
+    this.groupApi = new GroupApi(this.transport);
   }
 
   /** A snapshot of the client's counters. */
@@ -120,6 +127,16 @@ export class AtomMQClient {
   }
 
   /**
+   * One entry as an Atom XML document (its member resource, `GET /feeds/<feed>/entries/<key>`), as
+   * it is now; an `HttpError` with code `ENTRY_GONE` once it was deleted.
+   *
+   * @example const xml = await client.entryXml('orders', message.key);
+   */
+  entryXml(feed: string, key: string, options: CallOptions = {}): Promise<string> {
+    return this.reader.entryXml(feed, key, options);
+  }
+
+  /**
    * The feeds the server serves, from its AtomPub service document (`GET /`).
    *
    * @example (await client.feeds()).map((f) => f.name) // ['orders', 'audit']
@@ -155,13 +172,96 @@ export class AtomMQClient {
   }
 
   /**
-   * Refuses new calls at once, stops every subscription (each after its current handler) and
+   * Claims up to `limit` messages of a consumer group (created by its first claim), each leased to
+   * this call for `lease` seconds: ack, nack or extend them by `receipt` before it ends, or they go
+   * back to the group. With `wait`, an empty answer is held until something is available.
+   *
+   * @example const [message] = await client.claim('orders', 'billing', { wait: 20 });
+   */
+  claim(feed: string, group: string, options: ClaimOptions = {}): Promise<ClaimedMessage[]> {
+    return this.groupApi.claim(feed, group, options);
+  }
+
+  /**
+   * Acks claimed messages by receipt: they are done with. Repeating an ack is harmless. Each
+   * receipt is handled on its own; a refusal throws a {@link ReceiptError} (a
+   * {@link LeaseLostError} when the message was claimed again meanwhile) with every outcome.
+   *
+   * @example await client.ack('orders', 'billing', [message.receipt]);
+   */
+  ack(feed: string, group: string, receipts: readonly string[], options: CallOptions = {}): Promise<ReceiptOutcome[]> {
+    return this.groupApi.ack(feed, group, receipts, options);
+  }
+
+  /**
+   * Hands claimed messages back for redelivery after `delay` seconds (by default 1 s doubling with
+   * each delivery); past the group's maxDeliveries they are dead-lettered, with `reason`.
+   *
+   * @example await client.nack('orders', 'billing', [message.receipt], { reason: 'warehouse down' });
+   */
+  nack(feed: string, group: string, receipts: readonly string[], options: NackOptions = {}): Promise<ReceiptOutcome[]> {
+    return this.groupApi.nack(feed, group, receipts, options);
+  }
+
+  /**
+   * Extends the leases of claimed messages to `lease` seconds from now (by default the group's).
+   *
+   * @example const [{ leaseExpires }] = await client.extend('orders', 'billing', [message.receipt], { lease: 60 });
+   */
+  extend(feed: string, group: string, receipts: readonly string[], options: ExtendOptions = {}): Promise<ReceiptOutcome[]> {
+    return this.groupApi.extend(feed, group, receipts, options);
+  }
+
+  /**
+   * The status of every consumer group of a feed.
+   *
+   * @example (await client.groups('orders')).map((g) => `${g.group}: ${g.lag} behind`)
+   */
+  groups(feed: string, options: CallOptions = {}): Promise<GroupStatus[]> {
+    return this.groupApi.groups(feed, options);
+  }
+
+  /**
+   * One consumer group's status; an `HttpError` with code `GROUP_NOT_FOUND` when there is none.
+   *
+   * @example const { pending, lag, dead } = await client.group('orders', 'billing');
+   */
+  group(feed: string, group: string, options: CallOptions = {}): Promise<GroupStatus> {
+    return this.groupApi.group(feed, group, options);
+  }
+
+  /**
+   * Works a consumer group: claims as many messages as `concurrency` leaves free slots, calls
+   * `handler(message)` on each, acks it when the handler resolves and nacks it (the error's message
+   * as reason) when it throws, extending the lease of a handler still running at half its lease.
+   * See {@link WorkOptions} and {@link Worker}.
+   *
+   * @example
+   * const worker = client.work('orders', 'billing', async (message) => { await bill(message.content) }, { concurrency: 4 });
+   * process.once('SIGTERM', () => worker.stop());
+   * await worker.done;
+   */
+  work(feed: string, group: string, handler: WorkHandler, options: WorkOptions = {}): Worker {
+    checkFeed(feed);
+    checkGroup(group);
+    if (this.closing) throw new InvalidArgumentError('the client is closed');
+    const worker = new Worker(this.groupApi, feed, group, handler, options);
+    this.workers.add(worker);
+    void worker.ended.then(() => this.workers.delete(worker));
+    return worker;
+  }
+
+  /**
+   * Stops every worker (each after its running handlers, whose messages are then acked or
+   * nacked), refuses new calls, stops every subscription (each after its current handler) and
    * closes the connections. Safe to call twice.
    *
    * @example process.once('SIGTERM', () => client.close());
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // Workers first: their last acks still need the connections.
+      await Promise.all([...this.workers].map((w) => w.stop()));
       const closed = this.transport.close();
       await Promise.all([...this.subscriptions].map((s) => s.stop()));
       await closed;

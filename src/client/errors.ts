@@ -1,3 +1,4 @@
+import type { ReceiptOutcome } from './group-types.js';
 import type { PublishResult } from './types.js';
 
 /**
@@ -13,6 +14,8 @@ import type { PublishResult } from './types.js';
  * - {@link ResponseError}: the server answered 2xx with something the client cannot read.
  * - {@link CursorStoreError}: a cursor file that cannot be read back as a seq.
  * - {@link HandlerError}: a subscription handler kept failing past its retry budget.
+ * - {@link ReceiptError}: an ack, nack or extension refused for some of its receipts;
+ *   {@link LeaseLostError} when a lease was lost (`LEASE_LOST`).
  */
 
 /** Codes the client itself assigns; server errors carry the server's problem code instead. */
@@ -46,6 +49,8 @@ export interface Problem {
   readonly detail?: string;
   readonly code?: string;
   readonly instance?: string;
+  /** Members a problem type adds (`results` of a refused ack, say). */
+  readonly [member: string]: unknown;
 }
 
 /**
@@ -56,13 +61,15 @@ export interface Problem {
  * try { await client.read('nope') } catch (e) { if (e instanceof HttpError && e.code === 'FEED_NOT_FOUND') … }
  */
 export class HttpError extends AtomMQClientError {
-  override readonly name = 'HttpError';
+  override readonly name: string = 'HttpError';
   readonly status: number;
   /** The problem document's `title` and `detail`, when the server sent one. */
   readonly title: string | undefined;
   readonly detail: string | undefined;
   /** Milliseconds from a `Retry-After` header, if any. */
   readonly retryAfterMs: number | undefined;
+  /** The whole problem document, when the server sent one. */
+  readonly problem: Problem | undefined;
 
   constructor(status: number, method: string, url: string, problem: Problem | undefined, retryAfterMs?: number) {
     const code = typeof problem?.code === 'string' ? problem.code : `HTTP_${status}`;
@@ -72,6 +79,7 @@ export class HttpError extends AtomMQClientError {
     this.title = problem?.title;
     this.detail = problem?.detail;
     this.retryAfterMs = retryAfterMs;
+    this.problem = problem;
   }
 }
 
@@ -149,4 +157,28 @@ export class PublishBatchError extends AtomMQClientError {
   ) {
     super('BATCH_FAILED', `publishing entry ${index} of the batch failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
+}
+
+/**
+ * An ack, nack or extension refused for at least one of its receipts. The server handles each
+ * receipt on its own, so those that succeeded were applied: `results` says what became of every
+ * one. `status` and `code` are the first refused receipt's (400 `RECEIPT_INVALID`: not a receipt
+ * of this group).
+ */
+export class ReceiptError extends HttpError {
+  override readonly name: string = 'ReceiptError';
+  constructor(error: HttpError, method: string, url: string, readonly results: readonly ReceiptOutcome[]) {
+    super(error.status, method, url, error.problem, error.retryAfterMs);
+  }
+}
+
+/**
+ * `LEASE_LOST` (409): a receipt's lease ended and its message was claimed again, so this delivery
+ * may no longer ack, nack or extend it; the other claim's consumer will handle it.
+ *
+ * @example
+ * try { await client.ack('orders', 'billing', [receipt]) } catch (e) { if (e instanceof LeaseLostError) log(e.results) }
+ */
+export class LeaseLostError extends ReceiptError {
+  override readonly name = 'LeaseLostError';
 }

@@ -3,7 +3,7 @@
  * {@link FeedReader} is all a subscription needs of the client.
  */
 import { checkCursor, checkFeed, checkLimit, checkWait } from './checks.js';
-import { ResponseError } from './errors.js';
+import { InvalidArgumentError, ResponseError } from './errors.js';
 import { readEvents } from './sse.js';
 import { callOptions, header, readJson, type CallOptions, type Transport } from './transport.js';
 import { isEntry, type Entry, type FeedHead, type ReadResult } from './types.js';
@@ -102,6 +102,15 @@ export class TransportFeedReader implements FeedReader {
       if (!Number.isSafeInteger(seq)) throw new ResponseError(`GET ${this.transport.baseUrl}${path}: no Xlastid header`);
       return seq;
     });
+  }
+
+  /** One entry's member resource (RFC 5023): its Atom XML document, as it is now. */
+  async entryXml(feed: string, key: string, options: CallOptions = {}): Promise<string> {
+    checkFeed(feed);
+    if (typeof key !== 'string' || key === '') throw new InvalidArgumentError('an entry key must be a non-empty string');
+    const path = `/feeds/${feed}/entries/${encodeURIComponent(key)}`;
+    return this.transport.request({ method: 'GET', path, headers: { accept: 'application/atom+xml' }, ...callOptions(options) },
+      (answer) => answer.body.text());
   }
 
   async openStream(feed: string, lastId: number, options: StreamOptions): Promise<AsyncIterable<Entry>> {

@@ -21,10 +21,12 @@ export { AtomMQClient } from './client.js';
 export { FileCursorStore, MemoryCursorStore, type CursorStore } from './cursor-store.js';
 export {
   AbortedError, AtomMQClientError, ConnectionError, CursorStoreError, HandlerError, HttpError, InvalidArgumentError,
-  PublishBatchError, ResponseError, TimeoutError,
+  LeaseLostError, PublishBatchError, ReceiptError, ResponseError, TimeoutError,
   type ClientErrorCode, type Problem,
 } from './errors.js';
 export type { ReadOptions } from './feed-reader.js';
+export type { ClaimedMessage, GroupStatus, ReceiptOutcome } from './group-types.js';
+export type { ClaimOptions, ExtendOptions, NackOptions } from './groups.js';
 export type { ClientStats } from './http-transport.js';
 export type { PublishAtomOptions, PublishBatchOptions } from './publisher.js';
 export { backoffDelay, DEFAULT_RETRY, type RetryEvent, type RetryPolicy } from './retry.js';
@@ -33,6 +35,8 @@ export type { FailureContext, FailurePhase, Handler, HandlerContext, SubscribeOp
 export { Subscription } from './subscription.js';
 export type { AtomMQClientOptions } from './transport-options.js';
 export type { CallOptions } from './transport.js';
+export type { WorkContext, WorkFailure, WorkHandler, WorkOptions, WorkPhase } from './work-options.js';
+export { Worker, type WorkerStats } from './worker.js';
 export type {
   DeletedEntry, Entry, FeedHead, FeedInfo, Health, LiveEntry, NewEntry, Person, PublishResult, ReadResult,
 } from './types.js';

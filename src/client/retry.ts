@@ -44,6 +44,12 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
+/** The wait before retry number `attempt` after `error`: the backoff, or the server's `Retry-After` if longer (up to `maxDelayMs`). */
+export function retryDelay(error: unknown, attempt: number, policy: RetryPolicy): number {
+  const retryAfter = error instanceof HttpError ? error.retryAfterMs ?? 0 : 0;
+  return Math.max(backoffDelay(attempt, policy), Math.min(retryAfter, policy.maxDelayMs));
+}
+
 /** Resolves after `ms`, or rejects with an AbortedError as soon as `signal` fires. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -104,8 +110,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
     } catch (error) {
       if (options.signal?.aborted) throw abortReason(options.signal);
       if (attempt >= options.policy.retries || !retryable(error)) throw error;
-      const retryAfter = error instanceof HttpError ? error.retryAfterMs ?? 0 : 0;
-      const delayMs = Math.max(backoffDelay(attempt, options.policy), Math.min(retryAfter, options.policy.maxDelayMs));
+      const delayMs = retryDelay(error, attempt, options.policy);
       options.onRetry?.({ error, attempt: attempt + 1, delayMs });
       await sleep(delayMs, options.signal);
     }

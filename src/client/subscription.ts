@@ -2,9 +2,9 @@
  * A polling worker done once: read after the cursor, hand each entry to the handler in seq order,
  * persist the cursor only after the handler resolved, retry what failed, never skip.
  */
-import { AbortedError, ConnectionError, HandlerError, HttpError } from './errors.js';
+import { AbortedError, ConnectionError, HandlerError } from './errors.js';
 import type { FeedReader } from './feed-reader.js';
-import { backoffDelay, isRetryable, sleep } from './retry.js';
+import { backoffDelay, isRetryable, retryDelay, sleep } from './retry.js';
 import { subscribeSettings, type FailureContext, type Handler, type SubscribeOptions, type SubscribeSettings } from './subscribe-options.js';
 import type { Entry } from './types.js';
 
@@ -152,8 +152,7 @@ export class Subscription {
   private async recover(error: unknown, failures: number): Promise<boolean> {
     if (this.stopping) return false;
     if (!isRetryable(error) || failures >= this.settings.reconnect.retries) throw error;
-    const retryAfter = error instanceof HttpError ? error.retryAfterMs ?? 0 : 0;
-    const delayMs = Math.max(backoffDelay(failures, this.settings.reconnect), Math.min(retryAfter, this.settings.reconnect.maxDelayMs));
+    const delayMs = retryDelay(error, failures, this.settings.reconnect);
     this.report(error, { phase: 'connection', attempt: failures + 1, delayMs });
     return this.pause(delayMs);
   }
