@@ -189,16 +189,6 @@ describe('RestMQ routes', () => {
     assert.equal((await groupStatus(server.feedUrl('ttl'), 'restmq')).expired, 1);
   });
 
-  test('a queue is a feed: its messages are Atom entries whose content is the value, read with Xlastid', async () => {
-    const key = await add(server, 'readable', 'hello <world> & co');
-    const seq = Number(key.split(':')[1]);
-    const page = await readJson(server.feedUrl('readable'), seq - 1);
-    assert.equal(page.body.entries[0]?.seq, seq);
-    assert.equal(page.body.entries[0]?.content, 'hello <world> & co');
-    const atom = await (await fetch(`${server.feedUrl('readable')}?lastid=0`)).text();
-    assert.match(atom, /<content type="text">hello &lt;world&gt; &amp; co<\/content>/);
-  });
-
   test('start and stop pause consumers (takes, claims, comet, WebSocket), never publishers', { timeout: 20_000 }, async () => {
     const base = `${server.url}/control/paused`;
     await add(server, 'paused', 'before');

@@ -13,7 +13,13 @@ export interface FeedCatalogue {
 
 /** What the queue routes (RestMQ, QST, claims) need beyond reading the catalogue (DESIGN.md section 12). */
 export interface QueueControl {
-  /** The feed of that name, created as a queue on first use when the server allows it (else a 404). */
+  /**
+   * The feed of that name. Undefined when there is none yet but a queue of that name would be
+   * created on first use; a 404 when the server creates none (`--auto-create false`), a 400 when
+   * the name breaks the rules.
+   */
+  find(name: string): FeedConfig | undefined;
+  /** The same, creating the queue when there is none yet. */
   ensure(name: string): Promise<FeedConfig>;
   /** Whether delivery to the queue's consumers is stopped. */
   stopped(name: string): boolean;

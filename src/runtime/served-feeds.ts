@@ -62,17 +62,19 @@ export class ServedFeeds implements FeedCatalogue, QueueControl {
     return this.records.get(name)?.stopped ?? false;
   }
 
-  /**
-   * The feed of that name; one that does not exist is created as a queue when the server creates
-   * queues on first use, and is a 404 otherwise.
-   */
-  async ensure(name: string): Promise<FeedConfig> {
+  find(name: string): FeedConfig | undefined {
     const known = this.get(name);
     if (known) return known;
     if (!this.autoCreate) {
       throw new AtomMQError('FEED_NOT_FOUND', `no queue or feed named ${quoted(name)}, and this server creates none on first use (--auto-create false)`);
     }
     if (!isFeedName(name)) throw new AtomMQError('INVALID_PARAMETER', `queue name ${quoted(name)}: ${NAME_RULE}`);
+    return undefined;
+  }
+
+  async ensure(name: string): Promise<FeedConfig> {
+    const known = this.find(name);
+    if (known) return known;
     await this.update({ name, autoCreated: true });
     return this.get(name) as FeedConfig;
   }

@@ -8,35 +8,61 @@ import { quoted } from '../../../errors/quote.js';
 import type { AppContext } from '../../context.js';
 import { parseJsonBody } from '../../entry-body.js';
 import { checkValue, readArgs, ttlSeconds } from './args.js';
-import { addValue, deleteMessage, messageKey, openQueue, peekNext, takeNext, type Queue } from './queue-ops.js';
+import { addValue, checkKey, deleteMessage, findQueue, messageKey, openQueue, peekNext, takeNext } from './queue-ops.js';
 
 type Command = Record<string, unknown>;
 
-/** What a command answers: RestMQ answers an empty queue as `{"error": …}`, with a 200. */
-type Run = (ctx: AppContext, res: Response, queue: Queue, command: Command) => Promise<Record<string, unknown>>;
+/**
+ * One command: `check` refuses bad input before the queue is opened (which may create it), so a
+ * refused command changes nothing; `run` answers. RestMQ answers an empty queue as `{"error": …}`,
+ * with a 200.
+ */
+interface Cmd {
+  readonly check?: (command: Command) => void;
+  readonly run: (ctx: AppContext, res: Response, name: string, command: Command) => Promise<Record<string, unknown>>;
+}
 
 const EMPTY = { error: 'empty queue' };
 const STOPPED = { error: 'queue stopped' };
 
-const COMMANDS: Record<string, Run> = {
-  add: async (_ctx, _res, queue, command) => {
-    const value = checkValue(command.value, 'field "value"');
-    const entry = await addValue(queue, value, ttlSeconds(command.ttl));
-    return { queue: queue.feed.name, value, key: messageKey(queue.feed.name, entry.seq) };
+const COMMANDS: Record<string, Cmd> = {
+  add: {
+    check: (command) => {
+      checkValue(command.value, 'field "value"');
+      ttlSeconds(command.ttl);
+    },
+    run: async (ctx, _res, name, command) => {
+      const value = command.value as string;
+      const queue = await openQueue(ctx, name);
+      const entry = await addValue(queue, value, ttlSeconds(command.ttl));
+      return { queue: queue.feed.name, value, key: messageKey(queue.feed.name, entry.seq) };
+    },
   },
-  get: async (ctx, _res, queue) => {
-    const message = await peekNext(ctx, queue);
-    if (!message) return ctx.queues.stopped(queue.feed.name) ? STOPPED : EMPTY;
-    return { queue: queue.feed.name, value: message.value, key: message.key, count: message.count };
+  get: {
+    run: async (ctx, _res, name) => {
+      const queue = findQueue(ctx, name);
+      const message = queue && await peekNext(ctx, queue);
+      if (!message) return ctx.queues.stopped(name) ? STOPPED : EMPTY;
+      return { queue: name, value: message.value, key: message.key, count: message.count };
+    },
   },
-  take: async (ctx, res, queue) => {
-    const message = await takeNext(ctx, queue, res);
-    if (!message) return ctx.queues.stopped(queue.feed.name) ? STOPPED : EMPTY;
-    return { queue: queue.feed.name, value: message.value, key: message.key };
+  take: {
+    run: async (ctx, res, name) => {
+      const queue = findQueue(ctx, name);
+      const message = queue && await takeNext(ctx, queue, res);
+      if (!message) return ctx.queues.stopped(name) ? STOPPED : EMPTY;
+      return { queue: name, value: message.value, key: message.key };
+    },
   },
-  del: async (_ctx, _res, queue, command) => {
-    if (typeof command.key !== 'string') throw new AtomMQError('INVALID_PARAMETER', 'field "key": del names the message by its key, "<queue>:<seq>"');
-    return { queue: queue.feed.name, key: command.key, deleted: await deleteMessage(queue, command.key) };
+  del: {
+    check: (command) => {
+      if (typeof command.key !== 'string') throw new AtomMQError('INVALID_PARAMETER', 'field "key": del names the message by its key, "<queue>:<seq>"');
+      checkKey(command.key, command.queue as string);
+    },
+    run: async (ctx, _res, name, command) => {
+      const queue = findQueue(ctx, name);
+      return { queue: name, key: command.key, deleted: queue ? await deleteMessage(queue, command.key as string) : false };
+    },
   },
 };
 
@@ -54,10 +80,11 @@ function readCommand(req: Request): Command {
 /** `POST /queue`: runs one command of the JSON protocol. */
 export async function postCommand(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const command = readCommand(req);
-  const run = typeof command.cmd === 'string' && Object.hasOwn(COMMANDS, command.cmd) ? COMMANDS[command.cmd] : undefined;
-  if (!run) throw new AtomMQError('INVALID_PARAMETER', `field "cmd" ${quoted(command.cmd)}: one of ${Object.keys(COMMANDS).map((c) => `"${c}"`).join(', ')}`);
+  const cmd = typeof command.cmd === 'string' && Object.hasOwn(COMMANDS, command.cmd) ? COMMANDS[command.cmd] : undefined;
+  if (!cmd) throw new AtomMQError('INVALID_PARAMETER', `field "cmd" ${quoted(command.cmd)}: one of ${Object.keys(COMMANDS).map((c) => `"${c}"`).join(', ')}`);
   if (typeof command.queue !== 'string') throw new AtomMQError('INVALID_PARAMETER', 'field "queue": the name of the queue, a string');
-  const answer = await run(ctx, res, await openQueue(ctx, command.queue), command);
+  cmd.check?.(command);
+  const answer = await cmd.run(ctx, res, command.queue, command);
   res.set('Cache-Control', 'no-store').json(answer);
 }
 

@@ -29,15 +29,34 @@ export interface Queue {
   readonly ref: GroupRef;
 }
 
-/** The queue of that name, created on first use when the server allows it. */
-export async function openQueue(ctx: AppContext, name: string): Promise<Queue> {
-  const feed = await ctx.queues.ensure(name);
+function queueOf(ctx: AppContext, feed: FeedConfig): Queue {
   return { feed, store: ctx.storeFor(feed), ref: { feed: feed.name, group: RESTMQ_GROUP } };
+}
+
+/** The queue of that name, created on first use when the server allows it: for what writes to it. */
+export async function openQueue(ctx: AppContext, name: string): Promise<Queue> {
+  return queueOf(ctx, await ctx.queues.ensure(name));
+}
+
+/**
+ * The queue of that name, for what only reads or takes: undefined when it does not exist yet,
+ * which is then an empty queue with the defaults (RestMQ creates a queue with its first message).
+ */
+export function findQueue(ctx: AppContext, name: string): Queue | undefined {
+  const feed = ctx.queues.find(name);
+  return feed && queueOf(ctx, feed);
 }
 
 /** RestMQ's name for a message: `<queue>:<seq>`. */
 export function messageKey(queue: string, seq: number): string {
   return `${queue}:${seq}`;
+}
+
+/** The seq a RestMQ key of `queue` names; INVALID_PARAMETER for any other text. */
+export function checkKey(key: string, queue: string): number {
+  const match = /^(.+):(\d{1,16})$/.exec(key);
+  if (!match || match[1] !== queue) throw new AtomMQError('INVALID_PARAMETER', `key ${quoted(key)}: a key of this queue is "${queue}:<seq>"`);
+  return Number(match[2]);
 }
 
 /** A message as a take or a get hands it out. */
@@ -106,12 +125,10 @@ export async function peekNext(ctx: AppContext, queue: Queue): Promise<Taken | u
  */
 export async function deleteMessage(queue: Queue, key: string): Promise<boolean> {
   const { name } = queue.feed;
-  const match = /^(.+):(\d{1,16})$/.exec(key);
-  if (!match || match[1] !== name) throw new AtomMQError('INVALID_PARAMETER', `key ${quoted(key)}: a key of this queue is "${name}:<seq>"`);
+  const seq = checkKey(key, name);
   if (queue.feed.immutable) {
     throw new AtomMQError('METHOD_NOT_ALLOWED', `feed "${name}" is immutable: its messages cannot be deleted`, { headers: { Allow: 'GET, HEAD' } });
   }
-  const seq = Number(match[2]);
   const [found] = (await queue.store.readAfter(name, seq - 1, { limit: 1, only: 'json' })).changes;
   if (!found || found.seq !== seq || found.deleted) return false;
   const { key: entryKey, id, published } = JSON.parse(`{${found.json}}`) as { key: string; id: string; published: string };
