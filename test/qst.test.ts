@@ -6,8 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { DOMParser } from '@xmldom/xmldom';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { groupStatus } from './support/groups-http.js';
+import { commandsOf, readmeBlocks } from './support/readme.js';
 import { expectProblem, refusedAt } from './support/problem.js';
 import { consumers, eventually } from './support/streams.js';
 import { ProcessScope, readJson, spawnServer, startTestServer, type SpawnArgs, type TestServer } from './support/server.js';
@@ -70,7 +73,9 @@ describe('QST v2', () => {
   let server: TestServer;
   const qst = (feed: string): string => `${server.url}/qst/${feed}`;
   before(async () => {
-    server = await startTestServer({ push: {}, retry: {}, rt: {}, seed: {}, ack: {}, again: {}, held: {}, strict: {}, concurrent: {} });
+    server = await startTestServer({
+      push: {}, retry: {}, rt: {}, seed: {}, ack: {}, again: {}, held: {}, strict: {}, concurrent: {},
+    });
   });
   after(() => server.close());
 
@@ -161,6 +166,23 @@ describe('QST v2', () => {
     assert.equal(new Set(seen).size, seen.length, 'no message twice');
     assert.deepEqual([...seen].sort(), [...ids].sort(), 'every message');
     assert.deepEqual((await pull(qst('concurrent'), `&etag=${encodeURIComponent(etag)}`)).messages, []);
+  });
+
+  test('the README\'s commands: its corrected samples are stored, pulled and acknowledged', { skip: spawnSync('curl', ['--version']).status === 0 ? false : 'curl is not installed' }, async () => {
+    const block = readmeBlocks().find((b) => b.section === 'QST v2' && b.lang === 'sh');
+    assert.ok(block, 'the README has a QST block');
+    // A database of its own, so that the seqs, and the ETags the README names, are the first ones.
+    const fresh = await startTestServer({ mycoolfeed: { maxWait: 0.2 } });
+    try {
+      const script = commandsOf(block).map((c) => c.replace('http://localhost:8080', fresh.url).replace(/^curl /, 'curl -sS --fail-with-body ')).join('\n');
+      // Not spawnSync: the server runs in this process, and must go on answering meanwhile.
+      const run = await promisify(execFile)('sh', ['-e', '-c', script], { encoding: 'utf8', timeout: 20_000 });
+      assert.match(run.stdout, /ETag: "2"/);
+      assert.equal((run.stdout.match(/"stored":1/g) ?? []).length, 2, run.stdout);
+      assert.equal((await groupStatus(fresh.feedUrl('mycoolfeed'), 'qst')).position, 2);
+    } finally {
+      await fresh.close();
+    }
   });
 
   test('bad input is a 4xx problem naming it, and stores nothing', async () => {
