@@ -9,6 +9,7 @@ import { DOMParser } from '@xmldom/xmldom';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { AtomMQClient, type QstMessage } from '../src/client/index.js';
 import { groupStatus } from './support/groups-http.js';
 import { commandsOf, readmeBlocks } from './support/readme.js';
 import { expectProblem, refusedAt } from './support/problem.js';
@@ -74,7 +75,7 @@ describe('QST v2', () => {
   const qst = (feed: string): string => `${server.url}/qst/${feed}`;
   before(async () => {
     server = await startTestServer({
-      push: {}, retry: {}, rt: {}, seed: {}, ack: {}, again: {}, held: {}, strict: {}, concurrent: {},
+      push: {}, retry: {}, rt: {}, seed: {}, ack: {}, again: {}, held: {}, strict: {}, concurrent: {}, client: {},
     });
   });
   after(() => server.close());
@@ -182,6 +183,25 @@ describe('QST v2', () => {
       assert.equal((await groupStatus(fresh.feedUrl('mycoolfeed'), 'qst')).position, 2);
     } finally {
       await fresh.close();
+    }
+  });
+
+  test('the client: qstPush gives a message without an id one; qstPull acknowledges a page by asking for the next', { timeout: 20_000 }, async () => {
+    const client = new AtomMQClient(server.url);
+    try {
+      assert.deepEqual(await client.qstPush('client', [{ body: 'one' }, { id: 'two', body: 'two', n: 2 }]), { feed: 'client', stored: 2, repeated: 0 });
+      const stop = new AbortController();
+      const seen: QstMessage[] = [];
+      for await (const page of client.qstPull('client', { max: 1, wait: 1, signal: stop.signal })) {
+        seen.push(...page);
+        if (seen.length === 2) stop.abort();
+      }
+      assert.deepEqual(seen.map((m) => [m.body, m.n]), [['one', undefined], ['two', 2]]);
+      assert.ok(typeof seen[0]?.id === 'string' && seen[0].id.length > 0);
+      assert.equal((await groupStatus(server.feedUrl('client'), 'qst')).position, (await readJson(server.feedUrl('client'), 0)).body.entries[0]?.seq,
+        'the last page, left when the loop stopped, is not acknowledged');
+    } finally {
+      await client.close();
     }
   });
 
