@@ -50,7 +50,7 @@ Exit codes: 0 ok; 1 unexpected failure; 2 bad usage or configuration; 3 server u
 
 async function serve(args: string[]): Promise<void> {
   const [{ createLogger }, { OPTION_SOURCES, resolveOptions }, { startServer }] = await Promise.all([
-    import('./logging.js'), import('./config/server-options.js'), import('./server.js'),
+    import('./logging.js'), import('./config/server-options.js'), import('./runtime/runtime.js'),
   ]);
   type RawOptions = import('./config/server-options.js').RawOptions;
   const flags = Object.fromEntries(Object.values(OPTION_SOURCES).map((s) => [s.flag.slice(2), { type: 'string' as const }]));

@@ -76,6 +76,11 @@ describe('feed files', () => {
     assert.doesNotMatch(message, /s3cret/);
   });
 
+  test('a database of a scheme no store reads stops start-up naming the file and the field', () => {
+    const message = configError(() => new FeedDirectory(feedsWith({ 'elsewhere.json': '{"db": "mysql://db.example/bus"}' })));
+    assert.match(message, /elsewhere\.json: field "db": .*mysql:/);
+  });
+
   test('a link out of the feeds directory is refused naming the link; a link to a file inside is read', () => {
     const dir = feedsWith({ 'real.json': '{"title": "Real"}' });
     symlinkSync('/etc/passwd', join(dir, 'pw.json'));
@@ -200,6 +205,7 @@ describe('server options', () => {
   test('bad values are refused naming the flag and its variable', () => {
     assert.match(configError(() => resolveOptions({ port: 'eighty' })), /--port \(PORT\)/);
     assert.match(configError(() => resolveOptions({ db: 'mysql://x' })), /--db \(ATOMMQ_DB\)/);
+    assert.match(configError(() => resolveOptions({ db: 'sqlite:' })), /--db \(ATOMMQ_DB\)/);
     assert.match(configError(() => resolveOptions({ durability: 'yolo' })), /--durability/);
     assert.match(configError(() => resolveOptions({ headersTimeout: '60', requestTimeout: '30' })), /--headers-timeout \(ATOMMQ_HEADERS_TIMEOUT\)/);
     assert.match(configError(() => resolveOptions({ baseUrl: 'https://bus.example.com/?x=1' })), /--base-url/);

@@ -9,7 +9,7 @@ import type { FeedConfig } from '../src/config/feed-config.js';
 import { resolveOptions } from '../src/config/server-options.js';
 import { AtomMQError } from '../src/errors/index.js';
 import type { AppContext } from '../src/http/context.js';
-import { FeedStream, type StreamEnd, type StreamSink } from '../src/http/feed-stream.js';
+import { FeedStream, type StreamEnd, type StreamSink } from '../src/http/streams/feed-stream.js';
 import { Hub, type DeliveryPolicy } from '../src/hub/hub.js';
 import type { Page, PageRequest, Store, StoredEntry } from '../src/store/store.js';
 
@@ -128,7 +128,7 @@ function setUp(options: SetUpOptions = {}) {
     stream.start();
     return stream;
   };
-  /** The feed's file is removed: unmounted, then its streams ended by the hub (src/server.ts). */
+  /** The feed's file is removed: unmounted, then its streams ended by the hub (src/runtime/runtime.ts). */
   const removeFeed = (): void => {
     mounted.delete(feed.name);
     hub.closeFeed(feed.name);

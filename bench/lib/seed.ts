@@ -1,5 +1,5 @@
 import { parseEntryXml } from '../../src/atom/parse-entry.js';
-import { entryRevision, newEntryUuid } from '../../src/http/revision.js';
+import { entryRevision, newEntryUuid } from '../../src/http/atompub/revision.js';
 import { loadFeedFile } from '../../src/config/feed-config.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { POST_BODY } from './workload.js';

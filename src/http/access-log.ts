@@ -29,7 +29,7 @@ export function requestIdFor(res: Response): string {
  * The access log: gives each request its id (answered in `X-Request-Id`, named in every log line
  * of the request) and logs one line at `info` once the response is done: method, path, status,
  * milliseconds, bytes sent (headers included) and the id. A response cut short (the client left,
- * a stream ended by shutdown) says `aborted`. Streams log their opening too (src/http/feed-stream.ts),
+ * a stream ended by shutdown) says `aborted`. Streams log their opening too (src/http/streams/feed-stream.ts),
  * since their access line comes only when they end.
  */
 export function accessLog(ctx: AppContext): RequestHandler {

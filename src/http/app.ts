@@ -1,17 +1,16 @@
 import express, { type Express, type Response } from 'express';
-import { AtomMQError } from '../errors/index.js';
 import { accessLog } from './access-log.js';
-import { cometRouter } from './comet.js';
-import type { AppContext } from './context.js';
-import { entryRouter } from './entry-router.js';
+import { entryRouter } from './atompub/entry-router.js';
+import { feedRouter } from './atompub/feed-router.js';
+import { serviceRouter } from './atompub/service-router.js';
+import { refuseWhileShuttingDown, type AppContext } from './context.js';
 import { errorHandler, notFound } from './error-handler.js';
-import { feedRouter } from './feed-router.js';
+import { healthzRouter } from './ops/healthz.js';
 import { groupsRouter } from './queues/groups-router.js';
 import { qstRouter } from './queues/qst/qst-router.js';
 import { restmqRouter } from './queues/restmq/restmq-router.js';
-import { serviceRouter } from './service-router.js';
-import { baseUrl } from './urls.js';
-import { upgradeRequired } from './websocket.js';
+import { requestView } from './request-view.js';
+import { streamsRouter } from './streams/streams-router.js';
 
 /**
  * Every body sent whole (documents, JSON, problems) ends with a newline, as text on a terminal
@@ -26,7 +25,7 @@ function endBodiesWithNewline(app: Express): void {
 }
 
 /**
- * The Express application: routers for the service document, feeds and entries, and the one error
+ * The Express application: one router per face (AtomPub, streams, operations), and the one error
  * handler. It holds no state of its own; everything comes in through `ctx`.
  */
 export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Express {
@@ -36,17 +35,11 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.set('etag', false);
   endBodiesWithNewline(app);
   app.use(accessLog(ctx));
-  app.use((_req, res, next) => {
-    if (ctx.shutdown.aborted) {
-      res.set('Connection', 'close');
-      throw new AtomMQError('SHUTTING_DOWN', 'the server is shutting down; retry against another instance or after restart', { headers: { 'Retry-After': '1' } });
-    }
-    next();
-  });
-  // A Host that no URL can be built from is refused before anything is done: a POST must not be
-  // stored and then fail to answer with its Location.
   app.use((req, _res, next) => {
-    baseUrl(req, ctx);
+    refuseWhileShuttingDown(ctx);
+    // A Host that no URL can be built from is refused before anything is done: a POST must not be
+    // stored and then fail to answer with its Location.
+    requestView(ctx, req).baseUrl();
     next();
   });
   // The feed router first: publishing and reading feeds is nearly all of the traffic.
@@ -56,10 +49,9 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.use(qstRouter(ctx));
   // Before the service document's router: RestMQ's POST / and GET /?queue= share its path.
   app.use(restmqRouter(ctx));
-  app.use(serviceRouter(ctx, pingStores));
-  app.use(cometRouter(ctx));
-  // WebSocket upgrades are answered by the http.Server's 'upgrade' listener (src/server.ts), not here.
-  app.all('/feeds/:name/ws', upgradeRequired(ctx));
+  app.use(serviceRouter(ctx));
+  app.use(healthzRouter(ctx, pingStores));
+  app.use(streamsRouter(ctx));
   app.use(notFound);
   app.use(errorHandler(ctx));
   return app;

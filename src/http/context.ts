@@ -1,4 +1,6 @@
+import type { Request } from 'express';
 import type { Logger } from 'pino';
+import { AtomMQError } from '../errors/index.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import type { ServerOptions } from '../config/server-options.js';
 import type { Hub } from '../hub/hub.js';
@@ -40,4 +42,28 @@ export interface AppContext {
   readonly shutdown: AbortSignal;
   /** atom:updated of a feed with no entries yet. */
   readonly startedAt: string;
+}
+
+/** The feed of that name, or a 404 naming it. */
+export function feedNamed(ctx: AppContext, name: unknown): FeedConfig {
+  const feed = typeof name === 'string' ? ctx.feeds.get(name) : undefined;
+  if (!feed) throw new AtomMQError('FEED_NOT_FOUND', `no feed named "${String(name)}"; GET / lists the feeds`);
+  return feed;
+}
+
+/** The feed a route's `:name` names, or a 404 naming it. */
+export function requireFeed(ctx: AppContext, req: Pick<Request, 'params'>): FeedConfig {
+  return feedNamed(ctx, req.params.name);
+}
+
+/**
+ * Refuses a request once shutdown has started (503, and the connection is not kept), whatever
+ * carries it: the app refuses every request with it, the WebSocket upgrade also once its handshake
+ * has been read, as shutdown may have started while it was.
+ */
+export function refuseWhileShuttingDown(ctx: Pick<AppContext, 'shutdown'>): void {
+  if (!ctx.shutdown.aborted) return;
+  throw new AtomMQError('SHUTTING_DOWN', 'the server is shutting down; retry against another instance or after restart', {
+    headers: { 'Retry-After': '1', Connection: 'close' },
+  });
 }

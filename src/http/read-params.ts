@@ -1,16 +1,8 @@
-import type { Request } from 'express';
 import type { FeedConfig } from '../config/feed-config.js';
 import { AtomMQError } from '../errors/index.js';
 import { isLimit, MAX_LIMIT } from '../names.js';
 import type { Representation, Store } from '../store/store.js';
-
-/** One query parameter as a single string: a repeated parameter is ambiguous and refused. */
-export function queryParam(req: Request, name: string): string | undefined {
-  const value: unknown = req.query[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new AtomMQError('INVALID_PARAMETER', `query parameter "${name}" must be given once, as a plain value`);
-  return value;
-}
+import type { HttpRequestView, RequestView } from './request-view.js';
 
 function wholeNumber(text: string): number | undefined {
   if (!/^\d{1,16}$/.test(text)) return undefined;
@@ -22,9 +14,9 @@ function wholeNumber(text: string): number | undefined {
  * The reader's cursor, from the `Xlastid` header (the original AtomMQ's) or `?lastid=`; undefined
  * means the collection view. A cursor is a seq, or the atom:id of an entry of this feed.
  */
-export async function readCursor(req: Request, feed: FeedConfig, store: Store): Promise<number | undefined> {
-  const header = req.get('xlastid');
-  const text = header ?? queryParam(req, 'lastid');
+export async function readCursor(req: RequestView, feed: FeedConfig, store: Store): Promise<number | undefined> {
+  const header = req.header('xlastid');
+  const text = header ?? req.query('lastid');
   if (text === undefined) return undefined;
   return parseCursor(text, header !== undefined ? 'Xlastid header' : 'lastid parameter', feed, store);
 }
@@ -43,8 +35,8 @@ export interface StreamCursor {
  * A stream's cursor: `Last-Event-ID` (an EventSource reconnecting) wins over `Xlastid` and
  * `?lastid=`. A round-robin feed's streams take no cursor, so there it is ignored, whatever it holds.
  */
-export async function readStreamCursor(req: Request, feed: FeedConfig, store: Store): Promise<StreamCursor | undefined> {
-  const lastEventId = req.get('last-event-id');
+export async function readStreamCursor(req: RequestView, feed: FeedConfig, store: Store): Promise<StreamCursor | undefined> {
+  const lastEventId = req.header('last-event-id');
   if (lastEventId !== undefined && lastEventId.trim() !== '') {
     if (feed.delivery === 'roundrobin') return undefined;
     return { seq: await parseCursor(lastEventId, 'Last-Event-ID header', feed, store), explicit: false };
@@ -67,8 +59,8 @@ export async function parseCursor(text: string, source: string, feed: FeedConfig
 }
 
 /** `?limit=`: entries per page, up to MAX_LIMIT; the feed's pageSize when absent. */
-export function readLimit(req: Request, feed: FeedConfig): number {
-  const text = queryParam(req, 'limit');
+export function readLimit(req: RequestView, feed: FeedConfig): number {
+  const text = req.query('limit');
   if (text === undefined) return feed.pageSize;
   const n = wholeNumber(text);
   if (!isLimit(n)) {
@@ -78,8 +70,8 @@ export function readLimit(req: Request, feed: FeedConfig): number {
 }
 
 /** `?before=`: the collection view's paging position (entries older than this seq). */
-export function readBefore(req: Request): number | undefined {
-  const text = queryParam(req, 'before');
+export function readBefore(req: RequestView): number | undefined {
+  const text = req.query('before');
   if (text === undefined) return undefined;
   const n = wholeNumber(text);
   if (n === undefined || n < 1) throw new AtomMQError('INVALID_PARAMETER', `before "${text.slice(0, 100)}" must be a positive integer seq`);
@@ -101,10 +93,10 @@ function seconds(text: string, source: string): number {
 }
 
 /** How long a cursor read may wait for news: `?wait=S`, `Prefer: wait=S` (RFC 7240) or QST's `long-polling=true`. */
-export function readWait(req: Request, feed: FeedConfig): WaitRequest | undefined {
-  const wait = queryParam(req, 'wait');
-  const longPolling = queryParam(req, 'long-polling');
-  const prefer = /(?:^|[,;\s])wait\s*=\s*"?([^",;\s]*)"?/i.exec(req.get('prefer') ?? '')?.[1];
+export function readWait(req: RequestView, feed: FeedConfig): WaitRequest | undefined {
+  const wait = req.query('wait');
+  const longPolling = req.query('long-polling');
+  const prefer = /(?:^|[,;\s])wait\s*=\s*"?([^",;\s]*)"?/i.exec(req.header('prefer') ?? '')?.[1];
   let requested: number | undefined;
   let preferred = false;
   if (wait !== undefined) requested = seconds(wait, 'wait');
@@ -123,18 +115,20 @@ export function readWait(req: Request, feed: FeedConfig): WaitRequest | undefine
 export type Format = 'atom' | 'json';
 
 /** `?format=` wins; otherwise the Accept header; Atom when the client does not say. */
-export function readFormat(req: Request, fallback: Format = 'atom'): Format {
-  const format = queryParam(req, 'format');
-  if (format !== undefined) return parseFormat(format);
-  if (!req.get('accept')) return fallback;
+export function readFormat(req: HttpRequestView, fallback: Format = 'atom'): Format {
+  const format = readFormatParam(req);
+  if (format !== undefined) return format;
+  if (!req.header('accept')) return fallback;
   const preferred = req.accepts(fallback === 'json'
     ? ['application/json', 'application/atom+xml', 'application/xml']
     : ['application/atom+xml', 'application/xml', 'application/json']);
   return preferred === 'application/json' ? 'json' : 'atom';
 }
 
-/** A `?format=` value. */
-export function parseFormat(format: string): Format {
+/** `?format=` alone, for what has no media type to negotiate (a WebSocket's messages). */
+export function readFormatParam(req: RequestView): Format | undefined {
+  const format = req.query('format');
+  if (format === undefined) return undefined;
   if (format === 'json') return 'json';
   if (format === 'atom' || format === 'xml') return 'atom';
   throw new AtomMQError('INVALID_PARAMETER', `format "${format.slice(0, 100)}" must be atom, xml or json`);

@@ -1,4 +1,3 @@
-import type { Request } from 'express';
 import { isIPv6 } from 'node:net';
 import { AtomMQError } from '../errors/index.js';
 import type { AppContext } from './context.js';
@@ -16,9 +15,11 @@ export function isValidHost(host: string): boolean {
 }
 
 /**
- * The absolute base URL, with a trailing slash: `--base-url` when set, else built from the request's
- * Host, which must then be a host and port and nothing else, since it goes into Location, Link and
- * xml:base (`Host: a>; rel="next", <http://evil.example/x` would add a link of the client's making).
+ * The absolute base URL clients reach this server at, with a trailing slash; documents carry it as
+ * xml:base, so the hrefs stored inside entries can stay relative and be rendered once. It is
+ * `--base-url` when set, else built from the request's Host, which must then be a host and port
+ * and nothing else, since it goes into Location, Link and xml:base (`Host: a>; rel="next",
+ * <http://evil.example/x` would add a link of the client's making).
  */
 export function baseUrlFor(ctx: AppContext, protocol: string, host: string | undefined): string {
   if (ctx.options.baseUrl !== undefined) return `${ctx.options.baseUrl}/`;
@@ -28,14 +29,6 @@ export function baseUrlFor(ctx: AppContext, protocol: string, host: string | und
     throw new AtomMQError('INVALID_HEADER', `Host "${host.slice(0, 100)}" is not a host name or address with an optional port`);
   }
   return `${protocol}://${host}/`;
-}
-
-/**
- * The absolute base URL clients reach this server at, with a trailing slash. Documents carry it as
- * xml:base, so the hrefs stored inside entries can stay relative and be rendered once.
- */
-export function baseUrl(req: Request, ctx: AppContext): string {
-  return baseUrlFor(ctx, req.protocol, req.get('host'));
 }
 
 export function feedPath(feed: string): string {

@@ -1,6 +1,5 @@
 import type { Dsn } from '../config/dsn.js';
-import type { ServerOptions } from '../config/server-options.js';
-import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { StoreFactory } from './store-factory.js';
 import type { Store, StoredEntry } from './store.js';
 
 /**
@@ -11,16 +10,17 @@ export class StoreSet {
   private readonly stores = new Map<string, Store>();
 
   constructor(
-    private readonly options: Pick<ServerOptions, 'db' | 'durability'>,
+    private readonly serverDsn: Dsn,
+    private readonly open: StoreFactory,
     private readonly onCommit: (changes: readonly StoredEntry[]) => void,
   ) {}
 
-  /** The store for a DSN (the server's default when undefined). */
-  get(dsn: Dsn = this.options.db): Store {
-    const id = `${dsn.kind}:${dsn.path}`;
+  /** The store for a DSN (the server's when undefined). */
+  get(dsn: Dsn = this.serverDsn): Store {
+    const id = JSON.stringify(dsn);
     let store = this.stores.get(id);
     if (!store) {
-      store = new SqliteStore({ path: dsn.path, durability: this.options.durability });
+      store = this.open(dsn);
       store.onCommit(this.onCommit);
       this.stores.set(id, store);
     }

@@ -1,7 +1,7 @@
 /**
  * The HTTP application over a store the test holds, for tests that watch the store while requests
  * run (how many group writes a held claim makes, say). Real HTTP on port 0, a real SQLite file, the
- * real app, hub and feed directory, put together as src/server.ts does, minus its lifecycle.
+ * real app, hub and feed directory, put together as src/runtime/runtime.ts does, minus its lifecycle.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

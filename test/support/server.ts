@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { resolveOptions, type RawOptions } from '../../src/config/server-options.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import { startServer, type RunningServer } from '../../src/runtime/runtime.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 

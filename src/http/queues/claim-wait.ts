@@ -7,7 +7,7 @@
 import type { Hub } from '../../hub/hub.js';
 import type { GroupChange, GroupRef, NextDue } from '../../store/groups.js';
 import type { Store } from '../../store/store.js';
-import { watchFeed } from '../long-poll.js';
+import { watchFeed } from '../streams/long-poll.js';
 
 type DueListener = (nextDue: NextDue) => void;
 

@@ -8,25 +8,24 @@ import { MEDIA } from '../../atom/media.js';
 import { renderFeedXml, type PageItem } from '../../atom/render-feed.js';
 import { GROUP_LIMITS, type ClaimedMessage, type ClaimRequest } from '../../store/groups.js';
 import type { AppContext } from '../context.js';
-import { holdUntil } from '../long-poll.js';
 import { readFormat, readWait, representationOf, type Format, type WaitRequest } from '../read-params.js';
 import { sendParts } from '../respond.js';
-import { baseUrl } from '../urls.js';
+import { holdUntil } from '../streams/long-poll.js';
 import { waitForGroup } from './claim-wait.js';
 import { groupRequest, integerQuery, type GroupRequest } from './group-request.js';
 
 export async function postClaims(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const group = groupRequest(ctx, req);
-  const format = readFormat(req);
+  const format = readFormat(group.view);
   const request: ClaimRequest = {
     ...group.ref,
-    limit: integerQuery(req, 'limit', 1, GROUP_LIMITS.batch) ?? 1,
-    leaseSeconds: integerQuery(req, 'lease', 1, GROUP_LIMITS.seconds, ' of seconds'),
+    limit: integerQuery(group.view, 'limit', 1, GROUP_LIMITS.batch) ?? 1,
+    leaseSeconds: integerQuery(group.view, 'lease', 1, GROUP_LIMITS.seconds, ' of seconds'),
     // A group this claim creates gets the settings the feed file declares for it.
     settings: group.feed.groups[group.ref.group],
     only: representationOf(format),
   };
-  const wait = readWait(req, group.feed);
+  const wait = readWait(group.view, group.feed);
   if (wait?.preferred) res.set('Preference-Applied', `wait=${wait.seconds}`);
   res.set({ 'Cache-Control': 'no-store', Vary: 'Accept, Prefer' });
   const messages = await claimOrHold(ctx, res, group, request, wait);
@@ -92,7 +91,7 @@ async function sendClaimed(ctx: AppContext, req: Request, res: Response, group: 
   res.type(MEDIA.feed);
   await sendParts(res, renderFeedXml({
     feed: group.feed,
-    base: baseUrl(req, ctx),
+    base: group.view.baseUrl(),
     selfPath: req.path.slice(1) + (search < 0 ? '' : req.originalUrl.slice(search)),
     updated: messages.reduce((newest, m) => (m.edited > newest ? m.edited : newest), ctx.startedAt),
     items,

@@ -9,7 +9,6 @@ import type { DeadMessage } from '../../store/groups.js';
 import type { AppContext } from '../context.js';
 import { readCursor, readFormat, readLimit, representationOf } from '../read-params.js';
 import { sendParts } from '../respond.js';
-import { baseUrl } from '../urls.js';
 import { groupRequest, readGroupBody } from './group-request.js';
 
 /** A dead letter with how often it was delivered and why its last delivery failed, as AtomMQ elements. */
@@ -27,10 +26,10 @@ function dead(message: DeadMessage): PageItem {
  * A full page links to the next one; the `Xlastid` header is the cursor to resume from.
  */
 export async function getDead(ctx: AppContext, req: Request, res: Response): Promise<void> {
-  const { feed, store, ref } = groupRequest(ctx, req);
-  const cursor = await readCursor(req, feed, store) ?? 0;
-  const limit = readLimit(req, feed);
-  const format = readFormat(req);
+  const { feed, store, ref, view } = groupRequest(ctx, req);
+  const cursor = await readCursor(view, feed, store) ?? 0;
+  const limit = readLimit(view, feed);
+  const format = readFormat(view);
   const letters = await store.groups.readDead(ref, cursor, limit, representationOf(format));
   const lastid = letters.at(-1)?.seq ?? cursor;
   const path = `feeds/${ref.feed}/groups/${ref.group}/dead`;
@@ -40,7 +39,7 @@ export async function getDead(ctx: AppContext, req: Request, res: Response): Pro
     if (format === 'json') params.set('format', 'json');
     return `${path}?${params}`;
   };
-  const base = baseUrl(req, ctx);
+  const base = view.baseUrl();
   const nextPath = letters.length === limit ? query(lastid) : undefined;
   res.set({ Xlastid: String(lastid), 'Cache-Control': 'no-store', Vary: 'Accept, Xlastid' });
   if (nextPath) res.set('Link', `<${base}${nextPath}>; rel="next"`);

@@ -9,15 +9,16 @@ import { quoted } from '../../errors/quote.js';
 import { checkRef } from '../../store/group-input.js';
 import type { GroupRef } from '../../store/groups.js';
 import type { Store } from '../../store/store.js';
-import type { AppContext } from '../context.js';
-import { bodyText, mediaType, parseJsonBody } from '../entry-body.js';
-import { requireFeed } from '../feed-router.js';
-import { queryParam } from '../read-params.js';
+import { bodyText, mediaType, parseJsonBody } from '../body.js';
+import { requireFeed, type AppContext } from '../context.js';
+import { requestView, type HttpRequestView, type RequestView } from '../request-view.js';
 
 export interface GroupRequest {
   readonly feed: FeedConfig;
   readonly store: Store;
   readonly ref: GroupRef;
+  /** The request's headers, query and base URL. */
+  readonly view: HttpRequestView;
 }
 
 /** The feed (404 when unknown) and the group (400 when its name breaks the rules) a request names. */
@@ -25,11 +26,11 @@ export function groupRequest(ctx: AppContext, req: Request): GroupRequest {
   const feed = requireFeed(ctx, req);
   const ref = { feed: feed.name, group: String(req.params.group) };
   checkRef(ref);
-  return { feed, store: ctx.storeFor(feed), ref };
+  return { feed, store: ctx.storeFor(feed), ref, view: requestView(ctx, req) };
 }
 
 /** The feed a request names, with the store that holds its groups. */
-export function feedRequest(ctx: AppContext, req: Request): Omit<GroupRequest, 'ref'> {
+export function feedRequest(ctx: AppContext, req: Request): Omit<GroupRequest, 'ref' | 'view'> {
   const feed = requireFeed(ctx, req);
   return { feed, store: ctx.storeFor(feed) };
 }
@@ -95,6 +96,6 @@ export function wholeNumber(value: unknown, name: string, min: number, max: numb
 }
 
 /** A query parameter holding a whole number from `min` to `max`. */
-export function integerQuery(req: Request, name: string, min: number, max: number, unit = ''): number | undefined {
-  return wholeNumber(queryParam(req, name), name, min, max, unit);
+export function integerQuery(req: RequestView, name: string, min: number, max: number, unit = ''): number | undefined {
+  return wholeNumber(req.query(name), name, min, max, unit);
 }

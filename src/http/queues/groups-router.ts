@@ -1,6 +1,6 @@
 import { Router } from 'express';
+import { rawBody } from '../body.js';
 import type { AppContext } from '../context.js';
-import { entryBodyParser } from '../entry-body.js';
 import { methodNotAllowed } from '../error-handler.js';
 import { postClaims } from './claims.js';
 import { getDead, postRequeue } from './dead-letters.js';
@@ -10,7 +10,7 @@ import { postReceipts, type ReceiptAction } from './receipts.js';
 /** The routes of consumer groups (DESIGN.md section 10), under each feed's `groups/`. */
 export function groupsRouter(ctx: AppContext): Router {
   const router = Router();
-  const body = entryBodyParser(ctx.options.bodyLimit);
+  const body = rawBody(ctx.options.bodyLimit);
   const group = '/feeds/:name/groups/:group';
 
   router.get('/feeds/:name/groups', (req, res) => listGroups(ctx, req, res));

@@ -5,7 +5,7 @@
 import type { ParsedEntry } from '../../atom/parse-entry.js';
 import type { FeedConfig } from '../../config/feed-config.js';
 import type { AppendRequest } from '../../store/store.js';
-import { entryFingerprint, entryRevision, newEntryUuid } from '../revision.js';
+import { entryFingerprint, entryRevision, newEntryUuid } from '../atompub/revision.js';
 import { scheduleStamp, type Schedule } from './schedule.js';
 
 export interface Publication {

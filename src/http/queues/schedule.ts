@@ -4,10 +4,10 @@
  * as RFC 9110 5.6.7 defines it), or `deliverAfter` and `expires` in a JSON body (seconds from now,
  * or an RFC 3339 date-time). Cursor readers are not affected: they see every entry at once.
  */
-import type { Request } from 'express';
 import { isDateTime } from '../../atom/values.js';
 import { AtomMQError, type ErrorCode } from '../../errors/index.js';
 import { quoted } from '../../errors/quote.js';
+import type { RequestView } from '../request-view.js';
 
 /** The JSON members a POST takes out of the entry it reads (see readEntryWith). */
 export const SCHEDULE_FIELDS = ['deliverAfter', 'expires'] as const;
@@ -40,7 +40,7 @@ interface Source {
  * The delivery times a POST asks for, from its headers or the members its JSON body had. Either
  * may be given once: in a header or in the body, not both.
  */
-export function readSchedule(req: Request, fields: ScheduleFields, now: number): Schedule {
+export function readSchedule(req: RequestView, fields: ScheduleFields, now: number): Schedule {
   const deliverAfter = scheduleTime(req, fields, 'deliverAfter', 'AtomMQ-Deliver-After', now);
   const expires = scheduleTime(req, fields, 'expires', 'AtomMQ-Expires', now);
   if (deliverAfter !== undefined && expires !== undefined && expires <= deliverAfter) {
@@ -49,8 +49,8 @@ export function readSchedule(req: Request, fields: ScheduleFields, now: number):
   return { deliverAfter, expires };
 }
 
-function scheduleTime(req: Request, fields: ScheduleFields, field: keyof ScheduleFields, header: string, now: number): number | undefined {
-  const headerValue = req.get(header);
+function scheduleTime(req: RequestView, fields: ScheduleFields, field: keyof ScheduleFields, header: string, now: number): number | undefined {
+  const headerValue = req.header(header);
   const fieldValue = fields[field];
   if (headerValue !== undefined && fieldValue !== undefined) {
     throw new AtomMQError('INVALID_PARAMETER', `the ${header} header and the field "${field}" both say when; give one of them`);

@@ -13,10 +13,10 @@ import { quoted } from '../../../errors/quote.js';
 import { MAX_LIMIT } from '../../../names.js';
 import { checkRef } from '../../../store/group-input.js';
 import type { Change, Store } from '../../../store/store.js';
-import type { AppContext } from '../../context.js';
-import { requireFeed } from '../../feed-router.js';
-import { holdUntil, watchFeed } from '../../long-poll.js';
-import { queryParam, readWait, type WaitRequest } from '../../read-params.js';
+import { requireFeed, type AppContext } from '../../context.js';
+import { readWait } from '../../read-params.js';
+import { requestView, type RequestView } from '../../request-view.js';
+import { longPoll } from '../../streams/long-poll.js';
 import { integerQuery } from '../group-request.js';
 import { statusOrDeclare } from '../group-state.js';
 
@@ -37,8 +37,8 @@ interface Unacked {
 }
 
 /** `etag=`: the ETag of an earlier answer, as sent (`"42"`) or bare (`42`); undefined when absent. */
-function readEtag(req: Request): number | undefined {
-  const text = queryParam(req, 'etag');
+function readEtag(view: RequestView): number | undefined {
+  const text = view.query('etag');
   if (text === undefined) return undefined;
   const match = /^(?:W\/)?"?(\d{1,16})"?$/.exec(text.trim());
   const seq = match ? Number(match[1]) : NaN;
@@ -46,8 +46,8 @@ function readEtag(req: Request): number | undefined {
   return seq;
 }
 
-function readQstFormat(req: Request): 'xml' | 'json' {
-  const format = queryParam(req, 'format') ?? 'xml';
+function readQstFormat(view: RequestView): 'xml' | 'json' {
+  const format = view.query('format') ?? 'xml';
   if (format !== 'xml' && format !== 'json') throw new AtomMQError('INVALID_PARAMETER', `format ${quoted(format)}: xml or json`);
   return format;
 }
@@ -64,46 +64,27 @@ async function readUnacked(ctx: AppContext, pull: Pull): Promise<Unacked> {
   return { changes, last };
 }
 
-/** Reads the page; when it is empty and the request may wait, holds it until news, then reads again. */
-async function pullOrHold(ctx: AppContext, res: Response, pull: Pull, wait: WaitRequest | undefined): Promise<Unacked> {
-  const empty = { changes: [], last: pull.after };
-  // Registered before the read: a commit that lands between the read and the wait still wakes it.
-  const watch = wait ? watchFeed(ctx.hub, pull.feed.name, pull.after, { consumer: true }) : undefined;
-  try {
-    const stopped = (): boolean => ctx.queues.stopped(pull.feed.name);
-    const first = stopped() ? empty : await readUnacked(ctx, pull);
-    if (first.changes.length > 0 || !watch) return first;
-    const gone = new AbortController();
-    const leave = (): void => gone.abort();
-    res.once('close', leave);
-    try {
-      await holdUntil(watch.news, (wait as WaitRequest).seconds * 1000, [gone.signal, ctx.shutdown]);
-    } finally {
-      res.off('close', leave);
-    }
-    return stopped() || gone.signal.aborted ? empty : readUnacked(ctx, pull);
-  } finally {
-    watch?.stop();
-  }
-}
-
 export async function getMessages(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
+  const view = requestView(ctx, req);
   const store = ctx.storeFor(feed);
-  const ref = { feed: feed.name, group: queryParam(req, 'group') ?? QST_GROUP };
+  const ref = { feed: feed.name, group: view.query('group') ?? QST_GROUP };
   checkRef(ref);
-  const max = integerQuery(req, 'max', 1, MAX_LIMIT) ?? feed.pageSize;
-  const format = readQstFormat(req);
-  const etag = readEtag(req);
-  const wait = readWait(req, feed);
+  const max = integerQuery(view, 'max', 1, MAX_LIMIT) ?? feed.pageSize;
+  const format = readQstFormat(view);
+  const etag = readEtag(view);
+  const wait = readWait(view, feed);
   let { position } = await statusOrDeclare(store, ref, feed.groups[ref.group] ?? {});
   if (etag !== undefined && etag > position) {
     const { newestSeq } = await store.bounds(feed.name);
     if (etag > newestSeq) throw new AtomMQError('INVALID_PARAMETER', `etag "${etag}" names no message of feed "${feed.name}" (its newest is ${newestSeq})`);
     ({ position } = await store.groups.move({ ...ref, position: etag }));
   }
-  const page = await pullOrHold(ctx, res, { feed, store, max, after: position }, wait);
-  if (res.destroyed) return;
+  const pull: Pull = { feed, store, max, after: position };
+  // A stopped queue hands nothing out; resuming it is news for a held pull.
+  const read = (): Promise<Unacked> => (ctx.queues.stopped(feed.name) ? Promise.resolve({ changes: [], last: position }) : readUnacked(ctx, pull));
+  const page = wait ? await longPoll(ctx, res, feed.name, position, wait, read, (p) => p.changes.length > 0, { consumer: true }) : await read();
+  if (!page || res.destroyed) return;
   const messages = page.changes.map((c) => messageOfJson(c.json));
   res.set({ ETag: `"${page.last}"`, 'Cache-Control': 'no-store' });
   if (format === 'json') res.type('application/json').send(renderQstJson(messages));

@@ -10,9 +10,8 @@ import { parseQstJson, parseQstXml, type QstMessage } from '../../../atom/qst.js
 import { qstAtomId, qstEntryChildren, qstJsonMember } from '../../../atom/qst-write.js';
 import { AtomMQError } from '../../../errors/index.js';
 import { quoted } from '../../../errors/quote.js';
-import type { AppContext } from '../../context.js';
-import { bodyText, mediaType, parseJsonBody } from '../../entry-body.js';
-import { requireFeed } from '../../feed-router.js';
+import { requireFeed, type AppContext } from '../../context.js';
+import { bodyText, mediaType, parseJsonBody } from '../../body.js';
 import { appendRequest } from '../publish.js';
 
 /** `curl -d` sends form-urlencoded: read as XML, as a POST to a feed reads it. */

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { AppContext } from '../../context.js';
-import { entryBodyParser } from '../../entry-body.js';
+import { rawBody } from '../../body.js';
 import { methodNotAllowed } from '../../error-handler.js';
 import { getMessages } from './pull.js';
 import { postMessages } from './push.js';
@@ -9,7 +9,7 @@ import { postMessages } from './push.js';
 export function qstRouter(ctx: AppContext): Router {
   const router = Router();
   router.get('/qst/:name', (req, res) => getMessages(ctx, req, res));
-  router.post('/qst/:name', entryBodyParser(ctx.options.bodyLimit), (req, res) => postMessages(ctx, req, res));
+  router.post('/qst/:name', rawBody(ctx.options.bodyLimit), (req, res) => postMessages(ctx, req, res));
   router.all('/qst/:name', methodNotAllowed('GET, HEAD, POST'));
   return router;
 }

@@ -7,7 +7,7 @@ import type { Request } from 'express';
 import { isXmlText } from '../../../atom/xml-markup.js';
 import { AtomMQError } from '../../../errors/index.js';
 import { quoted } from '../../../errors/quote.js';
-import { bodyText, mediaType } from '../../entry-body.js';
+import { bodyText, mediaType } from '../../body.js';
 import { wholeNumber } from '../group-request.js';
 
 const FORM = 'application/x-www-form-urlencoded';

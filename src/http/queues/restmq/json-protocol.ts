@@ -6,7 +6,7 @@ import type { Request, Response } from 'express';
 import { AtomMQError } from '../../../errors/index.js';
 import { quoted } from '../../../errors/quote.js';
 import type { AppContext } from '../../context.js';
-import { parseJsonBody } from '../../entry-body.js';
+import { parseJsonBody } from '../../body.js';
 import { checkValue, readArgs, ttlSeconds } from './args.js';
 import { addValue, checkKey, deleteMessage, findQueue, messageKey, openQueue, peekNext, takeNext } from './queue-ops.js';
 

@@ -13,7 +13,7 @@ import { quoted } from '../../../errors/quote.js';
 import { GROUP_LIMITS, type ClaimedMessage, type GroupRef } from '../../../store/groups.js';
 import type { StoredEntry, Store } from '../../../store/store.js';
 import type { AppContext } from '../../context.js';
-import { tombstoneRevision } from '../../revision.js';
+import { tombstoneRevision } from '../../atompub/revision.js';
 import { statusOrDeclare } from '../group-state.js';
 import { appendRequest } from '../publish.js';
 

@@ -1,9 +1,8 @@
 import { Router } from 'express';
 import type { AppContext } from '../../context.js';
-import { entryBodyParser } from '../../entry-body.js';
+import { rawBody } from '../../body.js';
 import { methodNotAllowed } from '../../error-handler.js';
-import { queryParam } from '../../read-params.js';
-import { upgradeRequired } from '../../websocket.js';
+import { requestView } from '../../request-view.js';
 import { getHelp, postCommand } from './json-protocol.js';
 import { deleteQueue, getIndex, getQueue, listQueues, postIndex, postQueue } from './messages.js';
 import { allStats, controlRoute, policyRoute, queueStats } from './queue-settings.js';
@@ -14,10 +13,10 @@ import { allStats, controlRoute, policyRoute, queueStats } from './queue-setting
  */
 export function restmqRouter(ctx: AppContext): Router {
   const router = Router();
-  const body = entryBodyParser(ctx.options.bodyLimit);
+  const body = rawBody(ctx.options.bodyLimit);
 
   router.get('/', (req, res, next) => {
-    const queue = queryParam(req, 'queue');
+    const queue = requestView(ctx, req).query('queue');
     if (queue === undefined) {
       next();
       return;
@@ -47,7 +46,5 @@ export function restmqRouter(ctx: AppContext): Router {
   router.all('/stats', methodNotAllowed('GET, HEAD'));
   router.get('/stats/:name', (req, res) => queueStats(ctx, req, res));
   router.all('/stats/:name', methodNotAllowed('GET, HEAD'));
-  // WebSocket upgrades are answered by the http.Server's 'upgrade' listener (src/server.ts), not here.
-  router.all('/ws/:name', upgradeRequired(ctx));
   return router;
 }

@@ -1,11 +1,11 @@
 import { v4 as uuidv4 } from 'uuid';
-import type { FeedConfig } from '../config/feed-config.js';
-import { AtomMQError } from '../errors/index.js';
-import type { DeliveryPolicy, DeliveryState } from '../hub/hub.js';
-import type { Change } from '../store/store.js';
+import type { FeedConfig } from '../../config/feed-config.js';
+import { AtomMQError } from '../../errors/index.js';
+import type { DeliveryPolicy, DeliveryState } from '../../hub/hub.js';
+import type { Change } from '../../store/store.js';
+import type { AppContext } from '../context.js';
+import { representationOf, type Format, type StreamCursor } from '../read-params.js';
 import { ChangeQueue } from './change-queue.js';
-import type { AppContext } from './context.js';
-import { representationOf, type Format, type StreamCursor } from './read-params.js';
 import { endOf, type StreamEnd } from './stream-end.js';
 
 export type { StreamEnd } from './stream-end.js';

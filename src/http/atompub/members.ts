@@ -1,15 +1,27 @@
-import { Router, type Request, type Response } from 'express';
-import type { FeedConfig } from '../config/feed-config.js';
-import type { StoredEntry } from '../store/store.js';
-import { AtomMQError } from '../errors/index.js';
-import type { AppContext } from './context.js';
-import { entryBodyParser, isJsonBody, readEntry } from './entry-body.js';
-import { methodNotAllowed } from './error-handler.js';
-import { requireFeed } from './feed-router.js';
-import { readFormat } from './read-params.js';
-import { entityTags, entryEtag, noneMatch, sendEntry } from './respond.js';
+/** Member entries: `GET`, `PUT` and `DELETE /feeds/<name>/entries/<key>`, and the answer that carries one. */
+import type { Request, Response } from 'express';
+import { withSeq, withXmlBase } from '../../atom/finish-entry.js';
+import { MEDIA } from '../../atom/media.js';
+import type { FeedConfig } from '../../config/feed-config.js';
+import { AtomMQError } from '../../errors/index.js';
+import type { StoredEntry } from '../../store/store.js';
+import { requireFeed, type AppContext } from '../context.js';
+import { readFormat, type Format } from '../read-params.js';
+import { requestView, type RequestView } from '../request-view.js';
+import { isJsonBody, readEntry } from './entry-body.js';
+import { entityTags, entryEtag, noneMatch } from './pages.js';
 import { entryRevision, tombstoneRevision } from './revision.js';
-import { baseUrl } from './urls.js';
+
+/** Sends one stored entry in the asked format, with the headers a worker or AtomPub client uses. */
+export function sendEntry(res: Response, entry: StoredEntry, format: Format, base: string, status = 200): void {
+  const rendered = withSeq(entry, entry.seq, entry.deleted);
+  res.status(status).set({ ETag: entryEtag(entry), Xlastid: String(entry.seq), Vary: 'Accept' });
+  if (format === 'json') {
+    res.type(MEDIA.json).send(rendered.json);
+    return;
+  }
+  res.type(MEDIA.entry).send(`<?xml version="1.0" encoding="UTF-8"?>\n${withXmlBase(rendered.xml, base)}`);
+}
 
 function keyOf(req: Request): string {
   const key = req.params.key;
@@ -21,8 +33,8 @@ function keyOf(req: Request): string {
 const ENTITY_TAG = /^(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"$/;
 
 /** If-Match as the versions it accepts; undefined when there is none, or `*` (any existing version). */
-function expectedSeqs(req: Request): number[] | undefined {
-  const header = req.get('if-match');
+function expectedSeqs(req: RequestView): number[] | undefined {
+  const header = req.header('if-match');
   if (header === undefined || header.trim() === '*') return undefined;
   const tags = entityTags(header);
   // A condition the server cannot read must not turn into no condition at all (a lost update).
@@ -48,51 +60,43 @@ async function requireEntry(ctx: AppContext, feed: FeedConfig, req: Request): Pr
   return entry;
 }
 
-async function getMember(ctx: AppContext, req: Request, res: Response): Promise<void> {
+export async function getMember(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
   const entry = await requireEntry(ctx, feed, req);
-  if (noneMatch(req, entryEtag(entry))) {
+  const view = requestView(ctx, req);
+  if (noneMatch(view, entryEtag(entry))) {
     res.status(304).set({ ETag: entryEtag(entry), Xlastid: String(entry.seq) }).end();
     return;
   }
-  sendEntry(res, entry, readFormat(req), baseUrl(req, ctx));
+  sendEntry(res, entry, readFormat(view), view.baseUrl());
 }
 
 /** PUT replaces the entry and re-appends it at a new seq, so cursor readers see the edit. */
-async function putMember(ctx: AppContext, req: Request, res: Response): Promise<void> {
+export async function putMember(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
+  const view = requestView(ctx, req);
   refuseIfImmutable(feed);
   const entry = readEntry(req);
   const current = await requireEntry(ctx, feed, req);
   const stored = await ctx.storeFor(feed).replace({
     feed: feed.name,
     key: current.key,
-    expectedSeqs: expectedSeqs(req),
+    expectedSeqs: expectedSeqs(view),
     revision: entryRevision(feed, entry, current, new Date().toISOString()),
   });
-  sendEntry(res, stored, readFormat(req, isJsonBody(req) ? 'json' : 'atom'), baseUrl(req, ctx));
+  sendEntry(res, stored, readFormat(view, isJsonBody(req) ? 'json' : 'atom'), view.baseUrl());
 }
 
 /** DELETE appends an RFC 6721 tombstone at a new seq, so cursor readers learn of the deletion. */
-async function deleteMember(ctx: AppContext, req: Request, res: Response): Promise<void> {
+export async function deleteMember(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const feed = requireFeed(ctx, req);
   refuseIfImmutable(feed);
   const current = await requireEntry(ctx, feed, req);
   const tombstone = await ctx.storeFor(feed).remove({
     feed: feed.name,
     key: current.key,
-    expectedSeqs: expectedSeqs(req),
+    expectedSeqs: expectedSeqs(requestView(ctx, req)),
     revision: tombstoneRevision(feed, current, new Date().toISOString()),
   });
   res.status(204).set('Xlastid', String(tombstone.seq)).end();
-}
-
-export function entryRouter(ctx: AppContext): Router {
-  const router = Router();
-  const path = '/feeds/:name/entries/:key';
-  router.get(path, (req, res) => getMember(ctx, req, res));
-  router.put(path, entryBodyParser(ctx.options.bodyLimit), (req, res) => putMember(ctx, req, res));
-  router.delete(path, (req, res) => deleteMember(ctx, req, res));
-  router.all(path, methodNotAllowed('GET, HEAD, PUT, DELETE'));
-  return router;
 }

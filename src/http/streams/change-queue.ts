@@ -1,4 +1,4 @@
-import type { Change, Representation } from '../store/store.js';
+import type { Change, Representation } from '../../store/store.js';
 
 /** Changes waiting for a stream's sink, oldest first, and their size in the form the sink writes. */
 export class ChangeQueue {

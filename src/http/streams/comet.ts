@@ -1,11 +1,11 @@
-import { Router, type Request, type Response } from 'express';
-import type { Change } from '../store/store.js';
-import { requestIdFor } from './access-log.js';
-import type { AppContext } from './context.js';
-import { methodNotAllowed } from './error-handler.js';
+import type { Request, Response } from 'express';
+import type { Change } from '../../store/store.js';
+import { requestIdFor } from '../access-log.js';
+import type { AppContext } from '../context.js';
 import { FeedStream, renderChange, type StreamEnd } from './feed-stream.js';
 import { openStream, ResponseSink, type ResponseFraming } from './response-sink.js';
-import { readStreamCursor } from './read-params.js';
+import { readStreamCursor } from '../read-params.js';
+import { requestView } from '../request-view.js';
 
 const cometFraming: ResponseFraming = {
   kind: 'comet',
@@ -21,10 +21,10 @@ const cometFraming: ResponseFraming = {
  * messages by default; `Xlastid` or `?lastid=` first sends what follows the cursor. The queue's
  * policy and status apply (a stopped queue sends nothing until started).
  */
-async function streamLines(ctx: AppContext, req: Request, res: Response): Promise<void> {
+export async function streamLines(ctx: AppContext, req: Request, res: Response): Promise<void> {
   // RestMQ's consumer binds to a queue that does not exist yet: it is created, as on any first use.
   const feed = await ctx.queues.ensure(String(req.params.name));
-  const cursor = await readStreamCursor(req, feed, ctx.storeFor(feed));
+  const cursor = await readStreamCursor(requestView(ctx, req), feed, ctx.storeFor(feed));
   const stream = new FeedStream(ctx, {
     transport: 'comet', feed, cursor, format: 'json', sink: new ResponseSink(res, cometFraming), requestId: requestIdFor(res),
   });
@@ -37,11 +37,4 @@ async function streamLines(ctx: AppContext, req: Request, res: Response): Promis
   res.once('close', () => stream.gone());
   res.flushHeaders();
   stream.start();
-}
-
-export function cometRouter(ctx: AppContext): Router {
-  const router = Router();
-  router.get('/c/:name', (req, res) => streamLines(ctx, req, res));
-  router.all('/c/:name', methodNotAllowed('GET, HEAD'));
-  return router;
 }

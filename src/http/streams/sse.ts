@@ -1,12 +1,12 @@
 import type { Request, Response } from 'express';
-import type { FeedConfig } from '../config/feed-config.js';
-import type { Change } from '../store/store.js';
-import { requestIdFor } from './access-log.js';
-import type { AppContext } from './context.js';
+import type { FeedConfig } from '../../config/feed-config.js';
+import type { Change } from '../../store/store.js';
+import { requestIdFor } from '../access-log.js';
+import type { AppContext } from '../context.js';
 import { FeedStream, renderChange, type StreamEnd } from './feed-stream.js';
 import { openStream, ResponseSink, type ResponseFraming } from './response-sink.js';
-import { readFormat, readStreamCursor, type Format } from './read-params.js';
-import { baseUrl } from './urls.js';
+import { readFormat, readStreamCursor, type Format } from '../read-params.js';
+import type { HttpRequestView } from '../request-view.js';
 
 export const EVENT_STREAM = 'text/event-stream';
 
@@ -14,7 +14,7 @@ export const EVENT_STREAM = 'text/event-stream';
 const RETRY_MS = 2000;
 
 /** True when the client prefers server-sent events to a feed document (an EventSource sends `Accept: text/event-stream`). */
-export function wantsEventStream(req: Request): boolean {
+export function wantsEventStream(req: HttpRequestView): boolean {
   return req.accepts(['application/atom+xml', 'application/xml', 'application/json', EVENT_STREAM]) === EVENT_STREAM;
 }
 
@@ -50,10 +50,11 @@ function makeFraming(kind: string, format: Format, base: string): ResponseFramin
  * (`Last-Event-ID`, `Xlastid` or `?lastid=`), then live changes; each event's `id:` is the seq and
  * its data the entry (Atom, or JSON with `?format=json`). Without a cursor, live changes only.
  */
-export async function streamEvents(ctx: AppContext, req: Request, res: Response, feed: FeedConfig): Promise<void> {
-  const cursor = await readStreamCursor(req, feed, ctx.storeFor(feed));
-  const format = readFormat(req);
-  const sink = new ResponseSink(res, sseFraming(format, baseUrl(req, ctx)));
+export async function streamEvents(ctx: AppContext, req: Request, res: Response, view: HttpRequestView,
+  feed: FeedConfig): Promise<void> {
+  const cursor = await readStreamCursor(view, feed, ctx.storeFor(feed));
+  const format = readFormat(view);
+  const sink = new ResponseSink(res, sseFraming(format, view.baseUrl()));
   const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor, format, sink, requestId: requestIdFor(res) });
   openStream(res, `${EVENT_STREAM}; charset=utf-8`);
   if (req.method === 'HEAD') {

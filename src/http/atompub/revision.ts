@@ -1,10 +1,10 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
-import type { ParsedEntry } from '../atom/parse-entry.js';
-import { renderEntry, renderTombstone, type EntryStamp } from '../atom/render-entry.js';
-import type { FeedConfig } from '../config/feed-config.js';
-import type { Revision } from '../store/store.js';
-import { memberPath } from './urls.js';
+import type { ParsedEntry } from '../../atom/parse-entry.js';
+import { renderEntry, renderTombstone, type EntryStamp } from '../../atom/render-entry.js';
+import type { FeedConfig } from '../../config/feed-config.js';
+import type { Revision } from '../../store/store.js';
+import { memberPath } from '../urls.js';
 
 const randomPool = new Uint8Array(4096);
 let randomOffset = randomPool.length;

@@ -1,6 +1,6 @@
-import { withSeq, withXmlBase } from '../atom/finish-entry.js';
-import type { Change } from '../store/store.js';
-import type { Format } from './read-params.js';
+import { withSeq, withXmlBase } from '../../atom/finish-entry.js';
+import type { Change } from '../../store/store.js';
+import type { Format } from '../read-params.js';
 
 const frames = new WeakMap<Change, Map<string, Buffer>>();
 

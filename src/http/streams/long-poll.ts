@@ -1,5 +1,8 @@
+import type { Response } from 'express';
 import { v4 as uuidv4 } from 'uuid';
-import type { Hub } from '../hub/hub.js';
+import type { Hub } from '../../hub/hub.js';
+import type { AppContext } from '../context.js';
+import type { WaitRequest } from '../read-params.js';
 
 export interface FeedWatch {
   /** Resolves when a change newer than the cursor is committed. */
@@ -48,5 +51,34 @@ export async function holdUntil(news: Promise<void>, ms: number, signals: readon
   } finally {
     clearTimeout(timer);
     if (stop) for (const s of signals) s.removeEventListener('abort', stop);
+  }
+}
+
+/**
+ * A cursor read that may wait (`?wait=`, `Prefer: wait=`, `long-polling=true`): `read` answers at
+ * once when it finds something; otherwise the request is held until the hub reports a commit to the
+ * feed beyond `after`, the wait runs out, the client leaves or the server shuts down, and `read`
+ * runs again. Undefined when the client left during the wait: nobody is there to answer.
+ * `consumer`: see watchFeed.
+ */
+export async function longPoll<T>(ctx: AppContext, res: Response, feed: string, after: number, wait: WaitRequest,
+  read: () => Promise<T>, found: (result: T) => boolean, options: { consumer?: boolean } = {}): Promise<T | undefined> {
+  if (wait.preferred) res.set('Preference-Applied', `wait=${wait.seconds}`);
+  const watch = watchFeed(ctx.hub, feed, after, options);
+  try {
+    const result = await read();
+    if (found(result)) return result;
+    const gone = new AbortController();
+    const leave = (): void => gone.abort();
+    res.once('close', leave);
+    try {
+      await holdUntil(watch.news, wait.seconds * 1000, [gone.signal, ctx.shutdown]);
+    } finally {
+      // Every response closes once answered: only a close during the wait means the client left.
+      res.off('close', leave);
+    }
+    return gone.signal.aborted ? undefined : await read();
+  } finally {
+    watch.stop();
   }
 }

@@ -1,17 +1,17 @@
 /** Long-lived HTTP responses that carry a feed stream: server-sent events and comet. */
 import type { Response } from 'express';
-import type { Change } from '../store/store.js';
+import type { Change } from '../../store/store.js';
 import { frameOf, type StreamEnd, type StreamSink } from './feed-stream.js';
-import { drained } from './respond.js';
-
-const streams = new WeakSet<object>();
+import { drained } from '../respond.js';
 
 /**
- * Starts a long-lived response (SSE, comet): marks it as a stream, which shutdown ends only after
- * the other requests are answered, and sets the headers streams share.
+ * Emitted on a response as it becomes a stream. Shutdown waits for the responses in flight to be
+ * answered (src/runtime/shutdown.ts), streams excepted: it ends those itself, once the others are.
  */
+export const STREAM_OPENED = 'atommq:stream-opened';
+
+/** Starts a long-lived response (SSE, comet): sets the headers streams share, and tells shutdown it is a stream. */
 export function openStream(res: Response, contentType: string): void {
-  streams.add(res);
   res.status(200).set({
     'Content-Type': contentType,
     'Cache-Control': 'no-cache',
@@ -21,10 +21,7 @@ export function openStream(res: Response, contentType: string): void {
     // connection the server is about to close (as it does when it shuts down).
     Connection: 'close',
   });
-}
-
-export function isStream(res: object): boolean {
-  return streams.has(res);
+  res.emit(STREAM_OPENED);
 }
 
 /** How a streaming HTTP response frames what it writes. */
