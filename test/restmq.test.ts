@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { claim, groupStatus, sleep } from './support/groups-http.js';
 import { expectProblem, refusedAt } from './support/problem.js';
-import { ProcessScope, readJson, spawnServer, startTestServer, type ChildServer, type TestServer } from './support/server.js';
+import { ProcessScope, readJson, spawnServer, startTestServer, type ChildServer, type SpawnArgs, type TestServer } from './support/server.js';
 import { consumers, eventually, StreamClient } from './support/streams.js';
 
 const hasCurl = spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -53,9 +53,10 @@ function bodyAfterHead(output: string, status: string): string {
 describe('RestMQ: examples/test_rest.sh against atommq serve', { skip: hasCurl && hasScript ? false : 'curl or script(1) is not installed' }, () => {
   const scope = new ProcessScope();
   let server: ChildServer;
+  let args: SpawnArgs;
   let port: number;
   before(async () => {
-    const args = await scope.serverArgs('atommq-restmq-', {});
+    args = await scope.serverArgs('atommq-restmq-', {});
     port = args.port;
     server = scope.track(await spawnServer(args));
   });
@@ -96,6 +97,19 @@ describe('RestMQ: examples/test_rest.sh against atommq serve', { skip: hasCurl &
     } finally {
       comet.kill('SIGKILL');
     }
+  });
+
+  test('a queue created on first use, its messages, policy and status are kept in the database across a restart', { timeout: 60_000 }, async () => {
+    const key = sh('curl -s -d "value=kept" http://localhost:8888/q/kept', port).trim();
+    sh('curl -s -d "policy=roundrobin" http://localhost:8888/p/kept', port);
+    sh('curl -s -d "status=stop" http://localhost:8888/control/kept', port);
+    server.process.kill('SIGTERM');
+    await server.exited;
+    server = scope.track(await spawnServer(args));
+    assert.match(await (await fetch(server.url)).text(), /<collection href="feeds\/kept">/);
+    assert.deepEqual(await (await fetch(`${server.url}/stats/kept`)).json(), { queue: 'kept', len: 1, status: 'stop', policy: 'roundrobin' });
+    await fetch(`${server.url}/control/kept`, { method: 'POST', body: new URLSearchParams({ status: 'start' }) });
+    assert.deepEqual(await (await fetch(`${server.url}/q/kept`)).json(), { key, value: 'kept', count: 1 });
   });
 });
 
