@@ -14,6 +14,11 @@ export interface Publication {
   readonly atomId?: string | undefined;
   /** The client's id of the message: a second publication under it is a retry, not a new message. */
   readonly clientId?: string | undefined;
+  /**
+   * What tells a retry under `clientId` from another message, when the face has it cheaper than
+   * from the entry's elements. @defaultValue entryFingerprint(entry)
+   */
+  readonly fingerprint?: string | undefined;
   readonly schedule?: Schedule | undefined;
   /** Appended to the stored JSON's members (a face's own fields). */
   readonly jsonMembers?: string | undefined;
@@ -28,6 +33,6 @@ export function appendRequest(feed: FeedConfig, p: Publication, now: string): Ap
     feed: feed.name,
     candidates: [{ key, revision: p.jsonMembers ? { ...revision, json: revision.json + p.jsonMembers } : revision }],
     ...schedule,
-    retry: p.clientId === undefined ? undefined : { clientId: p.clientId, fingerprint: entryFingerprint(p.entry) },
+    retry: p.clientId === undefined ? undefined : { clientId: p.clientId, fingerprint: p.fingerprint ?? entryFingerprint(p.entry) },
   };
 }
