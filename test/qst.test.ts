@@ -75,7 +75,7 @@ describe('QST v2', () => {
   const qst = (feed: string): string => `${server.url}/qst/${feed}`;
   before(async () => {
     server = await startTestServer({
-      push: {}, retry: {}, rt: {}, seed: {}, ack: {}, again: {}, held: {}, strict: {}, concurrent: {}, client: {},
+      push: {}, retry: {}, rt: {}, seed: {}, ack: {}, again: {}, held: {}, strict: {}, concurrent: {}, client: {}, tombs: {},
     });
   });
   after(() => server.close());
@@ -142,6 +142,15 @@ describe('QST v2', () => {
     assert.deepEqual(second, first);
     const next = await pull(qst('again'), `&max=3&etag=${encodeURIComponent(first.etag)}`);
     assert.deepEqual(next.messages.map((m) => m.id), ['g-3', 'g-4']);
+  });
+
+  test('deleted messages are not pulled: the ETag passes over their tombstones', async () => {
+    await pushJson(qst('tombs'), batch('t', 3));
+    const entries = (await readJson(server.feedUrl('tombs'), 0)).body.entries;
+    for (const entry of entries.slice(0, 2)) assert.equal((await fetch(`${server.feedUrl('tombs')}/entries/${entry.key}`, { method: 'DELETE' })).status, 204);
+    const page = await pull(qst('tombs'));
+    assert.deepEqual(page.messages.map((m) => m.id), ['t-2']);
+    assert.equal(page.etag, `"${(await readJson(server.feedUrl('tombs'), 0)).body.lastid}"`);
   });
 
   test('a held pull (long-polling=true) is answered by the next commit', { timeout: 20_000 }, async () => {

@@ -52,11 +52,15 @@ function readQstFormat(view: RequestView): 'xml' | 'json' {
   return format;
 }
 
+/**
+ * One page after the position, bounded in count and in size as a feed page is; a page of nothing
+ * but tombstones is passed over, so that an answer is empty only when nothing is left.
+ */
 async function readUnacked(ctx: AppContext, pull: Pull): Promise<Unacked> {
   const changes: Change[] = [];
   let last = pull.after;
-  for (let more = true; more && changes.length < pull.max;) {
-    const page = await pull.store.readAfter(pull.feed.name, last, { limit: pull.max - changes.length, maxBytes: ctx.options.pageBytes, only: 'json' });
+  for (let more = true; more && changes.length === 0;) {
+    const page = await pull.store.readAfter(pull.feed.name, last, { limit: pull.max, maxBytes: ctx.options.pageBytes, only: 'json' });
     for (const change of page.changes) if (!change.deleted) changes.push(change);
     last = page.changes.at(-1)?.seq ?? last;
     more = page.more;
