@@ -29,6 +29,7 @@ Options (each also read from its environment variable):
   --stream-buffer N     messages a live stream may hold for a slow reader (ATOMMQ_STREAM_BUFFER; default 1024)
   --stream-buffer-bytes N  the same in bytes (ATOMMQ_STREAM_BUFFER_BYTES; default 8388608)
   --page-bytes N        largest page of a GET or a stream's backlog (ATOMMQ_PAGE_BYTES; default 4194304)
+  --auto-create BOOL    true: RestMQ routes create unknown queues on first use; false: 404 (ATOMMQ_AUTO_CREATE; default true)
 `;
 
 const USAGE = `Usage: atommq <command> [options]

@@ -57,6 +57,11 @@ export interface ServerOptions {
    * is disconnected as beyond `streamBuffer` messages. @defaultValue 8 MiB
    */
   readonly streamBufferBytes: number;
+  /**
+   * Whether the RestMQ routes create a queue (a feed without a file) the first time they are used
+   * with a name no feed has; when false, an unknown name is a 404. @defaultValue true
+   */
+  readonly autoCreate: boolean;
 }
 
 /** Raw option values as given on the command line or in the environment, before validation. */
@@ -80,6 +85,7 @@ export const OPTION_SOURCES = {
   streamBuffer: { flag: '--stream-buffer', env: 'ATOMMQ_STREAM_BUFFER' },
   pageBytes: { flag: '--page-bytes', env: 'ATOMMQ_PAGE_BYTES' },
   streamBufferBytes: { flag: '--stream-buffer-bytes', env: 'ATOMMQ_STREAM_BUFFER_BYTES' },
+  autoCreate: { flag: '--auto-create', env: 'ATOMMQ_AUTO_CREATE' },
 } as const;
 
 const MIB = 1024 * 1024;
@@ -106,6 +112,7 @@ const schema = z.strictObject({
   streamBuffer: z.coerce.number().int().min(1).max(1_000_000).default(1024),
   pageBytes: z.coerce.number().int().min(1024).max(2 ** 30).default(4 * MIB),
   streamBufferBytes: z.coerce.number().int().min(1024).max(2 ** 30).default(8 * MIB),
+  autoCreate: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 }).refine((o) => o.headersTimeout <= o.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than --request-timeout' });
 
 /**

@@ -2,7 +2,7 @@
 import type { Response } from 'express';
 import type { Change, Gap } from '../../store/store.js';
 import type { StreamEnd, StreamSink } from './feed-stream.js';
-import { frameOf } from './frames.js';
+import { frameOf } from './stream-frames.js';
 import { drained } from '../respond.js';
 
 /**

@@ -4,7 +4,7 @@ import type { Change, Gap } from '../../store/store.js';
 import { requestIdFor } from '../access-log.js';
 import type { AppContext } from '../context.js';
 import { FeedStream, type StreamEnd } from './feed-stream.js';
-import { gapJson, renderChange } from './frames.js';
+import { gapJson, renderChange } from './stream-frames.js';
 import { openStream, ResponseSink, type ResponseFraming } from './response-sink.js';
 import { readFormat, readStreamCursor, type Format } from '../read-params.js';
 import type { HttpRequestView } from '../request-view.js';

@@ -2,7 +2,7 @@ import { WebSocket } from 'ws';
 import type { Change, Gap } from '../../store/store.js';
 import type { Format } from '../read-params.js';
 import type { StreamEnd, StreamSink } from './feed-stream.js';
-import { frameOf, gapJson, renderChange } from './frames.js';
+import { frameOf, gapJson, renderChange } from './stream-frames.js';
 
 /** Above this many bytes queued for a peer, the stream waits before writing more. */
 const HIGH_WATER = 256 * 1024;
@@ -11,6 +11,7 @@ const HIGH_WATER = 256 * 1024;
 export const CLOSE_CODES: Record<StreamEnd['code'], number> = {
   SHUTTING_DOWN: 1001, // going away
   FEED_REMOVED: 1001, // going away: the feed's URL is gone
+  QUEUE_PURGED: 1001, // going away: the queue was emptied
   SLOW_CONSUMER: 1013, // try again later
   STREAM_FAILED: 1011, // internal error
   CURSOR_AHEAD: 4409, // application-defined: the cursor is beyond the database (HTTP 409's code)

@@ -1,4 +1,3 @@
-/** What streams write for a change or a gap, made once however many streams carry it. */
 import { withSeq, withXmlBase } from '../../atom/finish-entry.js';
 import type { Change, Gap } from '../../store/store.js';
 import type { Format } from '../read-params.js';
