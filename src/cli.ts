@@ -27,6 +27,7 @@ Options (each also read from its environment variable):
   --stream-buffer N     messages a live stream may hold for a slow reader (ATOMMQ_STREAM_BUFFER; default 1024)
   --stream-buffer-bytes N  the same in bytes (ATOMMQ_STREAM_BUFFER_BYTES; default 8388608)
   --page-bytes N        largest page of a GET or a stream's backlog (ATOMMQ_PAGE_BYTES; default 4194304)
+  --access FILE         principals and grants; without it the server is open (ATOMMQ_ACCESS)
 `;
 
 const USAGE = `Usage: atommq <command> [options]
@@ -39,6 +40,8 @@ Commands:
   work <feed> --group G       run a command for each message of a consumer group (competing workers)
   groups <feed> [group]       print the status of the feed's consumer groups
   feeds                       list the server's feeds
+  passwd                      print the scrypt hash of a password read from stdin (for --access)
+  token                       print a new Bearer token and its hash (for --access)
 
 <feed> is a feed URL (http://host:8080/feeds/orders), or a feed name with --server URL
 (default: ATOMMQ_URL, else http://localhost:8080). \`atommq <command> --help\` tells more.
@@ -89,6 +92,8 @@ const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<void>>>
   feeds: async () => (await import('./cli/feeds.js')).feeds,
   work: async () => (await import('./cli/work.js')).work,
   groups: async () => (await import('./cli/groups.js')).groups,
+  passwd: async () => (await import('./cli/secrets.js')).passwd,
+  token: async () => (await import('./cli/secrets.js')).token,
 };
 
 function version(): string {

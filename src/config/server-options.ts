@@ -51,6 +51,8 @@ export interface ServerOptions {
    * is disconnected as beyond `streamBuffer` messages. @defaultValue 8 MiB
    */
   readonly streamBufferBytes: number;
+  /** The access file (principals and grants, DESIGN.md section 14). @defaultValue none: the server is open to all */
+  readonly access?: string | undefined;
 }
 
 /** Raw option values as given on the command line or in the environment, before validation. */
@@ -73,6 +75,7 @@ export const OPTION_SOURCES = {
   streamBuffer: { flag: '--stream-buffer', env: 'ATOMMQ_STREAM_BUFFER' },
   pageBytes: { flag: '--page-bytes', env: 'ATOMMQ_PAGE_BYTES' },
   streamBufferBytes: { flag: '--stream-buffer-bytes', env: 'ATOMMQ_STREAM_BUFFER_BYTES' },
+  access: { flag: '--access', env: 'ATOMMQ_ACCESS' },
 } as const;
 
 const MIB = 1024 * 1024;
@@ -98,6 +101,7 @@ const schema = z.strictObject({
   streamBuffer: z.coerce.number().int().min(1).max(1_000_000).default(1024),
   pageBytes: z.coerce.number().int().min(1024).max(2 ** 30).default(4 * MIB),
   streamBufferBytes: z.coerce.number().int().min(1024).max(2 ** 30).default(8 * MIB),
+  access: z.string().min(1).optional(),
 }).refine((o) => o.headersTimeout <= o.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than --request-timeout' });
 
 /**

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { Logger } from 'pino';
+import type { AccessControl } from '../access/access-control.js';
 import { AtomMQError } from '../errors/index.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import type { ServerOptions } from '../config/server-options.js';
@@ -18,6 +19,8 @@ export interface AppContext {
   readonly feeds: FeedCatalogue;
   readonly storeFor: (feed: FeedConfig) => Store;
   readonly hub: Hub;
+  /** Who may do what (the access file); undefined when the server is open to all. */
+  readonly access?: AccessControl | undefined;
   readonly logger: Logger;
   /** Aborted when the server starts shutting down: held requests answer at once, new ones get 503. */
   readonly shutdown: AbortSignal;

@@ -9,6 +9,7 @@ import { Hub } from '../hub/hub.js';
 import { declareGroups } from '../store/declare-groups.js';
 import { storeFactory } from '../store/store-factory.js';
 import { StoreSet } from '../store/store-set.js';
+import { startAccess, warnIfOpen } from './access.js';
 import { attachHttp } from './attach-http.js';
 import { listeningUrls } from './listen-urls.js';
 import { startRetention } from './retention.js';
@@ -79,10 +80,17 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const stores = new StoreSet(options.db, storeFactory(options), (changes) => {
     for (const change of changes) hub.distribute(change);
   });
-  const feeds = await openFeeds(options, stores);
+  const access = startAccess(options, logger);
+  let feeds: FeedDirectory;
+  try {
+    feeds = await openFeeds(options, stores);
+  } catch (error) {
+    access?.close();
+    throw error;
+  }
   const shutdown = new AbortController();
   const ctx: AppContext = {
-    options, hub, logger,
+    options, hub, logger, access,
     feeds,
     storeFor: (feed) => stores.get(feed.db),
     shutdown: shutdown.signal,
@@ -92,6 +100,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const retention = startRetention(ctx, options.pruneInterval, logger);
   const http = await attachHttp(ctx, createApp(ctx, () => stores.ping()));
 
+  warnIfOpen(access, http.address, logger);
   const urls = listeningUrls(http.address);
   const served = feeds.list().map((f) => f.name).sort();
   logger.info({ urls, feeds: served, db: options.db.path },
@@ -105,6 +114,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
       const drained = http.drain(() => hub.close());
       shutdown.abort();
       feeds.close();
+      access?.close();
       retention.stop();
       await drained;
       await stores.close();

@@ -7,8 +7,9 @@ import { AtomMQError } from '../../errors/index.js';
 import { requestIdOf } from '../access-log.js';
 import { feedNamed, refuseWhileShuttingDown, requireFeed, type AppContext } from '../context.js';
 import { refuseOnSocket } from '../error-handler.js';
+import { requireGrant } from '../grant.js';
 import { readCursor, readFormatParam } from '../read-params.js';
-import { upgradeView } from '../request-view.js';
+import { upgradeView, type RequestView } from '../request-view.js';
 import { FeedStream } from './feed-stream.js';
 import { WebSocketSink } from './websocket-sink.js';
 
@@ -23,7 +24,7 @@ export interface WebSocketEndpoint {
 }
 
 /** The feed a handshake names, refused (with its HTTP status) before anything is read from the store. */
-function feedOfHandshake(ctx: AppContext, req: IncomingMessage, url: URL): FeedConfig {
+async function feedOfHandshake(ctx: AppContext, view: RequestView, req: IncomingMessage, url: URL): Promise<FeedConfig> {
   const match = PATH.exec(url.pathname);
   if (!match) throw new AtomMQError('NOT_FOUND', `nothing is served at ${url.pathname} over WebSocket; use /feeds/<name>/ws`);
   let name: string;
@@ -32,6 +33,7 @@ function feedOfHandshake(ctx: AppContext, req: IncomingMessage, url: URL): FeedC
   } catch {
     throw new AtomMQError('BAD_REQUEST', `the feed name in ${url.pathname} is not valid percent-encoding`);
   }
+  await requireGrant(ctx, view, name, 'read');
   const feed = feedNamed(ctx, name);
   if (req.method !== 'GET') {
     throw new AtomMQError('METHOD_NOT_ALLOWED', `a WebSocket handshake is a GET request (RFC 6455 4.1), not ${req.method}`, { headers: { Allow: 'GET' } });
@@ -44,8 +46,8 @@ async function upgrade(ctx: AppContext, wss: WebSocketServer, req: IncomingMessa
   requestId: string): Promise<void> {
   refuseWhileShuttingDown(ctx);
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const feed = feedOfHandshake(ctx, req, url);
   const view = upgradeView(ctx, req, url);
+  const feed = await feedOfHandshake(ctx, view, req, url);
   // Last-Event-ID is an EventSource's, which never opens a WebSocket: only the client's own cursor counts.
   const seq = await readCursor(view, feed, ctx.storeFor(feed));
   const format = readFormatParam(view) ?? 'atom';

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { claim } from './support/groups-http.js';
+import { basic, bearer, handshake, startLoggedServer, writeAccessFile, type LoggedServer } from './support/access.js';
+import { ATOM, entryXml, problemOf, tempDir } from './support/server.js';
+
+const OPS_PASSWORD = 'correct horse battery staple';
+const WRONG_PASSWORD = 'Tr0ub4dor&3';
+const BAD_TOKEN = 'not-a-token-of-this-server-0123456789abcdef';
+const GRANTS = ['read', 'publish', 'consume', 'admin'] as const;
+type Grant = typeof GRANTS[number];
+/** One principal per grant, holding every grant but that one: its token is "a principal without the grant". */
+const TOKEN_WITHOUT: Record<Grant, string> = {
+  read: 'tok-without-read-6a1f0c', publish: 'tok-without-publish-93be27', consume: 'tok-without-consume-1c55d0', admin: 'tok-without-admin-7d20e4',
+};
+const OPS = basic('ops', OPS_PASSWORD);
+const JSON_BODY = { 'Content-Type': 'application/json' };
+
+interface Request {
+  path: string;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+/** A route of the server, the grant it needs, and how to make a request of it that succeeds with that grant. */
+interface Route {
+  name: string;
+  method: string;
+  grant: Grant;
+  /** Run once before the route's five requests: what they send. */
+  prepare: () => Promise<Request>;
+  /** A stream or long-poll: checked when it opens, then dropped. */
+  stream?: boolean;
+  /** A WebSocket handshake. */
+  upgrade?: boolean;
+  /** The status with the grant, when not a 2xx. */
+  ok?: number;
+}
+
+describe('access control: every route × every kind of caller', () => {
+  let server: LoggedServer;
+  let dir: string;
+  const url = (path: string): string => `${server.url}${path}`;
+  const publish = async (title: string): Promise<string> => {
+    const res = await fetch(url('/feeds/orders'), { method: 'POST', headers: { ...OPS, 'Content-Type': ATOM }, body: entryXml(title) });
+    assert.equal(res.status, 201);
+    return new URL(res.headers.get('location') as string).pathname;
+  };
+  const receipt = async (): Promise<Request> => {
+    await publish('to claim');
+    const [message] = (await claim(url('/feeds/orders'), 'g', { headers: OPS })).messages;
+    return { path: '', body: JSON.stringify({ receipts: [message?.receipt] }), headers: JSON_BODY };
+  };
+  const at = (path: string, extra: Omit<Request, 'path'> = {}) => async (): Promise<Request> => ({ path, ...extra });
+  const group = '/feeds/orders/groups/g';
+
+  const ROUTES: Route[] = [
+    { name: 'GET feed', method: 'GET', grant: 'read', prepare: at('/feeds/orders') },
+    { name: 'GET feed long-poll', method: 'GET', grant: 'read', stream: true, prepare: at('/feeds/orders?lastid=1000&wait=1') },
+    { name: 'GET feed as server-sent events', method: 'GET', grant: 'read', stream: true, prepare: at('/feeds/orders', { headers: { Accept: 'text/event-stream' } }) },
+    { name: 'GET comet', method: 'GET', grant: 'read', stream: true, prepare: at('/c/orders') },
+    { name: 'WebSocket upgrade', method: 'GET', grant: 'read', upgrade: true, ok: 101, prepare: at('/feeds/orders/ws') },
+    { name: 'GET ws without upgrade', method: 'GET', grant: 'read', ok: 426, prepare: at('/feeds/orders/ws') },
+    { name: 'POST feed', method: 'POST', grant: 'publish', prepare: at('/feeds/orders', { body: entryXml('new'), headers: { 'Content-Type': ATOM } }) },
+    { name: 'GET entry', method: 'GET', grant: 'read', prepare: async () => ({ path: await publish('to get') }) },
+    { name: 'PUT entry', method: 'PUT', grant: 'admin', prepare: async () => ({ path: await publish('to put'), body: entryXml('put'), headers: { 'Content-Type': ATOM } }) },
+    { name: 'DELETE entry', method: 'DELETE', grant: 'admin', prepare: async () => ({ path: await publish('to delete') }) },
+    { name: 'GET groups', method: 'GET', grant: 'read', prepare: at('/feeds/orders/groups') },
+    { name: 'GET group', method: 'GET', grant: 'read', prepare: at(group) },
+    { name: 'PUT group', method: 'PUT', grant: 'admin', prepare: at(group, { body: JSON.stringify({ leaseSeconds: 45 }), headers: JSON_BODY }) },
+    { name: 'DELETE group', method: 'DELETE', grant: 'admin', prepare: async () => {
+      await claim(url('/feeds/orders'), 'doomed', { headers: OPS });
+      return { path: '/feeds/orders/groups/doomed' };
+    } },
+    { name: 'POST claims', method: 'POST', grant: 'consume', prepare: async () => {
+      await publish('to claim');
+      return { path: `${group}/claims?format=json` };
+    } },
+    ...(['acks', 'nacks', 'extensions'] as const).map((action): Route => ({
+      name: `POST ${action}`, method: 'POST', grant: 'consume', prepare: async () => ({ ...(await receipt()), path: `${group}/${action}` }),
+    })),
+    { name: 'GET dead letters', method: 'GET', grant: 'read', prepare: at(`${group}/dead`) },
+    { name: 'POST dead requeue', method: 'POST', grant: 'admin', prepare: at(`${group}/dead/requeue`, { body: '{}', headers: JSON_BODY }) },
+  ];
+
+  before(async () => {
+    dir = tempDir();
+    const access = writeAccessFile(dir, {
+      ops: { user: 'ops', password: OPS_PASSWORD, grants: { '*': [...GRANTS] } },
+      ...Object.fromEntries(GRANTS.map((g) => [`without-${g}`, { tokens: [TOKEN_WITHOUT[g]], grants: { 'ord*': GRANTS.filter((o) => o !== g) } }])),
+      anonymous: { grants: { 'public-*': ['read'] } },
+    });
+    server = await startLoggedServer({ orders: { groups: { g: {} } }, 'public-news': {} }, { access }, dir);
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** What a refused request must leave as it was: the feed's entries and the groups' positions and counts. */
+  const snapshot = async (): Promise<string> => {
+    const parts = await Promise.all(['/feeds/orders?format=json&lastid=0&limit=1000', '/feeds/orders/groups', `${group}/dead`]
+      .map(async (path) => (await fetch(url(path), { headers: { ...OPS, Accept: 'application/json' } })).text()));
+    return parts.join('\n').replace(/"(leaseExpires|oldestUnackedSeconds)":("[^"]*"|[0-9.]+)/g, '');
+  };
+
+  const send = async (route: Route, request: Request, auth: Record<string, string>): Promise<{ status: number; headers: Headers | Record<string, unknown>; code?: string }> => {
+    const headers = { ...request.headers, ...auth };
+    if (route.upgrade) return handshake(url(request.path), headers);
+    const abort = new AbortController();
+    const res = await fetch(url(request.path), { method: route.method, headers, body: request.body, signal: abort.signal });
+    if (res.status < 400) {
+      if (route.stream) abort.abort();
+      else await res.arrayBuffer();
+      return { status: res.status, headers: res.headers };
+    }
+    return { status: res.status, headers: res.headers, code: (await problemOf(res)).code };
+  };
+  const header = (headers: Headers | Record<string, unknown>, name: string): unknown =>
+    headers instanceof Headers ? headers.get(name) : headers[name.toLowerCase()];
+
+  for (const route of ROUTES) {
+    it(`${route.name} needs "${route.grant}"`, async () => {
+      const request = await route.prepare();
+      const before = await snapshot();
+      const refusals: [string, Record<string, string>, number, string][] = [
+        ['no credentials', {}, 401, 'UNAUTHORIZED'],
+        ['a bad token', bearer(BAD_TOKEN), 401, 'UNAUTHORIZED'],
+        ['a wrong password', basic('ops', WRONG_PASSWORD), 401, 'UNAUTHORIZED'],
+        ['a principal without the grant', bearer(TOKEN_WITHOUT[route.grant]), 403, 'FORBIDDEN'],
+      ];
+      for (const [who, auth, status, code] of refusals) {
+        const answer = await send(route, request, auth);
+        assert.equal(answer.status, status, `${who}: ${answer.status}`);
+        if (!route.upgrade) assert.equal(answer.code, code, who);
+        if (status === 401) assert.match(String(header(answer.headers, 'www-authenticate')), /Bearer realm="atommq".*Basic realm="atommq"/, who);
+      }
+      assert.equal(await snapshot(), before, 'a refused request changed nothing');
+      const allowed = await send(route, request, OPS);
+      if (route.ok !== undefined) assert.equal(allowed.status, route.ok);
+      else assert.ok(allowed.status >= 200 && allowed.status < 300, `with the grant: ${allowed.status} ${allowed.code ?? ''}`);
+    });
+  }
+
+  it('the service document lists only the feeds the caller may read', async () => {
+    const anonymous = await (await fetch(url('/'))).text();
+    assert.match(anonymous, /public-news/);
+    assert.doesNotMatch(anonymous, /orders/);
+    const ops = await (await fetch(url('/'), { headers: OPS })).text();
+    assert.match(ops, /public-news/);
+    assert.match(ops, /orders/);
+    assert.equal((await fetch(url('/'), { headers: bearer(BAD_TOKEN) })).status, 401);
+  });
+
+  it('anonymous grants apply without credentials; /healthz stays open', async () => {
+    assert.equal((await fetch(url('/feeds/public-news'))).status, 200);
+    assert.equal((await fetch(url('/healthz'))).status, 200);
+  });
+
+  it('an unknown feed is 401 without credentials, not 404: a refused caller learns nothing of which feeds exist', async () => {
+    assert.equal((await fetch(url('/feeds/secret-plans'))).status, 401);
+    assert.equal((await fetch(url('/feeds/secret-plans'), { headers: OPS })).status, 404);
+  });
+
+  it('no secret appears in any log line or error body', async () => {
+    const secrets = [OPS_PASSWORD, WRONG_PASSWORD, BAD_TOKEN, ...Object.values(TOKEN_WITHOUT),
+      ...[OPS_PASSWORD, WRONG_PASSWORD].map((p) => Buffer.from(`ops:${p}`).toString('base64'))];
+    const logs = server.logs.join('');
+    assert.ok(logs.includes('UNAUTHORIZED') && logs.includes('FORBIDDEN'), 'the refusals were logged');
+    for (const secret of secrets) assert.ok(!logs.includes(secret), 'a secret was logged');
+  });
+});
