@@ -28,6 +28,8 @@ Options (each also read from its environment variable):
   --stream-buffer-bytes N  the same in bytes (ATOMMQ_STREAM_BUFFER_BYTES; default 8388608)
   --page-bytes N        largest page of a GET or a stream's backlog (ATOMMQ_PAGE_BYTES; default 4194304)
   --access FILE         principals and grants; without it the server is open (ATOMMQ_ACCESS)
+  --tls-cert FILE       PEM certificate chain: serve HTTPS and WSS (ATOMMQ_TLS_CERT; with --tls-key)
+  --tls-key FILE        PEM private key of --tls-cert (ATOMMQ_TLS_KEY)
 `;
 
 const USAGE = `Usage: atommq <command> [options]

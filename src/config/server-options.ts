@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
 import { parseDsn, type Dsn } from './dsn.js';
@@ -53,6 +54,8 @@ export interface ServerOptions {
   readonly streamBufferBytes: number;
   /** The access file (principals and grants, DESIGN.md section 14). @defaultValue none: the server is open to all */
   readonly access?: string | undefined;
+  /** PEM certificate (chain) and its private key: with both the server speaks HTTPS and WSS only. @defaultValue none: plain HTTP */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
 }
 
 /** Raw option values as given on the command line or in the environment, before validation. */
@@ -76,6 +79,8 @@ export const OPTION_SOURCES = {
   pageBytes: { flag: '--page-bytes', env: 'ATOMMQ_PAGE_BYTES' },
   streamBufferBytes: { flag: '--stream-buffer-bytes', env: 'ATOMMQ_STREAM_BUFFER_BYTES' },
   access: { flag: '--access', env: 'ATOMMQ_ACCESS' },
+  tlsCert: { flag: '--tls-cert', env: 'ATOMMQ_TLS_CERT' },
+  tlsKey: { flag: '--tls-key', env: 'ATOMMQ_TLS_KEY' },
 } as const;
 
 const MIB = 1024 * 1024;
@@ -102,7 +107,23 @@ const schema = z.strictObject({
   pageBytes: z.coerce.number().int().min(1024).max(2 ** 30).default(4 * MIB),
   streamBufferBytes: z.coerce.number().int().min(1024).max(2 ** 30).default(8 * MIB),
   access: z.string().min(1).optional(),
-}).refine((o) => o.headersTimeout <= o.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than --request-timeout' });
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+}).refine((o) => o.headersTimeout <= o.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than --request-timeout' })
+  .refine((o) => (o.tlsCert === undefined) === (o.tlsKey === undefined), { path: ['tlsCert'], message: '--tls-cert and --tls-key go together' });
+
+/** The PEM files of --tls-cert and --tls-key, read once; a file that cannot be read fails start-up naming its flag. */
+function readTls(cert: string | undefined, key: string | undefined): ServerOptions['tls'] {
+  if (cert === undefined || key === undefined) return undefined;
+  const read = (path: string, flag: 'tlsCert' | 'tlsKey'): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new ConfigError(`${OPTION_SOURCES[flag].flag} (${OPTION_SOURCES[flag].env}): cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  };
+  return Object.freeze({ cert: read(cert, 'tlsCert'), key: read(key, 'tlsKey') });
+}
 
 /**
  * Validates options once, at the edge, and freezes them. Messages name the flag (and its variable).
@@ -121,5 +142,6 @@ export function resolveOptions(raw: RawOptions): ServerOptions {
   }
   const db = parseDsn(parsed.data.db);
   if (typeof db === 'string') throw new ConfigError(`--db (ATOMMQ_DB): ${db}`);
-  return Object.freeze({ ...parsed.data, db });
+  const { tlsCert, tlsKey, ...rest } = parsed.data;
+  return Object.freeze({ ...rest, db, tls: readTls(tlsCert, tlsKey) });
 }

@@ -101,7 +101,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const http = await attachHttp(ctx, createApp(ctx, () => stores.ping()));
 
   warnIfOpen(access, http.address, logger);
-  const urls = listeningUrls(http.address);
+  const urls = listeningUrls(http.address, options.tls ? 'https' : 'http');
   const served = feeds.list().map((f) => f.name).sort();
   logger.info({ urls, feeds: served, db: options.db.path },
     `AtomMQ listening on ${urls.join(' ')}, serving ${served.length === 0 ? `no feeds (add one to ${options.feedsDir})` : `feeds ${served.join(', ')}`}`);
