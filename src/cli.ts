@@ -30,6 +30,7 @@ Options (each also read from its environment variable):
   --access FILE         principals and grants; without it the server is open (ATOMMQ_ACCESS)
   --tls-cert FILE       PEM certificate chain: serve HTTPS and WSS (ATOMMQ_TLS_CERT; with --tls-key)
   --tls-key FILE        PEM private key of --tls-cert (ATOMMQ_TLS_KEY)
+  --cors ORIGINS        comma-separated origins whose pages may call and stream, or * (ATOMMQ_CORS)
 `;
 
 const USAGE = `Usage: atommq <command> [options]

@@ -56,6 +56,8 @@ export interface ServerOptions {
   readonly access?: string | undefined;
   /** PEM certificate (chain) and its private key: with both the server speaks HTTPS and WSS only. @defaultValue none: plain HTTP */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** Origins (`https://app.example`) whose pages may call and stream from the server; `*` for any. @defaultValue none */
+  readonly cors: readonly string[];
 }
 
 /** Raw option values as given on the command line or in the environment, before validation. */
@@ -81,6 +83,7 @@ export const OPTION_SOURCES = {
   access: { flag: '--access', env: 'ATOMMQ_ACCESS' },
   tlsCert: { flag: '--tls-cert', env: 'ATOMMQ_TLS_CERT' },
   tlsKey: { flag: '--tls-key', env: 'ATOMMQ_TLS_KEY' },
+  cors: { flag: '--cors', env: 'ATOMMQ_CORS' },
 } as const;
 
 const MIB = 1024 * 1024;
@@ -109,6 +112,10 @@ const schema = z.strictObject({
   access: z.string().min(1).optional(),
   tlsCert: z.string().min(1).optional(),
   tlsKey: z.string().min(1).optional(),
+  cors: z.string().default('')
+    .transform((text) => text.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
+    .refine((origins) => origins.every((o) => o === '*' || (URL.canParse(o) && new URL(o).origin === o)),
+      'is a comma-separated list of origins (scheme://host[:port], no path or trailing slash), or *'),
 }).refine((o) => o.headersTimeout <= o.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than --request-timeout' })
   .refine((o) => (o.tlsCert === undefined) === (o.tlsKey === undefined), { path: ['tlsCert'], message: '--tls-cert and --tls-key go together' });
 

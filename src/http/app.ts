@@ -1,5 +1,6 @@
 import express, { type Express, type Response } from 'express';
 import { accessLog } from './access-log.js';
+import { cors } from './cors.js';
 import { entryRouter } from './atompub/entry-router.js';
 import { feedRouter } from './atompub/feed-router.js';
 import { serviceRouter } from './atompub/service-router.js';
@@ -33,6 +34,7 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.set('etag', false);
   endBodiesWithNewline(app);
   app.use(accessLog(ctx));
+  if (ctx.options.cors.length > 0) app.use(cors(ctx.options.cors));
   app.use((req, _res, next) => {
     refuseWhileShuttingDown(ctx);
     // A Host that no URL can be built from is refused before anything is done: a POST must not be
