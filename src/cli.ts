@@ -31,6 +31,8 @@ Options (each also read from its environment variable):
   --tls-cert FILE       PEM certificate chain: serve HTTPS and WSS (ATOMMQ_TLS_CERT; with --tls-key)
   --tls-key FILE        PEM private key of --tls-cert (ATOMMQ_TLS_KEY)
   --cors ORIGINS        comma-separated origins whose pages may call and stream, or * (ATOMMQ_CORS)
+  --max-connections-per-client N  beyond it a client's requests get 429 (ATOMMQ_MAX_CONNECTIONS_PER_CLIENT; default 256)
+  --max-streams-per-client N      live streams per client address (ATOMMQ_MAX_STREAMS_PER_CLIENT; default 64)
 `;
 
 const USAGE = `Usage: atommq <command> [options]

@@ -58,6 +58,10 @@ export interface ServerOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
   /** Origins (`https://app.example`) whose pages may call and stream from the server; `*` for any. @defaultValue none */
   readonly cors: readonly string[];
+  /** Connections one client address may hold open; beyond it, requests are answered 429. @defaultValue 256 */
+  readonly maxConnectionsPerClient: number;
+  /** Live streams (server-sent events, WebSocket, comet) one client address may hold open. @defaultValue 64 */
+  readonly maxStreamsPerClient: number;
 }
 
 /** Raw option values as given on the command line or in the environment, before validation. */
@@ -84,6 +88,8 @@ export const OPTION_SOURCES = {
   tlsCert: { flag: '--tls-cert', env: 'ATOMMQ_TLS_CERT' },
   tlsKey: { flag: '--tls-key', env: 'ATOMMQ_TLS_KEY' },
   cors: { flag: '--cors', env: 'ATOMMQ_CORS' },
+  maxConnectionsPerClient: { flag: '--max-connections-per-client', env: 'ATOMMQ_MAX_CONNECTIONS_PER_CLIENT' },
+  maxStreamsPerClient: { flag: '--max-streams-per-client', env: 'ATOMMQ_MAX_STREAMS_PER_CLIENT' },
 } as const;
 
 const MIB = 1024 * 1024;
@@ -116,6 +122,8 @@ const schema = z.strictObject({
     .transform((text) => text.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
     .refine((origins) => origins.every((o) => o === '*' || (URL.canParse(o) && new URL(o).origin === o)),
       'is a comma-separated list of origins (scheme://host[:port], no path or trailing slash), or *'),
+  maxConnectionsPerClient: z.coerce.number().int().min(1).max(1_000_000).default(256),
+  maxStreamsPerClient: z.coerce.number().int().min(1).max(1_000_000).default(64),
 }).refine((o) => o.headersTimeout <= o.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than --request-timeout' })
   .refine((o) => (o.tlsCert === undefined) === (o.tlsKey === undefined), { path: ['tlsCert'], message: '--tls-cert and --tls-key go together' });
 

@@ -37,6 +37,7 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   if (ctx.options.cors.length > 0) app.use(cors(ctx.options.cors));
   app.use((req, _res, next) => {
     refuseWhileShuttingDown(ctx);
+    ctx.clients?.checkConnection(req.socket);
     // A Host that no URL can be built from is refused before anything is done: a POST must not be
     // stored and then fail to answer with its Location.
     requestView(ctx, req).baseUrl();

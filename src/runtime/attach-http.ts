@@ -1,6 +1,6 @@
 import { createServer, type Server, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Express } from 'express';
 import type { ServerOptions } from '../config/server-options.js';
 import { AtomMQError } from '../errors/index.js';
@@ -73,6 +73,8 @@ export async function attachHttp(ctx: AppContext, app: Express): Promise<Attache
   // An https.Server is an http.Server that reads its connections through TLS: everything below holds for both.
   const server: Server = options.tls ? createTlsServer({ ...timeouts(options), ...options.tls }) : createServer(timeouts(options));
   const inFlight = new InFlight(server);
+  // Counted where HTTP begins to be read: with TLS, the socket requests arrive on is the one past the handshake.
+  server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => ctx.clients?.connected(socket));
   // Tracked before the app sees the request: whatever the app does with it, shutdown knows of it.
   server.on('request', (_req, res: ServerResponse) => inFlight.track(res));
   server.on('request', app);

@@ -4,6 +4,7 @@ import { FeedDirectory } from '../config/feed-directory.js';
 import type { ServerOptions } from '../config/server-options.js';
 import { ConfigError } from '../errors/index.js';
 import { createApp } from '../http/app.js';
+import { ClientLimits } from '../http/client-limits.js';
 import type { AppContext } from '../http/context.js';
 import { Hub } from '../hub/hub.js';
 import { declareGroups } from '../store/declare-groups.js';
@@ -91,6 +92,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const shutdown = new AbortController();
   const ctx: AppContext = {
     options, hub, logger, access,
+    clients: new ClientLimits(options.maxConnectionsPerClient, options.maxStreamsPerClient),
     feeds,
     storeFor: (feed) => stores.get(feed.db),
     shutdown: shutdown.signal,

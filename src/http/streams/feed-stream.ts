@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { v4 as uuidv4 } from 'uuid';
 import { withSeq, withXmlBase } from '../../atom/finish-entry.js';
 import type { FeedConfig } from '../../config/feed-config.js';
@@ -41,6 +42,8 @@ export interface FeedStreamOptions {
   readonly format: Format;
   /** The request's id (src/http/access-log.ts), named in the stream's log lines. */
   readonly requestId?: string | undefined;
+  /** The client's connection: its address is held to the per-client cap on streams (none without it). */
+  readonly socket?: Socket | undefined;
 }
 
 /** Changes read from the store per backlog query, at most; `pageBytes` bounds the query too. */
@@ -65,7 +68,9 @@ const BACKLOG_PAGE = 200;
 export class FeedStream {
   readonly id: string;
   readonly delivery: DeliveryPolicy;
-  private state: 'backlog' | 'live' | 'ending' | 'ended';
+  private readonly releaseSlot: () => void;
+  // Set by register(), which the constructor calls.
+  private state: 'backlog' | 'live' | 'ending' | 'ended' = 'live';
   private readonly queue: ChangeQueue;
   /** Incremented each time an overflowing buffer is dropped during the backlog. */
   private resets = 0;
@@ -84,8 +89,20 @@ export class FeedStream {
   constructor(private readonly ctx: AppContext, private readonly options: FeedStreamOptions) {
     this.id = `${options.transport}:${uuidv4()}`;
     this.queue = new ChangeQueue(representationOf(options.format));
+    this.releaseSlot = (options.socket && ctx.clients?.openStream(options.socket)) || (() => undefined);
+    try {
+      this.delivery = this.register();
+    } catch (error) {
+      this.releaseSlot();
+      throw error;
+    }
+  }
+
+  /** Joins the hub, or refuses (unregistered again) a stream that cannot start. */
+  private register(): DeliveryPolicy {
+    const { ctx, options } = this;
     const { feed, cursor } = options;
-    this.delivery = ctx.hub.register(this.id, {
+    const delivery = ctx.hub.register(this.id, {
       feed: feed.name,
       onClose: (why) => this.end(why === 'feed-removed'
         ? { code: 'FEED_REMOVED', detail: `feed "${feed.name}" was removed (its file is gone); its entries are kept, and served again if the file comes back` }
@@ -96,7 +113,7 @@ export class FeedStream {
       ctx.hub.unregister(this.id);
       throw new AtomMQError('FEED_NOT_FOUND', `no feed named "${feed.name}": its file was removed`);
     }
-    if (this.delivery === 'roundrobin') {
+    if (delivery === 'roundrobin') {
       if (cursor?.explicit) {
         ctx.hub.unregister(this.id);
         throw new AtomMQError('INVALID_CURSOR', `feed "${feed.name}" delivers round-robin: its streams get live messages only, each to one consumer, so they take no cursor; read older messages with GET and Xlastid`);
@@ -107,6 +124,7 @@ export class FeedStream {
       this.sent = cursor?.seq;
       this.state = cursor === undefined ? 'live' : 'backlog';
     }
+    return delivery;
   }
 
   /** Sends the backlog (if any), then live changes, and starts the heartbeat. */
@@ -269,6 +287,7 @@ export class FeedStream {
 
   private stop(): void {
     this.ctx.hub.unregister(this.id);
+    this.releaseSlot();
     clearInterval(this.heartbeat);
     if (this.state === 'ended') this.queue.clear();
   }

@@ -45,6 +45,7 @@ async function feedOfHandshake(ctx: AppContext, view: RequestView, req: Incoming
 async function upgrade(ctx: AppContext, wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer,
   requestId: string): Promise<void> {
   refuseWhileShuttingDown(ctx);
+  ctx.clients?.checkConnection(req.socket);
   const url = new URL(req.url ?? '/', 'http://localhost');
   const view = upgradeView(ctx, req, url);
   const feed = await feedOfHandshake(ctx, view, req, url);
@@ -57,7 +58,7 @@ async function upgrade(ctx: AppContext, wss: WebSocketServer, req: IncomingMessa
   const sink = new WebSocketSink(format, view.baseUrl());
   const cursor = seq === undefined ? undefined : { seq, explicit: true };
   // Registered before the handshake, so a refusal (a cursor on a round-robin feed) is still an HTTP answer.
-  const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, format, sink, requestId });
+  const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, format, sink, requestId, socket: req.socket });
   socket.once('close', () => stream.gone());
   wss.handleUpgrade(req, socket, head, (ws) => {
     // ws emits 'error' when the peer breaks the protocol (an unmasked or reserved frame, invalid
