@@ -49,7 +49,8 @@ Commands:
   token                       print a new Bearer token and its hash (for --access)
 
 <feed> is a feed URL (http://host:8080/feeds/orders), or a feed name with --server URL
-(default: ATOMMQ_URL, else http://localhost:8080). \`atommq <command> --help\` tells more.
+(default: ATOMMQ_URL, else http://localhost:8080). Credentials: --token (ATOMMQ_TOKEN), or a
+Basic user in the URL (http://user:password@host:8080). \`atommq <command> --help\` tells more.
 
 Exit codes: 0 ok; 1 unexpected failure; 2 bad usage or configuration; 3 server unreachable;
 4 request refused (4xx); 5 server error (5xx); 6 the --exec command kept failing.
