@@ -21,6 +21,12 @@ function unauthorized(detail: string): AtomMQError {
   return new AtomMQError('UNAUTHORIZED', detail, { headers: { 'WWW-Authenticate': CHALLENGE } });
 }
 
+/** The principal of a verdict, or the 401 of credentials that name none. */
+function known(verdict: Principal | null): Principal {
+  if (verdict === null) throw unauthorized('the credentials given (Authorization) match no principal of the access file');
+  return verdict;
+}
+
 /**
  * Who a request is, from the access file (`--access`), kept current while the server runs. Secrets
  * are checked by scrypt, which is slow by design; the verdict for each presented Authorization is
@@ -28,7 +34,8 @@ function unauthorized(detail: string): AtomMQError {
  */
 export class AccessControl {
   private rules: AccessRules;
-  private readonly verdicts = new Map<string, Promise<Principal | undefined>>();
+  /** By fingerprint of the Authorization header: the principal, null for none, or the check still under way. */
+  private readonly verdicts = new Map<string, Principal | null | Promise<Principal | null>>();
   private watcher: FSWatcher | undefined;
   private pending: NodeJS.Timeout | undefined;
 
@@ -44,54 +51,67 @@ export class AccessControl {
 
   /**
    * The principal an Authorization header names: the anonymous one when there is none; a 401
-   * (UNAUTHORIZED, with the challenges) when it names none.
+   * (UNAUTHORIZED, with the challenges) when it names none. Synchronous once the verdict is known,
+   * so that the check of a known client costs a digest and a lookup, not a tick.
    */
-  async authenticate(authorization: string | undefined): Promise<Principal> {
+  authenticate(authorization: string | undefined): Principal | Promise<Principal> {
     if (authorization === undefined || authorization === '') return this.rules.anonymous;
     const key = fingerprint(authorization);
     let verdict = this.verdicts.get(key);
     if (verdict === undefined) {
-      verdict = this.verify(authorization);
+      const pending = this.verify(authorization).then((principal) => {
+        // Settled in place, unless the file was reloaded meanwhile (the map was cleared) or the entry evicted.
+        if (this.verdicts.get(key) === pending) this.verdicts.set(key, principal);
+        return principal;
+      });
       // Insertion order is age: the oldest goes first.
       if (this.verdicts.size >= CACHE_SIZE) this.verdicts.delete(this.verdicts.keys().next().value as string);
-      this.verdicts.set(key, verdict);
+      this.verdicts.set(key, pending);
+      verdict = pending;
     }
-    const principal = await verdict;
-    if (principal === undefined) throw unauthorized('the credentials given (Authorization) match no principal of the access file');
-    return principal;
+    return verdict instanceof Promise ? verdict.then(known) : known(verdict);
   }
 
-  /** The grant check of one request: 401 when anonymous and not allowed, 403 when known and not allowed. */
-  async require(authorization: string | undefined, feed: string, grant: Grant): Promise<Principal> {
-    const principal = await this.authenticate(authorization);
-    if (principal.may(feed, grant)) return principal;
+  /**
+   * The grant check of one request: 401 when anonymous and not allowed, 403 when known and not
+   * allowed. Synchronous (returns undefined or throws) once the credentials' verdict is known.
+   */
+  require(authorization: string | undefined, feed: string, grant: Grant): Promise<void> | undefined {
+    const principal = this.authenticate(authorization);
+    if (principal instanceof Promise) return principal.then((p) => this.allow(p, feed, grant));
+    this.allow(principal, feed, grant);
+    return undefined;
+  }
+
+  private allow(principal: Principal, feed: string, grant: Grant): void {
+    if (principal.may(feed, grant)) return;
     if (principal === this.rules.anonymous) throw unauthorized(`"${grant}" on feed "${feed}" needs credentials: a Bearer token or a Basic user`);
     throw new AtomMQError('FORBIDDEN', `principal "${principal.name}" has no "${grant}" grant on feed "${feed}"`);
   }
 
-  private async verify(authorization: string): Promise<Principal | undefined> {
+  private async verify(authorization: string): Promise<Principal | null> {
     const space = authorization.indexOf(' ');
     const scheme = authorization.slice(0, space).toLowerCase();
     const credentials = authorization.slice(space + 1).trim();
-    if (space < 0 || credentials === '') return undefined;
+    if (space < 0 || credentials === '') return null;
     if (scheme === 'bearer') return this.byToken(credentials);
-    if (scheme !== 'basic') return undefined;
+    if (scheme !== 'basic') return null;
     const decoded = Buffer.from(credentials, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) return undefined;
+    if (colon < 0) return null;
     const user = decoded.slice(0, colon);
     const principal = this.rules.principals.find((p) => p.user === user);
     const ok = await verifySecret(decoded.slice(colon + 1), principal?.passwordHash ?? DECOY);
-    return ok ? principal : undefined;
+    return ok && principal ? principal : null;
   }
 
-  private async byToken(token: string): Promise<Principal | undefined> {
+  private async byToken(token: string): Promise<Principal | null> {
     for (const principal of this.rules.principals) {
       for (const hash of principal.tokenHashes) {
         if (await verifySecret(token, hash)) return principal;
       }
     }
-    return undefined;
+    return null;
   }
 
   /** Starts following the file: a good edit replaces the rules (and forgets every verdict), a broken one keeps the last good rules. */
