@@ -105,6 +105,8 @@ describe('access control: every route × every kind of caller', () => {
     return parts.join('\n').replace(/"(leaseExpires|oldestUnackedSeconds)":("[^"]*"|[0-9.]+)/g, '');
   };
 
+  /** Every problem document the refusals sent: no secret may be in one. */
+  const bodies: string[] = [];
   const send = async (route: Route, request: Request, auth: Record<string, string>): Promise<{ status: number; headers: Headers | Record<string, unknown>; code?: string }> => {
     const headers = { ...request.headers, ...auth };
     if (route.upgrade) return handshake(url(request.path), headers);
@@ -115,7 +117,9 @@ describe('access control: every route × every kind of caller', () => {
       else await res.arrayBuffer();
       return { status: res.status, headers: res.headers };
     }
-    return { status: res.status, headers: res.headers, code: (await problemOf(res)).code };
+    const problem = await problemOf(res);
+    bodies.push(JSON.stringify(problem));
+    return { status: res.status, headers: res.headers, code: problem.code };
   };
   const header = (headers: Headers | Record<string, unknown>, name: string): unknown =>
     headers instanceof Headers ? headers.get(name) : headers[name.toLowerCase()];
@@ -169,5 +173,7 @@ describe('access control: every route × every kind of caller', () => {
     const logs = server.logs.join('');
     assert.ok(logs.includes('UNAUTHORIZED') && logs.includes('FORBIDDEN'), 'the refusals were logged');
     for (const secret of secrets) assert.ok(!logs.includes(secret), 'a secret was logged');
+    assert.ok(bodies.length > 50, 'the refusals were read');
+    for (const secret of secrets) assert.ok(!bodies.some((body) => body.includes(secret)), 'a secret is in an error body');
   });
 });

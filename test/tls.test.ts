@@ -5,6 +5,8 @@ import { get, type IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { resolveOptions } from '../src/config/server-options.js';
+import { ConfigError } from '../src/errors/index.js';
 import { ATOM, entryXml, startTestServer, tempDir, type TestServer } from './support/server.js';
 
 interface Answer {
@@ -66,6 +68,11 @@ describe('TLS (--tls-cert, --tls-key)', () => {
   it('serves a request that asks for h2c as HTTP/1.1 over TLS too', async () => {
     const answer = await https('/feeds/orders?format=json', { headers: { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAARAAAAAAAIAAAAA' } });
     assert.equal(answer.status, 200);
+  });
+
+  it('refuses --tls-cert without --tls-key, and a file it cannot read, naming the flag', () => {
+    assert.throws(() => resolveOptions({ tlsCert: join(dir, 'cert.pem') }), (e) => e instanceof ConfigError && /--tls-cert/.test(e.message));
+    assert.throws(() => resolveOptions({ tlsCert: join(dir, 'none.pem'), tlsKey: join(dir, 'key.pem') }), (e) => e instanceof ConfigError && /--tls-cert.*none\.pem/.test(e.message));
   });
 
   it('does not answer plain HTTP', async () => {

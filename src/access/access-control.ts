@@ -12,8 +12,8 @@ const CACHE_SIZE = 10_000;
 /** How long the file must be quiet before it is read: editors write in several steps. */
 const SETTLE_MS = 50;
 
-/** Checked against when a Basic user is unknown, so that the answer takes as long as for a known one. */
-const DECOY = parseHash(hashSecret('decoy')) as SecretHash;
+/** Checked against when a Basic user is unknown, so that the answer takes as long as for a known one. Made when first needed: it costs a hash. */
+let decoy: SecretHash | undefined;
 
 export type AccessEvent = { readonly type: 'reloaded' } | { readonly type: 'invalid'; readonly error: ConfigError };
 
@@ -101,7 +101,7 @@ export class AccessControl {
     if (colon < 0) return null;
     const user = decoded.slice(0, colon);
     const principal = this.rules.principals.find((p) => p.user === user);
-    const ok = await verifySecret(decoded.slice(colon + 1), principal?.passwordHash ?? DECOY);
+    const ok = await verifySecret(decoded.slice(colon + 1), principal?.passwordHash ?? (decoy ??= parseHash(hashSecret('decoy')) as SecretHash));
     return ok && principal ? principal : null;
   }
 
