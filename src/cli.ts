@@ -33,6 +33,7 @@ Options (each also read from its environment variable):
   --cors ORIGINS        comma-separated origins whose pages may call and stream, or * (ATOMMQ_CORS)
   --max-connections-per-client N  beyond it a client's requests get 429 (ATOMMQ_MAX_CONNECTIONS_PER_CLIENT; default 256)
   --max-streams-per-client N      live streams per client address (ATOMMQ_MAX_STREAMS_PER_CLIENT; default 64)
+  --auto-create BOOL    true: RestMQ routes create unknown queues on first use; false: 404 (ATOMMQ_AUTO_CREATE; default true)
 `;
 
 const USAGE = `Usage: atommq <command> [options]

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { claim } from './support/groups-http.js';
 import { basic, bearer, handshake, startLoggedServer, writeAccessFile, type LoggedServer } from './support/access.js';
 import { ATOM, entryXml, problemOf, tempDir } from './support/server.js';
+import { eventually } from './support/streams.js';
 
 const OPS_PASSWORD = 'correct horse battery staple';
 const WRONG_PASSWORD = 'Tr0ub4dor&3';
@@ -16,6 +17,9 @@ const TOKEN_WITHOUT: Record<Grant, string> = {
 };
 const OPS = basic('ops', OPS_PASSWORD);
 const JSON_BODY = { 'Content-Type': 'application/json' };
+const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
+/** A RestMQ JSON-protocol command as `POST /queue` takes it. */
+const command = (cmd: object): { body: string; headers: Record<string, string> } => ({ body: `body=${encodeURIComponent(JSON.stringify(cmd))}`, headers: FORM });
 
 interface Request {
   path: string;
@@ -36,6 +40,8 @@ interface Route {
   upgrade?: boolean;
   /** The status with the grant, when not a 2xx. */
   ok?: number;
+  /** Waits, after the request with the grant, for what it does once answered. */
+  settle?: () => Promise<void>;
 }
 
 describe('access control: every route × every kind of caller', () => {
@@ -54,6 +60,16 @@ describe('access control: every route × every kind of caller', () => {
   };
   const at = (path: string, extra: Omit<Request, 'path'> = {}) => async (): Promise<Request> => ({ path, ...extra });
   const group = '/feeds/orders/groups/g';
+  /** RestMQ's take acknowledges its message once the answer is sent, after the client has it. */
+  const taken = (): Promise<void> => eventually(async () => {
+    const res = await fetch(url('/feeds/orders/groups/restmq'), { headers: { ...OPS, Accept: 'application/json' } });
+    return ((await res.json()) as { pending: number }).pending === 0;
+  }, 'the take acknowledged');
+  /** Adds a message to the RestMQ queue "orders" as ops; the path that takes it. */
+  const restmqAdd = async (): Promise<string> => {
+    assert.equal((await fetch(url('/q/orders'), { method: 'POST', headers: { ...OPS, ...FORM }, body: 'value=v' })).status, 200);
+    return '/q/orders';
+  };
 
   const ROUTES: Route[] = [
     { name: 'GET feed', method: 'GET', grant: 'read', prepare: at('/feeds/orders') },
@@ -82,6 +98,32 @@ describe('access control: every route × every kind of caller', () => {
     })),
     { name: 'GET dead letters', method: 'GET', grant: 'read', prepare: at(`${group}/dead`) },
     { name: 'POST dead requeue', method: 'POST', grant: 'admin', prepare: at(`${group}/dead/requeue`, { body: '{}', headers: JSON_BODY }) },
+    // RestMQ (DESIGN.md section 12): rest_producer is publish, rest_consumer consume, comet_consumer read.
+    { name: 'RestMQ POST /q/<queue>', method: 'POST', grant: 'publish', prepare: at('/q/orders', { body: 'value=v', headers: FORM }) },
+    { name: 'RestMQ GET /q/<queue>', method: 'GET', grant: 'consume', settle: taken, prepare: async () => ({ path: await restmqAdd() }) },
+    { name: 'RestMQ GET /?queue=', method: 'GET', grant: 'consume', settle: taken, prepare: async () => {
+      await restmqAdd();
+      return { path: '/?queue=orders' };
+    } },
+    { name: 'RestMQ POST /', method: 'POST', grant: 'publish', prepare: at('/', { body: 'queue=orders&value=v', headers: FORM }) },
+    { name: 'RestMQ POST /queue add', method: 'POST', grant: 'publish', prepare: at('/queue', command({ cmd: 'add', queue: 'orders', value: 'v' })) },
+    { name: 'RestMQ POST /queue get', method: 'POST', grant: 'consume', prepare: at('/queue', command({ cmd: 'get', queue: 'orders' })) },
+    { name: 'RestMQ POST /queue take', method: 'POST', grant: 'consume', settle: taken, prepare: at('/queue', command({ cmd: 'take', queue: 'orders' })) },
+    { name: 'RestMQ POST /queue del', method: 'POST', grant: 'admin', prepare: async () => {
+      const key = await (await fetch(url('/q/orders'), { method: 'POST', headers: { ...OPS, ...FORM }, body: 'value=v' })).text();
+      return { path: '/queue', ...command({ cmd: 'del', queue: 'orders', key: key.trim() }) };
+    } },
+    { name: 'RestMQ GET /p/<queue>', method: 'GET', grant: 'read', prepare: at('/p/orders') },
+    { name: 'RestMQ POST /p/<queue>', method: 'POST', grant: 'admin', prepare: at('/p/orders', { body: 'policy=roundrobin', headers: FORM }) },
+    { name: 'RestMQ GET /control/<queue>', method: 'GET', grant: 'read', prepare: at('/control/orders') },
+    { name: 'RestMQ POST /control/<queue>', method: 'POST', grant: 'admin', prepare: at('/control/orders', { body: 'status=stop', headers: FORM }) },
+    { name: 'RestMQ GET /stats/<queue>', method: 'GET', grant: 'read', prepare: at('/stats/orders') },
+    { name: 'RestMQ WebSocket upgrade /ws/<queue>', method: 'GET', grant: 'read', upgrade: true, ok: 101, prepare: at('/ws/orders') },
+    { name: 'RestMQ GET /ws/<queue> without upgrade', method: 'GET', grant: 'read', ok: 426, prepare: at('/ws/orders') },
+    { name: 'RestMQ DELETE /q/<queue>', method: 'DELETE', grant: 'admin', prepare: at('/q/orders') },
+    // QST v2 (DESIGN.md section 11): push is publish, pull consume.
+    { name: 'QST POST /qst/<feed>', method: 'POST', grant: 'publish', prepare: at('/qst/orders', { body: JSON.stringify([{ subject: 's', body: 'b' }]), headers: JSON_BODY }) },
+    { name: 'QST GET /qst/<feed>', method: 'GET', grant: 'consume', prepare: at('/qst/orders?format=json') },
   ];
 
   before(async () => {
@@ -92,6 +134,8 @@ describe('access control: every route × every kind of caller', () => {
       anonymous: { grants: { 'public-*': ['read'] } },
     });
     server = await startLoggedServer({ orders: { groups: { g: {} } }, 'public-news': {} }, { access }, dir);
+    // RestMQ's stats declare the queue's consumer group when first asked: asked here, the snapshots compare like with like.
+    await snapshot();
   });
   after(async () => {
     await server.close();
@@ -100,7 +144,7 @@ describe('access control: every route × every kind of caller', () => {
 
   /** What a refused request must leave as it was: the feed's entries and the groups' positions and counts. */
   const snapshot = async (): Promise<string> => {
-    const parts = await Promise.all(['/feeds/orders?format=json&lastid=0&limit=1000', '/feeds/orders/groups', `${group}/dead`]
+    const parts = await Promise.all(['/feeds/orders?format=json&lastid=0&limit=1000', '/feeds/orders/groups', `${group}/dead`, '/stats/orders']
       .map(async (path) => (await fetch(url(path), { headers: { ...OPS, Accept: 'application/json' } })).text()));
     return parts.join('\n').replace(/"(leaseExpires|oldestUnackedSeconds)":("[^"]*"|[0-9.]+)/g, '');
   };
@@ -144,6 +188,7 @@ describe('access control: every route × every kind of caller', () => {
       const allowed = await send(route, request, OPS);
       if (route.ok !== undefined) assert.equal(allowed.status, route.ok);
       else assert.ok(allowed.status >= 200 && allowed.status < 300, `with the grant: ${allowed.status} ${allowed.code ?? ''}`);
+      await route.settle?.();
     });
   }
 
@@ -155,6 +200,12 @@ describe('access control: every route × every kind of caller', () => {
     assert.match(ops, /public-news/);
     assert.match(ops, /orders/);
     assert.equal((await fetch(url('/'), { headers: bearer(BAD_TOKEN) })).status, 401);
+    for (const listing of ['/q', '/stats']) {
+      const anonymously = await (await fetch(url(listing))).text();
+      assert.match(anonymously, /public-news/, listing);
+      assert.doesNotMatch(anonymously, /"orders"/, listing);
+      assert.match(await (await fetch(url(listing), { headers: OPS })).text(), /"orders"/, listing);
+    }
   });
 
   it('anonymous grants apply without credentials; /healthz stays open', async () => {

@@ -29,6 +29,7 @@ export type { ClaimedMessage, GroupStatus, ReceiptOutcome } from './group-types.
 export type { ClaimOptions, ExtendOptions, NackOptions } from './groups.js';
 export type { ClientStats } from './http-transport.js';
 export type { PublishAtomOptions, PublishBatchOptions } from './publisher.js';
+export type { QstMessage, QstPullOptions, QstPushResult } from './qst.js';
 export { backoffDelay, DEFAULT_RETRY, type RetryEvent, type RetryPolicy } from './retry.js';
 export { readEvents, type SseEvent } from './sse.js';
 export type { FailureContext, FailurePhase, Handler, HandlerContext, SubscribeOptions } from './subscribe-options.js';

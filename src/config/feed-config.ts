@@ -121,7 +121,19 @@ export function loadFeedFile(path: string): FeedConfig {
   if (!parsed.success) {
     throw new ConfigError(`${path}: ${parsed.error.issues.map(describeIssue).join('; ')}`);
   }
-  const f = parsed.data;
+  return toConfig(name, parsed.data, path);
+}
+
+/**
+ * A feed with every default, as `{}` in a feed file gives: what a queue created on first use is
+ * served with (DESIGN.md section 12).
+ */
+export function defaultFeedConfig(name: string): FeedConfig {
+  return toConfig(name, feedFile.parse({}), name);
+}
+
+/** The validated fields of a feed file as the server uses them; `path` names the file in errors. */
+function toConfig(name: string, f: z.infer<typeof feedFile>, path: string): FeedConfig {
   const title = f.title ?? name;
   const author = f.author === undefined ? { name: title } : toPerson(f.author);
   let db: Dsn | undefined;

@@ -62,6 +62,11 @@ export interface ServerOptions {
   readonly maxConnectionsPerClient: number;
   /** Live streams (server-sent events, WebSocket, comet) one client address may hold open. @defaultValue 64 */
   readonly maxStreamsPerClient: number;
+  /**
+   * Whether the RestMQ routes create a queue (a feed without a file) the first time they are used
+   * with a name no feed has; when false, an unknown name is a 404. @defaultValue true
+   */
+  readonly autoCreate: boolean;
 }
 
 /** Raw option values as given on the command line or in the environment, before validation. */
@@ -90,6 +95,7 @@ export const OPTION_SOURCES = {
   cors: { flag: '--cors', env: 'ATOMMQ_CORS' },
   maxConnectionsPerClient: { flag: '--max-connections-per-client', env: 'ATOMMQ_MAX_CONNECTIONS_PER_CLIENT' },
   maxStreamsPerClient: { flag: '--max-streams-per-client', env: 'ATOMMQ_MAX_STREAMS_PER_CLIENT' },
+  autoCreate: { flag: '--auto-create', env: 'ATOMMQ_AUTO_CREATE' },
 } as const;
 
 const MIB = 1024 * 1024;
@@ -124,6 +130,7 @@ const schema = z.strictObject({
       'is a comma-separated list of origins (scheme://host[:port], no path or trailing slash), or *'),
   maxConnectionsPerClient: z.coerce.number().int().min(1).max(1_000_000).default(256),
   maxStreamsPerClient: z.coerce.number().int().min(1).max(1_000_000).default(64),
+  autoCreate: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 }).refine((o) => o.headersTimeout <= o.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than --request-timeout' })
   .refine((o) => (o.tlsCert === undefined) === (o.tlsKey === undefined), { path: ['tlsCert'], message: '--tls-cert and --tls-key go together' });
 

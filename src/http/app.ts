@@ -8,6 +8,8 @@ import { refuseWhileShuttingDown, type AppContext } from './context.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { healthzRouter } from './ops/healthz.js';
 import { groupsRouter } from './queues/groups-router.js';
+import { qstRouter } from './queues/qst/qst-router.js';
+import { restmqRouter } from './queues/restmq/restmq-router.js';
 import { requestView } from './request-view.js';
 import { streamsRouter } from './streams/streams-router.js';
 
@@ -47,6 +49,9 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.use(feedRouter(ctx));
   app.use(entryRouter(ctx));
   app.use(groupsRouter(ctx));
+  app.use(qstRouter(ctx));
+  // Before the service document's router: RestMQ's POST / and GET /?queue= share its path.
+  app.use(restmqRouter(ctx));
   app.use(serviceRouter(ctx));
   app.use(healthzRouter(ctx, pingStores));
   app.use(streamsRouter(ctx));

@@ -14,6 +14,7 @@ import { startAccess, warnIfOpen } from './access.js';
 import { attachHttp } from './attach-http.js';
 import { listeningUrls } from './listen-urls.js';
 import { startRetention } from './retention.js';
+import { ServedFeeds } from './served-feeds.js';
 
 export interface RunningServer {
   /** e.g. `http://127.0.0.1:8080` */
@@ -35,14 +36,14 @@ function openStore(stores: StoreSet, dsn: Dsn | undefined, source: string): void
 /**
  * Loads the feed files and opens every database they and the options name now, so that a bad path
  * fails start-up (or a file's reload) rather than the first request; declares the consumer groups
- * the files name.
+ * the files name; adds the queues created on first use, kept in the server's database.
  */
-async function openFeeds(options: ServerOptions, stores: StoreSet): Promise<FeedDirectory> {
+async function openFeeds(options: ServerOptions, stores: StoreSet): Promise<{ files: FeedDirectory; feeds: ServedFeeds }> {
   try {
     openStore(stores, undefined, '--db (ATOMMQ_DB)');
-    const feeds = new FeedDirectory(options.feedsDir, (feed) => openStore(stores, feed.db, 'field "db"'));
-    await Promise.all(feeds.list().map((feed) => declareGroups(stores.get(feed.db), feed.name, feed.groups)));
-    return feeds;
+    const files = new FeedDirectory(options.feedsDir, (feed) => openStore(stores, feed.db, 'field "db"'));
+    await Promise.all(files.list().map((feed) => declareGroups(stores.get(feed.db), feed.name, feed.groups)));
+    return { files, feeds: await ServedFeeds.open(files, stores.get(), options.autoCreate) };
   } catch (error) {
     await stores.close();
     throw error;
@@ -51,10 +52,11 @@ async function openFeeds(options: ServerOptions, stores: StoreSet): Promise<Feed
 
 /**
  * Follows the feed files while the server runs: a feed whose file is gone ends its streams, a file
- * mounted or changed declares its consumer groups; each is logged.
+ * mounted or changed declares its consumer groups and takes back the policy set over HTTP; each
+ * is logged.
  */
-function followFeeds(feeds: FeedDirectory, stores: StoreSet, hub: Hub, logger: Logger): void {
-  feeds.watch((event) => {
+function followFeeds(files: FeedDirectory, feeds: ServedFeeds, stores: StoreSet, hub: Hub, logger: Logger): void {
+  files.watch((event) => {
     if (event.type === 'invalid') logger.error(event.error.message);
     else if (event.type === 'unmounted') {
       logger.info({ feed: event.name }, 'feed unmounted');
@@ -63,6 +65,8 @@ function followFeeds(feeds: FeedDirectory, stores: StoreSet, hub: Hub, logger: L
       logger.info({ feed: event.feed.name }, `feed ${event.type}`);
       declareGroups(stores.get(event.feed.db), event.feed.name, event.feed.groups)
         .catch((error: unknown) => logger.error({ err: error, feed: event.feed.name }, 'declaring the consumer groups of the feed file failed'));
+      feeds.fileChanged(event.feed.name)
+        .catch((error: unknown) => logger.error({ err: error, feed: event.feed.name }, 'dropping the policy set over HTTP failed'));
     }
   });
 }
@@ -77,28 +81,32 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const hub = new Hub({
     logger: (level, message) => logger[level](message),
     policyOf: (name) => feeds.get(name)?.delivery ?? 'broadcast',
+    pausedOf: (name) => feeds.stopped(name),
   });
   const stores = new StoreSet(options.db, storeFactory(options), (changes) => {
     for (const change of changes) hub.distribute(change);
   });
   const access = startAccess(options, logger);
-  let feeds: FeedDirectory;
+  let opened: Awaited<ReturnType<typeof openFeeds>>;
   try {
-    feeds = await openFeeds(options, stores);
+    opened = await openFeeds(options, stores);
   } catch (error) {
     access?.close();
     throw error;
   }
+  const { files, feeds } = opened;
+  feeds.onChange((name) => hub.retune(name));
   const shutdown = new AbortController();
   const ctx: AppContext = {
     options, hub, logger, access,
     clients: new ClientLimits(options.maxConnectionsPerClient, options.maxStreamsPerClient),
     feeds,
+    queues: feeds,
     storeFor: (feed) => stores.get(feed.db),
     shutdown: shutdown.signal,
     startedAt: new Date().toISOString(),
   };
-  followFeeds(feeds, stores, hub, logger);
+  followFeeds(files, feeds, stores, hub, logger);
   const retention = startRetention(ctx, options.pruneInterval, logger);
   const http = await attachHttp(ctx, createApp(ctx, () => stores.ping()));
 
@@ -115,7 +123,7 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
       // First, so that the answers the abort below wakes (held long-polls) close their connections.
       const drained = http.drain(() => hub.close());
       shutdown.abort();
-      feeds.close();
+      files.close();
       access?.close();
       retention.stop();
       await drained;

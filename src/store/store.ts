@@ -3,6 +3,7 @@
  * never to SQL. Each method is one atomic state change or one consistent read.
  */
 import type { GroupStore } from './groups.js';
+import type { QueueStore } from './queues.js';
 
 /** One stored change of a feed: a live entry, or the tombstone of a deleted one. */
 export interface StoredEntry {
@@ -135,6 +136,11 @@ export interface Retention {
 export interface Store {
   /** Publishes an entry at a new seq; resolves once the commit is durable. Throws IDEMPOTENCY_CONFLICT. */
   append(request: AppendRequest): Promise<AppendResult>;
+  /**
+   * Publishes several entries in one transaction, all or nothing: when one is refused
+   * (IDEMPOTENCY_CONFLICT, naming it) none is stored. Results in the requests' order.
+   */
+  appendBatch(requests: readonly AppendRequest[]): Promise<AppendResult[]>;
   /** Replaces an entry and moves it to a new seq. Throws ENTRY_NOT_FOUND, ENTRY_GONE or PRECONDITION_FAILED. */
   replace(request: ChangeRequest): Promise<StoredEntry>;
   /** Deletes an entry by appending its tombstone at a new seq. Same errors as `replace`. */
@@ -152,6 +158,8 @@ export interface Store {
 
   /** Consumer groups over the feeds of this store (DESIGN.md section 10). */
   readonly groups: GroupStore;
+  /** What the queue faces keep about each queue (DESIGN.md section 12). */
+  readonly queues: QueueStore;
 
   /** Called after every durable commit with the changes it made, in seq order. */
   onCommit(listener: (changes: readonly StoredEntry[]) => void): void;

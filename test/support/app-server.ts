@@ -13,6 +13,7 @@ import { resolveOptions } from '../../src/config/server-options.js';
 import { createApp } from '../../src/http/app.js';
 import type { AppContext } from '../../src/http/context.js';
 import { Hub } from '../../src/hub/hub.js';
+import { ServedFeeds } from '../../src/runtime/served-feeds.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { makeFeedsDir, tempDir } from './server.js';
 
@@ -33,9 +34,12 @@ export async function startAppServer(feeds: Record<string, object>): Promise<App
     for (const change of changes) hub.distribute(change);
   });
   const shutdown = new AbortController();
+  const feedCatalogue = await ServedFeeds.open(new FeedDirectory(feedsDir), store, true);
+  feedCatalogue.onChange((name) => hub.retune(name));
   const ctx: AppContext = {
     options: resolveOptions({ port: '0', feedsDir, db: `sqlite:${dbPath}` }),
-    feeds: new FeedDirectory(feedsDir),
+    feeds: feedCatalogue,
+    queues: feedCatalogue,
     storeFor: () => store,
     hub,
     logger: pino({ level: 'silent' }),

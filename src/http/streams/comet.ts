@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Change } from '../../store/store.js';
 import { requestIdFor } from '../access-log.js';
-import { requireFeed, type AppContext } from '../context.js';
+import type { AppContext } from '../context.js';
 import { FeedStream, renderChange, type StreamEnd } from './feed-stream.js';
 import { openStream, ResponseSink, type ResponseFraming } from './response-sink.js';
 import { readStreamCursor } from '../read-params.js';
@@ -18,10 +18,12 @@ const cometFraming: ResponseFraming = {
 /**
  * `GET /c/<name>`: RestMQ's comet consumer. One long response that carries each message as a line
  * of JSON (the entry as `?format=json` gives it, with its seq) until the client leaves. Live
- * messages by default; `Xlastid` or `?lastid=` first sends what follows the cursor.
+ * messages by default; `Xlastid` or `?lastid=` first sends what follows the cursor. The queue's
+ * policy and status apply (a stopped queue sends nothing until started).
  */
 export async function streamLines(ctx: AppContext, req: Request, res: Response): Promise<void> {
-  const feed = requireFeed(ctx, req);
+  // RestMQ's consumer binds to a queue that does not exist yet: it is created, as on any first use.
+  const feed = await ctx.queues.ensure(String(req.params.name));
   const cursor = await readStreamCursor(requestView(ctx, req), feed, ctx.storeFor(feed));
   const stream = new FeedStream(ctx, {
     transport: 'comet', feed, cursor, format: 'json', sink: new ResponseSink(res, cometFraming), requestId: requestIdFor(res),

@@ -1,21 +1,16 @@
 import type { Socket } from 'node:net';
 import { v4 as uuidv4 } from 'uuid';
-import { withSeq, withXmlBase } from '../../atom/finish-entry.js';
 import type { FeedConfig } from '../../config/feed-config.js';
 import { AtomMQError } from '../../errors/index.js';
-import type { DeliveryPolicy } from '../../hub/hub.js';
+import type { DeliveryPolicy, DeliveryState } from '../../hub/hub.js';
 import type { Change } from '../../store/store.js';
-import { ChangeQueue } from './change-queue.js';
 import type { AppContext } from '../context.js';
 import { representationOf, type Format, type StreamCursor } from '../read-params.js';
+import { ChangeQueue } from './change-queue.js';
+import { endOf, type StreamEnd } from './stream-end.js';
 
-/** Why the server ends a stream. Transports tell the peer: an SSE event, a WebSocket close code, a last JSON line. */
-export interface StreamEnd {
-  readonly code: 'SHUTTING_DOWN' | 'FEED_REMOVED' | 'SLOW_CONSUMER' | 'STREAM_FAILED';
-  readonly detail: string;
-  /** The seq of the last change written to this stream: the cursor to resume from. */
-  readonly lastid?: number | undefined;
-}
+export type { StreamEnd } from './stream-end.js';
+export { frameOf, renderChange } from './stream-frames.js';
 
 /** One transport's way of writing to one peer: an SSE or comet response, a WebSocket. */
 export interface StreamSink {
@@ -64,10 +59,16 @@ const BACKLOG_PAGE = 200;
  *
  * Round-robin: the stream is one of the feed's consumers and gets live messages only, each of them
  * alone; while its socket is backed up it refuses messages, which the hub hands to the next one.
+ *
+ * Paused (delivery to the feed's consumers stopped, see Hub.retune): a broadcast stream writes
+ * nothing and keeps nothing, only the seq it stopped after; resumed, it reads what it missed from
+ * the store as a backlog. A round-robin stream's messages are parked by the hub meanwhile.
  */
 export class FeedStream {
   readonly id: string;
-  readonly delivery: DeliveryPolicy;
+  /** The hub's policy for this stream: it changes when the feed's does (`retune`). */
+  private delivery: DeliveryPolicy;
+  private paused = false;
   private readonly releaseSlot: () => void;
   // Set by register(), which the constructor calls.
   private state: 'backlog' | 'live' | 'ending' | 'ended' = 'live';
@@ -104,10 +105,10 @@ export class FeedStream {
     const { feed, cursor } = options;
     const delivery = ctx.hub.register(this.id, {
       feed: feed.name,
-      onClose: (why) => this.end(why === 'feed-removed'
-        ? { code: 'FEED_REMOVED', detail: `feed "${feed.name}" was removed (its file is gone); its entries are kept, and served again if the file comes back` }
-        : { code: 'SHUTTING_DOWN', detail: 'the server is shutting down; reconnect (to another instance) to resume' }),
+      onClose: (why) => this.end(endOf(why, feed.name)),
+      onRetune: (state) => this.retune(state),
     }, (change) => (this.delivery === 'roundrobin' ? this.take(change) : this.offer(change)));
+    this.paused = ctx.hub.isPaused(feed.name);
     // The feed's file may have gone while the request was being read: the hub has already ended its streams.
     if (!ctx.feeds.get(feed.name)) {
       ctx.hub.unregister(this.id);
@@ -138,12 +139,8 @@ export class FeedStream {
     const { feed, transport, requestId } = this.options;
     this.ctx.logger.info({ reqId: requestId, stream: this.id, feed: feed.name, delivery: this.delivery, cursor: this.sent },
       `${transport} stream opened on feed ${feed.name}${this.sent === undefined ? '' : ` after ${this.sent}`}`);
-    if (this.state === 'backlog') {
-      this.sendBacklog().catch((error: unknown) => {
-        this.ctx.logger.error({ err: error, stream: this.id }, 'stream backlog failed');
-        this.end({ code: 'STREAM_FAILED', detail: 'reading the backlog failed; reconnect to resume' });
-      });
-    } else if (this.delivery === 'roundrobin') this.ctx.hub.resume(this.id);
+    if (this.state === 'backlog') this.startBacklog();
+    else if (this.delivery === 'roundrobin') this.ctx.hub.resume(this.id);
     else this.flush();
   }
 
@@ -172,9 +169,30 @@ export class FeedStream {
     else if (!this.busy) this.flush();
   }
 
+  /** Follows a change of the feed's delivery: its policy, or a pause or resume. */
+  private retune(state: DeliveryState): void {
+    if (this.state === 'ending' || this.state === 'ended') return;
+    this.delivery = state.delivery;
+    if (state.paused === this.paused) return;
+    this.paused = state.paused;
+    if (state.paused) {
+      // What is buffered is in the store too: it is read again on resume.
+      const first = this.queue.first;
+      if (first && this.sent === undefined) this.sent = first.seq - 1;
+      this.queue.clear();
+    } else if (this.delivery === 'broadcast' && this.sent !== undefined) {
+      this.state = 'backlog';
+      if (!this.busy) this.startBacklog();
+    } else this.state = 'live';
+  }
+
   /** Broadcast sender: takes every change, into the buffer unless it can be written now. */
   private offer(change: Change): boolean {
     if (this.state === 'ending' || this.state === 'ended') return false;
+    if (this.paused) {
+      this.sent ??= change.seq - 1;
+      return true;
+    }
     if (this.state === 'live' && !this.busy && this.queue.length === 0) {
       if (!this.write(change)) this.awaitDrain();
       return true;
@@ -202,7 +220,7 @@ export class FeedStream {
 
   /** Round-robin sender: takes a change only when it can be written now. */
   private take(change: Change): boolean {
-    if (this.state !== 'live' || this.busy) return false;
+    if (this.state !== 'live' || this.busy || this.paused) return false;
     if (!this.options.sink.writable) {
       this.gone();
       return false;
@@ -229,7 +247,15 @@ export class FeedStream {
     void this.options.sink.drained().then(() => {
       this.busy = false;
       if (this.state === 'live' && this.delivery === 'roundrobin') this.ctx.hub.resume(this.id);
+      else if (this.state === 'backlog') this.startBacklog();
       else this.flush();
+    });
+  }
+
+  private startBacklog(): void {
+    this.sendBacklog().catch((error: unknown) => {
+      this.ctx.logger.error({ err: error, stream: this.id }, 'stream backlog failed');
+      this.end({ code: 'STREAM_FAILED', detail: 'reading the backlog failed; reconnect to resume' });
     });
   }
 
@@ -256,7 +282,7 @@ export class FeedStream {
         // Each change is let go once written: a reader that stops reading holds what is left of the
         // page, not also the frames already handed to its socket.
         for (let change = page.changes.shift(); change; change = page.changes.shift()) {
-          if (this.state !== 'backlog') return;
+          if (this.state !== 'backlog' || this.paused) return;
           // Everything from the buffer's first change on is in the buffer.
           const first = this.queue.first;
           if (first && change.seq >= first.seq) {
@@ -265,7 +291,7 @@ export class FeedStream {
           }
           if (!this.write(change)) await this.options.sink.drained();
         }
-        if (this.state !== 'backlog') return;
+        if (this.state !== 'backlog' || this.paused) return;
         // The buffer was dropped after this page was read: what it held is only in the store.
         if (this.resets !== resets) continue;
         if (caughtUp || !page.more) break;
@@ -291,24 +317,4 @@ export class FeedStream {
     clearInterval(this.heartbeat);
     if (this.state === 'ended') this.queue.clear();
   }
-}
-
-const frames = new WeakMap<Change, Map<string, Buffer>>();
-
-/**
- * A change's bytes for one kind of stream, made (and encoded) once per change however many
- * streams carry it: a broadcast to many readers hands the same Change to all of them.
- */
-export function frameOf(change: Change, kind: string, make: (change: Change) => string): Buffer {
-  let byKind = frames.get(change);
-  if (!byKind) frames.set(change, (byKind = new Map()));
-  let frame = byKind.get(kind);
-  if (frame === undefined) byKind.set(kind, (frame = Buffer.from(make(change))));
-  return frame;
-}
-
-/** A change as the entry document a stream carries: Atom (with xml:base) or JSON, with its seq. */
-export function renderChange(change: Change, format: Format, base: string): string {
-  const rendered = withSeq(change, change.seq, change.deleted);
-  return format === 'json' ? rendered.json : withXmlBase(rendered.xml, base);
 }

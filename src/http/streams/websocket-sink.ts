@@ -10,6 +10,7 @@ const HIGH_WATER = 256 * 1024;
 export const CLOSE_CODES: Record<StreamEnd['code'], number> = {
   SHUTTING_DOWN: 1001, // going away
   FEED_REMOVED: 1001, // going away: the feed's URL is gone
+  QUEUE_PURGED: 1001, // going away: the queue was emptied
   SLOW_CONSUMER: 1013, // try again later
   STREAM_FAILED: 1011, // internal error
 };

@@ -15,6 +15,8 @@ import { WebSocketSink } from './websocket-sink.js';
 
 /** `/feeds/<name>/ws`, or the feed URL itself with an Upgrade. */
 const PATH = /^\/feeds\/([^/]+)(?:\/ws)?\/?$/;
+/** RestMQ's `/ws/<queue>`, which creates the queue on first use as its other routes do. */
+const QUEUE_PATH = /^\/ws\/([^/]+)\/?$/;
 
 export interface WebSocketEndpoint {
   /** Answers a request with `Upgrade: websocket` (src/http/upgrade.ts sends it here). */
@@ -25,8 +27,9 @@ export interface WebSocketEndpoint {
 
 /** The feed a handshake names, refused (with its HTTP status) before anything is read from the store. */
 async function feedOfHandshake(ctx: AppContext, view: RequestView, req: IncomingMessage, url: URL): Promise<FeedConfig> {
-  const match = PATH.exec(url.pathname);
-  if (!match) throw new AtomMQError('NOT_FOUND', `nothing is served at ${url.pathname} over WebSocket; use /feeds/<name>/ws`);
+  const feedMatch = PATH.exec(url.pathname);
+  const match = feedMatch ?? QUEUE_PATH.exec(url.pathname);
+  if (!match) throw new AtomMQError('NOT_FOUND', `nothing is served at ${url.pathname} over WebSocket; use /feeds/<name>/ws or /ws/<queue>`);
   let name: string;
   try {
     name = decodeURIComponent(match[1] as string);
@@ -34,11 +37,12 @@ async function feedOfHandshake(ctx: AppContext, view: RequestView, req: Incoming
     throw new AtomMQError('BAD_REQUEST', `the feed name in ${url.pathname} is not valid percent-encoding`);
   }
   await requireGrant(ctx, view, name, 'read');
-  const feed = feedNamed(ctx, name);
+  // A feed must exist before anything else is checked; a queue is created once the handshake is known to be one.
+  const known = feedMatch ? feedNamed(ctx, name) : undefined;
   if (req.method !== 'GET') {
     throw new AtomMQError('METHOD_NOT_ALLOWED', `a WebSocket handshake is a GET request (RFC 6455 4.1), not ${req.method}`, { headers: { Allow: 'GET' } });
   }
-  return feed;
+  return known ?? ctx.queues.ensure(name);
 }
 
 /** Reads and checks a handshake, then upgrades the connection and starts its stream. */

@@ -3,13 +3,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AtomMQError } from '../../errors/index.js';
+import { checkQueueChange, type QueueChange, type QueueRecord, type QueueStore } from '../queues.js';
 import type {
   AppendRequest, AppendResult, Change, ChangeRequest, FeedBounds, Page, PageRequest, Representation, Retention, Store, StoredEntry,
 } from '../store.js';
 import { SqliteGroups } from './group-store.js';
+import { QueueReads } from './queue-table.js';
 import { changeColumns, COLUMNS, toChange, toEntry, type ChangeRow, type Row } from './schema.js';
 import type { FromWriter, QueuedWrite, ToWriter, WriterData } from './writer-thread.js';
-import { openDatabase, type Durability, type Outcome, type WriteOp, type WriteResult } from './writer.js';
+import { openDatabase, type AppendOutcome, type Durability, type Outcome, type WriteOp, type WriteResult } from './writer.js';
 
 export interface SqliteStoreOptions {
   /** The database file; created, with its directory, if missing. */
@@ -31,10 +33,10 @@ export interface SqliteStoreOptions {
  */
 const WRITES_PER_MESSAGE = 8;
 
-/** A committed write: what the writer reported, and the change it made, if any. */
+/** A committed write: what the writer reported, and the changes it made, in seq order. */
 interface Committed {
   readonly result: WriteResult;
-  readonly change?: StoredEntry | undefined;
+  readonly changes: readonly StoredEntry[];
 }
 
 interface Pending {
@@ -53,6 +55,7 @@ export class SqliteStore implements Store {
   private readonly writer: Worker;
   private readonly s;
   readonly groups: SqliteGroups;
+  readonly queues: QueueStore;
   private readonly pending = new Map<number, Pending>();
   /** Writes of this turn of the event loop not yet sent to the writer (see WRITES_PER_MESSAGE). */
   private outbox: QueuedWrite[] = [];
@@ -83,6 +86,16 @@ export class SqliteStore implements Store {
       if (result.op !== 'group') throw new Error(`unexpected writer result ${result.op}`);
       return result.outcome;
     });
+    const queueReads = new QueueReads(db);
+    this.queues = {
+      list: async () => queueReads.list(),
+      update: async (change: QueueChange): Promise<QueueRecord> => {
+        checkQueueChange(change);
+        const { result } = await this.write({ op: 'queue', change });
+        if (result.op !== 'queue') throw new Error(`unexpected writer result ${result.op}`);
+        return result.record;
+      },
+    };
     this.writer = new Worker(new URL('./writer-thread.js', import.meta.url), {
       workerData: { path: options.path, durability } satisfies WriterData,
     });
@@ -92,10 +105,20 @@ export class SqliteStore implements Store {
   }
 
   async append(request: AppendRequest): Promise<AppendResult> {
-    const { result, change } = await this.write({ op: 'append', request });
+    const { result, changes } = await this.write({ op: 'append', request });
     if (result.op === 'duplicate') return { created: false, entry: toEntry(result.row) };
-    if (!change) throw new Error(`unexpected writer result ${result.op}`);
-    return { created: true, entry: change };
+    if (!changes[0]) throw new Error(`unexpected writer result ${result.op}`);
+    return { created: true, entry: changes[0] };
+  }
+
+  async appendBatch(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
+    if (requests.length === 0) return [];
+    const { result, changes } = await this.write({ op: 'appendBatch', requests });
+    if (result.op !== 'appendBatch') throw new Error(`unexpected writer result ${result.op}`);
+    let next = 0;
+    return result.results.map((r) => (r.op === 'duplicate'
+      ? { created: false, entry: toEntry(r.row) }
+      : { created: true, entry: changes[next++] as StoredEntry }));
   }
 
   replace(request: ChangeRequest): Promise<StoredEntry> {
@@ -161,9 +184,9 @@ export class SqliteStore implements Store {
   }
 
   private async change(request: ChangeRequest, op: 'replace' | 'remove'): Promise<StoredEntry> {
-    const { result, change } = await this.write({ op, request });
-    if (!change) throw new Error(`unexpected writer result ${result.op}`);
-    return change;
+    const { result, changes } = await this.write({ op, request });
+    if (!changes[0]) throw new Error(`unexpected writer result ${result.op}`);
+    return changes[0];
   }
 
   private write(op: WriteOp): Promise<Committed> {
@@ -208,9 +231,9 @@ export class SqliteStore implements Store {
         p.reject(new AtomMQError(outcome.error.code, outcome.error.message));
         return;
       }
-      const change = changeOf(p.op, outcome.result);
-      if (change) changes.push(change);
-      p.resolve({ result: outcome.result, change });
+      const made = changesOf(p.op, outcome.result);
+      changes.push(...made);
+      p.resolve({ result: outcome.result, changes: made });
     });
     if (changes.length) for (const listener of this.listeners) listener(changes);
   }
@@ -247,14 +270,21 @@ function byRepresentation<T>(prepare: (columns: string) => T): Record<Representa
   return { both: prepare(changeColumns(undefined)), xml: prepare(changeColumns('xml')), json: prepare(changeColumns('json')) };
 }
 
-/** The change a committed write made, as listeners (the hub) receive it. */
-function changeOf(op: WriteOp, result: WriteResult): StoredEntry | undefined {
-  if (op.op === 'append' && result.op === 'append') {
-    const revision = op.request.candidates.find((c) => c.key === result.key)?.revision;
-    return revision && { seq: result.seq, feed: op.request.feed, key: result.key, deleted: false, ...revision };
+/** The entry an append stored, unless it found the one it retries. */
+function appended(request: AppendRequest, result: AppendOutcome): StoredEntry[] {
+  if (result.op !== 'append') return [];
+  const revision = request.candidates.find((c) => c.key === result.key)?.revision;
+  return revision ? [{ seq: result.seq, feed: request.feed, key: result.key, deleted: false, ...revision }] : [];
+}
+
+/** The changes a committed write made, as listeners (the hub) receive them. */
+function changesOf(op: WriteOp, result: WriteResult): StoredEntry[] {
+  if (op.op === 'append' && (result.op === 'append' || result.op === 'duplicate')) return appended(op.request, result);
+  if (op.op === 'appendBatch' && result.op === 'appendBatch') {
+    return result.results.flatMap((r, i) => appended(op.requests[i] as AppendRequest, r));
   }
   if ((op.op === 'replace' || op.op === 'remove') && (result.op === 'replace' || result.op === 'remove')) {
-    return { seq: result.seq, feed: op.request.feed, key: op.request.key, deleted: op.op === 'remove', ...op.request.revision };
+    return [{ seq: result.seq, feed: op.request.feed, key: op.request.key, deleted: op.op === 'remove', ...op.request.revision }];
   }
-  return undefined;
+  return [];
 }

@@ -1,24 +1,34 @@
 import Database from 'better-sqlite3';
 import { AtomMQError } from '../../errors/index.js';
+import type { QueueChange, QueueRecord } from '../queues.js';
 import type { AppendRequest, ChangeRequest, Retention, Revision } from '../store.js';
 import { applyGroupSchema } from './group-schema.js';
 import { GroupWriter, type GroupOp, type GroupOutcome } from './group-writer.js';
+import { applyQueueSchema, QueueWriter } from './queue-table.js';
 import { applySchema, COLUMNS, type Row } from './schema.js';
 
 /** A write as it crosses to the writer thread: plain data, no callbacks. */
 export type WriteOp =
   | { readonly op: 'append'; readonly request: AppendRequest }
+  | { readonly op: 'appendBatch'; readonly requests: readonly AppendRequest[] }
   | { readonly op: 'replace' | 'remove'; readonly request: ChangeRequest }
   | { readonly op: 'prune'; readonly feed: string; readonly retention: Retention; readonly now: number }
-  | { readonly op: 'group'; readonly request: GroupOp };
+  | { readonly op: 'group'; readonly request: GroupOp }
+  | { readonly op: 'queue'; readonly change: QueueChange };
+
+/** What one append did: stored a new entry, or found the one it retries. */
+export type AppendOutcome =
+  | { readonly op: 'append'; readonly seq: number; readonly key: string }
+  | { readonly op: 'duplicate'; readonly row: Row };
 
 /** What a write did. Only what the caller does not already know comes back (seqs, the chosen key). */
 export type WriteResult =
-  | { readonly op: 'append'; readonly seq: number; readonly key: string }
-  | { readonly op: 'duplicate'; readonly row: Row }
+  | AppendOutcome
+  | { readonly op: 'appendBatch'; readonly results: readonly AppendOutcome[] }
   | { readonly op: 'replace' | 'remove'; readonly seq: number }
   | { readonly op: 'prune'; readonly removed: number }
-  | { readonly op: 'group'; readonly outcome: GroupOutcome };
+  | { readonly op: 'group'; readonly outcome: GroupOutcome }
+  | { readonly op: 'queue'; readonly record: QueueRecord };
 
 export type Outcome =
   | { readonly ok: true; readonly result: WriteResult }
@@ -60,6 +70,7 @@ function configure(db: Database.Database, durability: Durability): void {
   db.pragma(`cache_size = -${CACHE_KIB}`);
   applySchema(db);
   applyGroupSchema(db);
+  applyQueueSchema(db);
 }
 
 /**
@@ -70,6 +81,8 @@ function configure(db: Database.Database, durability: Durability): void {
 export class SqliteWriter {
   private readonly s;
   private readonly groups: GroupWriter;
+  private readonly queues: QueueWriter;
+  private readonly appendAll: (requests: readonly AppendRequest[]) => AppendOutcome[];
   private readonly commitBatch: (ops: readonly WriteOp[]) => Outcome[];
 
   constructor(readonly db: Database.Database) {
@@ -88,6 +101,17 @@ export class SqliteWriter {
         'DELETE FROM entries WHERE seq IN (SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT ?) AND edited_ms < ?'),
     };
     this.groups = new GroupWriter(db);
+    this.queues = new QueueWriter(db);
+    // Nested in the batch's transaction, so a savepoint: a refused message takes the whole batch
+    // back with it, and leaves the other writes of the commit intact.
+    this.appendAll = db.transaction((requests: readonly AppendRequest[]) => requests.map((request, i) => {
+      try {
+        return this.append(request);
+      } catch (error) {
+        if (!(error instanceof AtomMQError)) throw error;
+        throw new AtomMQError(error.code, `message ${i + 1} of ${requests.length}: ${error.message}`);
+      }
+    }));
     this.commitBatch = db.transaction((ops: readonly WriteOp[]) => ops.map((op) => {
       try {
         return { ok: true, result: this.apply(op) } as const;
@@ -106,14 +130,16 @@ export class SqliteWriter {
   private apply(op: WriteOp): WriteResult {
     switch (op.op) {
       case 'append': return this.append(op.request);
+      case 'appendBatch': return { op: 'appendBatch', results: this.appendAll(op.requests) };
       case 'replace':
       case 'remove': return { op: op.op, seq: this.change(op.request, op.op === 'remove') };
       case 'prune': return { op: 'prune', removed: this.prune(op.feed, op.retention, op.now) };
       case 'group': return { op: 'group', outcome: this.groups.apply(op.request) };
+      case 'queue': return { op: 'queue', record: this.queues.update(op.change) };
     }
   }
 
-  private append(request: AppendRequest): WriteResult {
+  private append(request: AppendRequest): AppendOutcome {
     const earlier = this.earlier(request);
     if (earlier) return { op: 'duplicate', row: earlier };
     const chosen = request.candidates.find((c, i) => i === request.candidates.length - 1 || !this.s.member.get(request.feed, c.key));
