@@ -3,9 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { AccessControl } from '../src/access/access-control.js';
 import { loadAccessFile } from '../src/access/access-file.js';
 import { parseHash, verifySecret, type SecretHash } from '../src/access/secrets.js';
-import { ConfigError } from '../src/errors/index.js';
+import { AtomMQError, ConfigError } from '../src/errors/index.js';
 import { bearer, startLoggedServer, writeAccessFile } from './support/access.js';
 import { CLI, tempDir } from './support/server.js';
 import { eventually } from './support/streams.js';
@@ -58,6 +59,24 @@ describe('the access file', () => {
       const server = await startLoggedServer({ orders: {} }, { host });
       await server.close();
       assert.equal(server.logs.some((line) => line.includes('"level":40') && line.includes('no access file')), warns, host);
+    }
+  });
+});
+
+describe('the verdict cache', () => {
+  it('checks a secret by scrypt once: later checks of the same credentials answer at once, without a promise', async () => {
+    const dir = tempDir();
+    try {
+      const access = new AccessControl(writeAccessFile(dir, { reader: { tokens: ['cached-token'], grants: { orders: ['read'] } } }));
+      const first = access.require('Bearer cached-token', 'orders', 'read');
+      assert.ok(first instanceof Promise, 'the first check runs scrypt');
+      await first;
+      for (let i = 0; i < 1000; i++) assert.equal(access.require('Bearer cached-token', 'orders', 'read'), undefined);
+      await assert.rejects(async () => access.require('Bearer wrong-token', 'orders', 'read'), (e) => e instanceof AtomMQError && e.code === 'UNAUTHORIZED');
+      assert.throws(() => access.require('Bearer wrong-token', 'orders', 'read'), (e) => e instanceof AtomMQError && e.code === 'UNAUTHORIZED',
+        'a refused secret is remembered too');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
