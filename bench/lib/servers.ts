@@ -27,7 +27,7 @@ export function atomMqPaths(workDir: string, name: string): { dir: string; feeds
   return { dir, feedsDir, feedFile, dbPath: join(dir, 'atommq.db') };
 }
 
-export async function startAtomMq(workDir: string, name: string): Promise<ChildServer> {
+export async function startAtomMq(workDir: string, name: string, extraArgs: readonly string[] = []): Promise<ChildServer> {
   const { dir, feedsDir } = atomMqPaths(workDir, name);
   const port = await freePort();
   return startChildServer({
@@ -46,6 +46,7 @@ export async function startAtomMq(workDir: string, name: string): Promise<ChildS
       // The baselines log nothing per request; neither does AtomMQ at warn (no access log).
       '--log-level',
       'warn',
+      ...extraArgs,
     ],
     port,
     cwd: repoRoot,

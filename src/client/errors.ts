@@ -85,6 +85,19 @@ export class HttpError extends AtomMQClientError {
   }
 }
 
+/**
+ * 401: the server knows no principal by the credentials given (a bad token or password), or none
+ * were given and the request needs some. Give `token`, or `http://user:password@host` as the URL.
+ */
+export class UnauthorizedError extends HttpError {
+  override readonly name: string = 'UnauthorizedError';
+}
+
+/** 403: the credentials are good, but their principal has no grant for this (the access file's `grants`). */
+export class ForbiddenError extends HttpError {
+  override readonly name: string = 'ForbiddenError';
+}
+
 /** The server could not be reached, or the connection broke before a complete answer. */
 export class ConnectionError extends AtomMQClientError {
   override readonly name = 'ConnectionError';

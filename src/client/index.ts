@@ -20,8 +20,8 @@
 export { AtomMQClient } from './client.js';
 export { FileCursorStore, MemoryCursorStore, type CursorStore } from './cursor-store.js';
 export {
-  AbortedError, AtomMQClientError, ConnectionError, CursorStoreError, GapError, HandlerError, HttpError, InvalidArgumentError,
-  LeaseLostError, PublishBatchError, ReceiptError, ResponseError, TimeoutError,
+  AbortedError, AtomMQClientError, ConnectionError, CursorStoreError, ForbiddenError, GapError, HandlerError, HttpError,
+  InvalidArgumentError, LeaseLostError, PublishBatchError, ReceiptError, ResponseError, TimeoutError, UnauthorizedError,
   type ClientErrorCode, type Problem,
 } from './errors.js';
 export type { ReadOptions } from './feed-reader.js';

@@ -14,6 +14,8 @@ export const ERRORS = {
   INVALID_PARAMETER: { status: 400, title: 'Invalid parameter' },
   INVALID_HEADER: { status: 400, title: 'Invalid header' },
   RECEIPT_INVALID: { status: 400, title: 'Invalid receipt' },
+  UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
+  FORBIDDEN: { status: 403, title: 'Forbidden' },
   INVALID_MESSAGE: { status: 400, title: 'Invalid message' },
   FEED_NOT_FOUND: { status: 404, title: 'Feed not found' },
   ENTRY_NOT_FOUND: { status: 404, title: 'Entry not found' },
@@ -32,6 +34,7 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },
   UPGRADE_REQUIRED: { status: 426, title: 'Upgrade required' },
+  TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests' },
   SHUTTING_DOWN: { status: 503, title: 'Shutting down' },
   CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -1,5 +1,6 @@
 import express, { type Express, type Response } from 'express';
 import { accessLog } from './access-log.js';
+import { cors } from './cors.js';
 import { entryRouter } from './atompub/entry-router.js';
 import { feedRouter } from './atompub/feed-router.js';
 import { serviceRouter } from './atompub/service-router.js';
@@ -36,9 +37,11 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.set('etag', false);
   endBodiesWithNewline(app);
   app.use(accessLog(ctx));
+  if (ctx.options.cors.length > 0) app.use(cors(ctx.options.cors));
   if (ctx.metrics) app.use(countAnswers(ctx.metrics));
   app.use((req, _res, next) => {
     refuseWhileShuttingDown(ctx);
+    ctx.clients?.checkConnection(req.socket);
     // A Host that no URL can be built from is refused before anything is done: a POST must not be
     // stored and then fail to answer with its Location.
     requestView(ctx, req).baseUrl();

@@ -1,6 +1,8 @@
 import type { Request } from 'express';
 import type { Logger } from 'pino';
+import type { AccessControl } from '../access/access-control.js';
 import { AtomMQError } from '../errors/index.js';
+import type { ClientLimits } from './client-limits.js';
 import type { FeedConfig } from '../config/feed-config.js';
 import type { ServerOptions } from '../config/server-options.js';
 import type { Hub } from '../hub/hub.js';
@@ -38,6 +40,10 @@ export interface AppContext {
   readonly queues: QueueControl;
   readonly storeFor: (feed: FeedConfig) => Store;
   readonly hub: Hub;
+  /** Who may do what (the access file); undefined when the server is open to all. */
+  readonly access?: AccessControl | undefined;
+  /** Connection and stream caps per client address; undefined: none (an app a test builds on its own). */
+  readonly clients?: ClientLimits | undefined;
   readonly logger: Logger;
   /** Aborted when the server starts shutting down: held requests answer at once, new ones get 503. */
   readonly shutdown: AbortSignal;

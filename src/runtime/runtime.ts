@@ -4,6 +4,7 @@ import { FeedDirectory } from '../config/feed-directory.js';
 import type { ServerOptions } from '../config/server-options.js';
 import { ConfigError } from '../errors/index.js';
 import { createApp } from '../http/app.js';
+import { ClientLimits } from '../http/client-limits.js';
 import type { AppContext } from '../http/context.js';
 import { Metrics } from '../http/ops/metrics-registry.js';
 import { Hub } from '../hub/hub.js';
@@ -11,6 +12,7 @@ import { createAccessLogger } from '../logging.js';
 import { declareGroups } from '../store/declare-groups.js';
 import { storeFactory } from '../store/store-factory.js';
 import { StoreSet } from '../store/store-set.js';
+import { startAccess, warnIfOpen } from './access.js';
 import { attachHttp } from './attach-http.js';
 import { listeningUrls } from './listen-urls.js';
 import { startRetention } from './retention.js';
@@ -90,25 +92,35 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
     for (const change of changes) hub.distribute(change);
     metrics.committed(changes);
   }, (batch) => metrics.batch(batch));
-  const { files, feeds } = await openFeeds(options, stores);
+  const access = startAccess(options, logger);
+  let opened: Awaited<ReturnType<typeof openFeeds>>;
+  try {
+    opened = await openFeeds(options, stores);
+  } catch (error) {
+    access?.close();
+    throw error;
+  }
+  const { files, feeds } = opened;
   feeds.onChange((name) => hub.retune(name));
   const shutdown = new AbortController();
-  const access = createAccessLogger(options.accessLog, logger);
+  const accessLogs = createAccessLogger(options.accessLog, logger);
   const ctx: AppContext = {
-    options, hub, logger,
+    options, hub, logger, access,
+    clients: new ClientLimits(options.maxConnectionsPerClient, options.maxStreamsPerClient),
     feeds,
     queues: feeds,
     storeFor: (feed) => stores.get(feed.db),
     shutdown: shutdown.signal,
     startedAt: new Date().toISOString(),
     metrics,
-    accessLogger: access.logger ?? false,
+    accessLogger: accessLogs.logger ?? false,
   };
   followFeeds(files, feeds, stores, hub, logger);
   const retention = startRetention(ctx, options.pruneInterval, logger, (feed, n) => metrics.retentionRemoved(feed, n));
   const http = await attachHttp(ctx, createApp(ctx, () => stores.ping()));
 
-  const urls = listeningUrls(http.address);
+  warnIfOpen(access, http.address, logger);
+  const urls = listeningUrls(http.address, options.tls ? 'https' : 'http');
   const served = feeds.list().map((f) => f.name).sort();
   logger.info({ urls, feeds: served, db: options.db.path },
     `AtomMQ listening on ${urls.join(' ')}, serving ${served.length === 0 ? `no feeds (add one to ${options.feedsDir})` : `feeds ${served.join(', ')}`}`);
@@ -121,11 +133,12 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
       const drained = http.drain(() => hub.close());
       shutdown.abort();
       files.close();
+      access?.close();
       const swept = retention.stop();
       await drained;
       await swept;
       await stores.close();
-      access.close();
+      accessLogs.close();
       logger.info('stopped');
     })();
     return closing;

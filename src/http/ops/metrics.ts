@@ -1,6 +1,7 @@
 import { Router, type RequestHandler, type Response } from 'express';
 import type { AppContext } from '../context.js';
 import { methodNotAllowed } from '../error-handler.js';
+import { EVERY_FEED, grant } from '../grant.js';
 import type { Metrics } from './metrics-registry.js';
 
 /** Prometheus text of every metric (src/http/ops/metrics-registry.ts lists them). */
@@ -10,14 +11,14 @@ async function getMetrics(metrics: Metrics, res: Response): Promise<void> {
 }
 
 /**
- * `GET /metrics`. With access control on, this route is where the `admin` grant is checked.
- * Not served when the server has no metrics (an app built without them, as some tests do).
+ * `GET /metrics`. With access control on, it needs `admin` over every feed (a grant on `*`): the
+ * figures name every feed. Not served when the server has no metrics (an app built without them, as some tests do).
  */
 export function metricsRouter(ctx: AppContext): Router {
   const router = Router();
   const { metrics } = ctx;
   if (!metrics) return router;
-  router.get('/metrics', (_req, res) => getMetrics(metrics, res));
+  router.get('/metrics', grant(ctx, 'admin', EVERY_FEED), (_req, res) => getMetrics(metrics, res));
   router.all('/metrics', methodNotAllowed('GET, HEAD'));
   return router;
 }

@@ -29,6 +29,7 @@ export async function streamLines(ctx: AppContext, req: Request, res: Response):
   const cursor = await readStreamCursor(requestView(ctx, req), feed, ctx.storeFor(feed));
   const stream = new FeedStream(ctx, {
     transport: 'comet', feed, cursor, format: 'json', sink: new ResponseSink(res, cometFraming), requestId: requestIdFor(res),
+    socket: req.socket,
   });
   openStream(res, 'application/x-ndjson; charset=utf-8');
   if (req.method === 'HEAD') {

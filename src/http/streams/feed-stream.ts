@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { v4 as uuidv4 } from 'uuid';
 import type { FeedConfig } from '../../config/feed-config.js';
 import { AtomMQError } from '../../errors/index.js';
@@ -38,6 +39,8 @@ export interface FeedStreamOptions {
   readonly format: Format;
   /** The request's id (src/http/access-log.ts), named in the stream's log lines. */
   readonly requestId?: string | undefined;
+  /** The client's connection: its address is held to the per-client cap on streams (none without it). */
+  readonly socket?: Socket | undefined;
 }
 
 /** Changes read from the store per backlog query, at most; `pageBytes` bounds the query too. */
@@ -67,8 +70,10 @@ export class FeedStream {
   readonly id: string;
   /** The hub's policy for this stream: it changes when the feed's does (`retune`). */
   private delivery: DeliveryPolicy;
-  private paused: boolean;
-  private state: 'backlog' | 'live' | 'ending' | 'ended';
+  private paused = false;
+  private readonly releaseSlot: () => void;
+  // Set by register(), which the constructor calls.
+  private state: 'backlog' | 'live' | 'ending' | 'ended' = 'live';
   private readonly queue: ChangeQueue;
   /** Incremented each time an overflowing buffer is dropped during the backlog. */
   private resets = 0;
@@ -89,8 +94,20 @@ export class FeedStream {
   constructor(private readonly ctx: AppContext, private readonly options: FeedStreamOptions) {
     this.id = `${options.transport}:${uuidv4()}`;
     this.queue = new ChangeQueue(representationOf(options.format));
+    this.releaseSlot = (options.socket && ctx.clients?.openStream(options.socket)) || (() => undefined);
+    try {
+      this.delivery = this.register();
+    } catch (error) {
+      this.releaseSlot();
+      throw error;
+    }
+  }
+
+  /** Joins the hub, or refuses (unregistered again) a stream that cannot start. */
+  private register(): DeliveryPolicy {
+    const { ctx, options } = this;
     const { feed, cursor } = options;
-    this.delivery = ctx.hub.register(this.id, {
+    const delivery = ctx.hub.register(this.id, {
       feed: feed.name,
       onClose: (why) => this.end(endOf(why, feed.name)),
       onRetune: (state) => this.retune(state),
@@ -101,7 +118,7 @@ export class FeedStream {
       ctx.hub.unregister(this.id);
       throw new AtomMQError('FEED_NOT_FOUND', `no feed named "${feed.name}": its file was removed`);
     }
-    if (this.delivery === 'roundrobin') {
+    if (delivery === 'roundrobin') {
       if (cursor?.explicit) {
         ctx.hub.unregister(this.id);
         throw new AtomMQError('INVALID_CURSOR', `feed "${feed.name}" delivers round-robin: its streams get live messages only, each to one consumer, so they take no cursor; read older messages with GET and Xlastid`);
@@ -112,6 +129,7 @@ export class FeedStream {
       this.sent = cursor?.seq;
       this.state = cursor === undefined ? 'live' : 'backlog';
     }
+    return delivery;
   }
 
   /** Sends the backlog (if any), then live changes, and starts the heartbeat. */
@@ -312,6 +330,7 @@ export class FeedStream {
 
   private stop(): void {
     this.ctx.hub.unregister(this.id);
+    this.releaseSlot();
     clearInterval(this.heartbeat);
     if (this.state === 'ended') this.queue.clear();
   }

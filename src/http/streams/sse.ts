@@ -57,7 +57,7 @@ export async function streamEvents(ctx: AppContext, req: Request, res: Response,
   const cursor = await readStreamCursor(view, feed, ctx.storeFor(feed));
   const format = readFormat(view);
   const sink = new ResponseSink(res, sseFraming(format, view.baseUrl()));
-  const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor, format, sink, requestId: requestIdFor(res) });
+  const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor, format, sink, requestId: requestIdFor(res), socket: req.socket });
   openStream(res, `${EVENT_STREAM}; charset=utf-8`);
   if (req.method === 'HEAD') {
     stream.gone();

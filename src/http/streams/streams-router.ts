@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { AppContext } from '../context.js';
 import { methodNotAllowed } from '../error-handler.js';
+import { grant } from '../grant.js';
 import { streamLines } from './comet.js';
 import { upgradeRequired } from './websocket.js';
 
@@ -12,9 +13,9 @@ import { upgradeRequired } from './websocket.js';
  */
 export function streamsRouter(ctx: AppContext): Router {
   const router = Router();
-  router.get('/c/:name', (req, res) => streamLines(ctx, req, res));
+  router.get('/c/:name', grant(ctx, 'read'), (req, res) => streamLines(ctx, req, res));
   router.all('/c/:name', methodNotAllowed('GET, HEAD'));
-  router.all('/feeds/:name/ws', upgradeRequired(ctx));
-  router.all('/ws/:name', upgradeRequired(ctx));
+  router.all('/feeds/:name/ws', grant(ctx, 'read'), upgradeRequired(ctx));
+  router.all('/ws/:name', grant(ctx, 'read'), upgradeRequired(ctx));
   return router;
 }

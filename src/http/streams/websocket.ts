@@ -7,8 +7,9 @@ import { AtomMQError } from '../../errors/index.js';
 import { requestIdOf } from '../access-log.js';
 import { feedNamed, refuseWhileShuttingDown, requireFeed, type AppContext } from '../context.js';
 import { refuseOnSocket } from '../error-handler.js';
+import { requireGrant } from '../grant.js';
 import { readCursor, readFormatParam } from '../read-params.js';
-import { upgradeView } from '../request-view.js';
+import { upgradeView, type RequestView } from '../request-view.js';
 import { FeedStream } from './feed-stream.js';
 import { WebSocketSink } from './websocket-sink.js';
 
@@ -25,7 +26,7 @@ export interface WebSocketEndpoint {
 }
 
 /** The feed a handshake names, refused (with its HTTP status) before anything is read from the store. */
-async function feedOfHandshake(ctx: AppContext, req: IncomingMessage, url: URL): Promise<FeedConfig> {
+async function feedOfHandshake(ctx: AppContext, view: RequestView, req: IncomingMessage, url: URL): Promise<FeedConfig> {
   const feedMatch = PATH.exec(url.pathname);
   const match = feedMatch ?? QUEUE_PATH.exec(url.pathname);
   if (!match) throw new AtomMQError('NOT_FOUND', `nothing is served at ${url.pathname} over WebSocket; use /feeds/<name>/ws or /ws/<queue>`);
@@ -35,6 +36,7 @@ async function feedOfHandshake(ctx: AppContext, req: IncomingMessage, url: URL):
   } catch {
     throw new AtomMQError('BAD_REQUEST', `the feed name in ${url.pathname} is not valid percent-encoding`);
   }
+  await requireGrant(ctx, view, name, 'read');
   // A feed must exist before anything else is checked; a queue is created once the handshake is known to be one.
   const known = feedMatch ? feedNamed(ctx, name) : undefined;
   if (req.method !== 'GET') {
@@ -47,9 +49,10 @@ async function feedOfHandshake(ctx: AppContext, req: IncomingMessage, url: URL):
 async function upgrade(ctx: AppContext, wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer,
   requestId: string): Promise<void> {
   refuseWhileShuttingDown(ctx);
+  ctx.clients?.checkConnection(req.socket);
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const feed = await feedOfHandshake(ctx, req, url);
   const view = upgradeView(ctx, req, url);
+  const feed = await feedOfHandshake(ctx, view, req, url);
   // Last-Event-ID is an EventSource's, which never opens a WebSocket: only the client's own cursor counts.
   const seq = await readCursor(view, feed, ctx.storeFor(feed));
   const format = readFormatParam(view) ?? 'atom';
@@ -59,7 +62,7 @@ async function upgrade(ctx: AppContext, wss: WebSocketServer, req: IncomingMessa
   const sink = new WebSocketSink(format, view.baseUrl());
   const cursor = seq === undefined ? undefined : { seq, explicit: true };
   // Registered before the handshake, so a refusal (a cursor on a round-robin feed) is still an HTTP answer.
-  const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, format, sink, requestId });
+  const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, format, sink, requestId, socket: req.socket });
   socket.once('close', () => stream.gone());
   wss.handleUpgrade(req, socket, head, (ws) => {
     // ws emits 'error' when the peer breaks the protocol (an unmasked or reserved frame, invalid

@@ -3,9 +3,12 @@
  * `{"cmd": "add" | "get" | "take" | "del", "queue": …}`, and a GET that shows how to use it.
  */
 import type { Request, Response } from 'express';
+import type { Grant } from '../../../access/access-file.js';
 import { AtomMQError } from '../../../errors/index.js';
 import { quoted } from '../../../errors/quote.js';
 import type { AppContext } from '../../context.js';
+import { requireGrant } from '../../grant.js';
+import { requestView } from '../../request-view.js';
 import { parseJsonBody } from '../../body.js';
 import { checkValue, readArgs, ttlSeconds } from './args.js';
 import { addValue, checkKey, deleteMessage, findQueue, messageKey, openQueue, peekNext, takeNext } from './queue-ops.js';
@@ -18,6 +21,8 @@ type Command = Record<string, unknown>;
  * with a 200.
  */
 interface Cmd {
+  /** What the command needs on its queue: `get`, which counts a delivery, is a consumer's as `take` is. */
+  readonly grant: Grant;
   readonly check?: (command: Command) => void;
   readonly run: (ctx: AppContext, res: Response, name: string, command: Command) => Promise<Record<string, unknown>>;
 }
@@ -27,6 +32,7 @@ const STOPPED = { error: 'queue stopped' };
 
 const COMMANDS: Record<string, Cmd> = {
   add: {
+    grant: 'publish',
     check: (command) => {
       checkValue(command.value, 'field "value"');
       ttlSeconds(command.ttl);
@@ -39,6 +45,7 @@ const COMMANDS: Record<string, Cmd> = {
     },
   },
   get: {
+    grant: 'consume',
     run: async (ctx, _res, name) => {
       const queue = findQueue(ctx, name);
       const message = queue && await peekNext(ctx, queue);
@@ -47,6 +54,7 @@ const COMMANDS: Record<string, Cmd> = {
     },
   },
   take: {
+    grant: 'consume',
     run: async (ctx, res, name) => {
       const queue = findQueue(ctx, name);
       const message = queue && await takeNext(ctx, queue, res);
@@ -55,6 +63,7 @@ const COMMANDS: Record<string, Cmd> = {
     },
   },
   del: {
+    grant: 'admin',
     check: (command) => {
       if (typeof command.key !== 'string') throw new AtomMQError('INVALID_PARAMETER', 'field "key": del names the message by its key, "<queue>:<seq>"');
       checkKey(command.key, command.queue as string);
@@ -83,6 +92,7 @@ export async function postCommand(ctx: AppContext, req: Request, res: Response):
   const cmd = typeof command.cmd === 'string' && Object.hasOwn(COMMANDS, command.cmd) ? COMMANDS[command.cmd] : undefined;
   if (!cmd) throw new AtomMQError('INVALID_PARAMETER', `field "cmd" ${quoted(command.cmd)}: one of ${Object.keys(COMMANDS).map((c) => `"${c}"`).join(', ')}`);
   if (typeof command.queue !== 'string') throw new AtomMQError('INVALID_PARAMETER', 'field "queue": the name of the queue, a string');
+  await requireGrant(ctx, requestView(ctx, req), command.queue, cmd.grant);
   cmd.check?.(command);
   const answer = await cmd.run(ctx, res, command.queue, command);
   res.set('Cache-Control', 'no-store').json(answer);

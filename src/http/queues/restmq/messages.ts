@@ -5,6 +5,8 @@
 import type { Request, Response } from 'express';
 import { AtomMQError } from '../../../errors/index.js';
 import type { AppContext } from '../../context.js';
+import { readableFeeds, requireGrant } from '../../grant.js';
+import { requestView } from '../../request-view.js';
 import { readArgs, ttlSeconds, valueArg, type Args } from './args.js';
 import { addValue, findQueue, messageKey, openQueue, purgeQueue, takeNext, type Queue } from './queue-ops.js';
 
@@ -37,6 +39,8 @@ export async function postIndex(ctx: AppContext, req: Request, res: Response): P
   const args = readArgs(req);
   const name = args.get('queue');
   if (name === undefined) throw new AtomMQError('INVALID_PARAMETER', 'the queue is missing: send queue=…&value=…');
+  // The queue is named in the body, so it is checked once the body is read: still before anything is stored.
+  await requireGrant(ctx, requestView(ctx, req), name, 'publish');
   await add(ctx, res, name, args);
 }
 
@@ -65,7 +69,8 @@ export async function deleteQueue(ctx: AppContext, req: Request, res: Response):
   res.set('Cache-Control', 'no-store').json({ queue: name, purged: true });
 }
 
-/** `GET /q/`: every queue, which is every feed. */
-export function listQueues(ctx: AppContext, res: Response): void {
-  res.set('Cache-Control', 'no-store').json({ queues: ctx.feeds.list().map((f) => f.name).sort() });
+/** `GET /q/`: every queue, which is every feed, that the caller may read. */
+export async function listQueues(ctx: AppContext, req: Request, res: Response): Promise<void> {
+  const feeds = await readableFeeds(ctx, requestView(ctx, req));
+  res.set('Cache-Control', 'no-store').json({ queues: feeds.map((f) => f.name).sort() });
 }

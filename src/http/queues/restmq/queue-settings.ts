@@ -7,6 +7,8 @@ import { AtomMQError } from '../../../errors/index.js';
 import { quoted } from '../../../errors/quote.js';
 import { QUEUE_POLICIES, type QueuePolicy } from '../../../store/queues.js';
 import type { AppContext } from '../../context.js';
+import { readableFeeds } from '../../grant.js';
+import { requestView } from '../../request-view.js';
 import { readArgs } from './args.js';
 import { findQueue, openQueue, queueLength } from './queue-ops.js';
 
@@ -69,10 +71,10 @@ export async function queueStats(ctx: AppContext, req: Request, res: Response): 
   noStore(res).json({ queue: name, ...(await stats(ctx, name)) });
 }
 
-/** `GET /stats/`: `{"queues": {<name>: {"name", "len", "status", "policy"}}, "count"}`. */
-export async function allStats(ctx: AppContext, res: Response): Promise<void> {
+/** `GET /stats/`: `{"queues": {<name>: {"name", "len", "status", "policy"}}, "count"}`, of the queues the caller may read. */
+export async function allStats(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const queues: Record<string, unknown> = {};
-  const names = ctx.feeds.list().map((f) => f.name).sort();
+  const names = (await readableFeeds(ctx, requestView(ctx, req))).map((f) => f.name).sort();
   for (const name of names) queues[name] = { name, ...(await stats(ctx, name)) };
   noStore(res).json({ queues, count: names.length });
 }

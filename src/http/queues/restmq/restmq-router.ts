@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { AppContext } from '../../context.js';
 import { rawBody } from '../../body.js';
 import { methodNotAllowed } from '../../error-handler.js';
+import { grant, requireGrant } from '../../grant.js';
 import { requestView } from '../../request-view.js';
 import { getHelp, postCommand } from './json-protocol.js';
 import { deleteQueue, getIndex, getQueue, listQueues, postIndex, postQueue } from './messages.js';
@@ -16,20 +17,21 @@ export function restmqRouter(ctx: AppContext): Router {
   const body = rawBody(ctx.options.bodyLimit);
 
   router.get('/', (req, res, next) => {
-    const queue = requestView(ctx, req).query('queue');
+    const view = requestView(ctx, req);
+    const queue = view.query('queue');
     if (queue === undefined) {
       next();
       return;
     }
-    return getIndex(ctx, req, res, queue);
+    return requireGrant(ctx, view, queue, 'consume').then(() => getIndex(ctx, req, res, queue));
   });
   router.post('/', body, (req, res) => postIndex(ctx, req, res));
 
-  router.get('/q', (_req, res) => listQueues(ctx, res));
+  router.get('/q', (req, res) => listQueues(ctx, req, res));
   router.all('/q', methodNotAllowed('GET, HEAD'));
-  router.get('/q/:name', (req, res) => getQueue(ctx, req, res));
-  router.post('/q/:name', body, (req, res) => postQueue(ctx, req, res));
-  router.delete('/q/:name', (req, res) => deleteQueue(ctx, req, res));
+  router.get('/q/:name', grant(ctx, 'consume'), (req, res) => getQueue(ctx, req, res));
+  router.post('/q/:name', grant(ctx, 'publish'), body, (req, res) => postQueue(ctx, req, res));
+  router.delete('/q/:name', grant(ctx, 'admin'), (req, res) => deleteQueue(ctx, req, res));
   router.all('/q/:name', methodNotAllowed('GET, POST, DELETE'));
 
   router.get('/queue', (_req, res) => getHelp(res));
@@ -37,14 +39,14 @@ export function restmqRouter(ctx: AppContext): Router {
   router.all('/queue', methodNotAllowed('GET, HEAD, POST'));
 
   for (const [path, route] of [['/p/:name', policyRoute], ['/control/:name', controlRoute]] as const) {
-    router.get(path, (req, res) => route(ctx, req, res));
-    router.post(path, body, (req, res) => route(ctx, req, res));
+    router.get(path, grant(ctx, 'read'), (req, res) => route(ctx, req, res));
+    router.post(path, grant(ctx, 'admin'), body, (req, res) => route(ctx, req, res));
     router.all(path, methodNotAllowed('GET, HEAD, POST'));
   }
 
-  router.get('/stats', (_req, res) => allStats(ctx, res));
+  router.get('/stats', (req, res) => allStats(ctx, req, res));
   router.all('/stats', methodNotAllowed('GET, HEAD'));
-  router.get('/stats/:name', (req, res) => queueStats(ctx, req, res));
+  router.get('/stats/:name', grant(ctx, 'read'), (req, res) => queueStats(ctx, req, res));
   router.all('/stats/:name', methodNotAllowed('GET, HEAD'));
   return router;
 }
