@@ -21,7 +21,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AtomMQClient, type Worker } from '../src/client/index.js';
-import { benchWorkDir, killStartedChildren } from './lib/child.js';
+import { benchWorkDir } from './lib/child.js';
+import { benchLog, envCount, runBench } from './lib/main.js';
 import { httpRequest, type HttpResponse } from './lib/http-client.js';
 import { FEED_LONG_POLL, measureWakeLatency, type WakeResult, type Waiter } from './lib/longpoll.js';
 import { machineSummary } from './lib/machine.js';
@@ -34,15 +35,8 @@ const LIMITS = [1, 50] as const;
 const PUBLISHERS_IN_FLIGHT = 16;
 const WAKE_GROUP = 'wake';
 
-const log = (message: string): void => {
-  process.stderr.write(`[bench:groups] ${message}\n`);
-};
-
-function count(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
+const log = benchLog('bench:groups');
+const count = envCount;
 
 const message = (i: number): { title: string; content: object } => ({ title: `job ${i}`, content: { job: i, note: 'x'.repeat(200) } });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -211,8 +205,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  killStartedChildren();
-  log(`FAILED: ${(error as Error).stack ?? String(error)}`);
-  process.exit(1);
-});
+runBench(log, main);

@@ -18,20 +18,14 @@
  */
 import { join } from 'node:path';
 import { AtomMQClient, FileCursorStore, MemoryCursorStore, type CursorStore, type SubscribeOptions } from '../src/client/index.js';
-import { benchWorkDir, killStartedChildren } from './lib/child.js';
+import { benchWorkDir } from './lib/child.js';
+import { benchLog, envCount, runBench } from './lib/main.js';
 import { machineSummary } from './lib/machine.js';
 import { atomMqBuilt, FEED, startAtomMq } from './lib/servers.js';
 import { fmtInt, fmtMs, renderTable } from './lib/table.js';
 
-const log = (message: string): void => {
-  process.stderr.write(`[bench:subscribe] ${message}\n`);
-};
-
-function count(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
+const log = benchLog('bench:subscribe');
+const count = envCount;
 
 /** A message of about 300 bytes as JSON, like the other benchmarks' entries. */
 function message(i: number): { title: string; content: object } {
@@ -182,8 +176,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  killStartedChildren();
-  log(`FAILED: ${(error as Error).stack ?? String(error)}`);
-  process.exit(1);
-});
+runBench(log, main);

@@ -22,11 +22,20 @@ Options (each also read from its environment variable):
   --headers-timeout S   seconds to send a request's headers (ATOMMQ_HEADERS_TIMEOUT; default 10)
   --request-timeout S   seconds to send a whole request (ATOMMQ_REQUEST_TIMEOUT; default 30)
   --log-level LEVEL     debug | info | warn | error | silent (ATOMMQ_LOG_LEVEL; default info)
+  --access-log on|off|FILE  one line per request: in the log (on, the default), nowhere (off), or
+                        as JSON lines appended to FILE, whatever the log level (ATOMMQ_ACCESS_LOG)
   --prune-interval S    seconds between retention sweeps (ATOMMQ_PRUNE_INTERVAL; default 10)
   --heartbeat S         seconds between keep-alives on live streams (ATOMMQ_HEARTBEAT; default 15)
   --stream-buffer N     messages a live stream may hold for a slow reader (ATOMMQ_STREAM_BUFFER; default 1024)
   --stream-buffer-bytes N  the same in bytes (ATOMMQ_STREAM_BUFFER_BYTES; default 8388608)
   --page-bytes N        largest page of a GET or a stream's backlog (ATOMMQ_PAGE_BYTES; default 4194304)
+  --access FILE         principals and grants; without it the server is open (ATOMMQ_ACCESS)
+  --tls-cert FILE       PEM certificate chain: serve HTTPS and WSS (ATOMMQ_TLS_CERT; with --tls-key)
+  --tls-key FILE        PEM private key of --tls-cert (ATOMMQ_TLS_KEY)
+  --cors ORIGINS        comma-separated origins whose pages may call and stream, or * (ATOMMQ_CORS)
+  --max-connections-per-client N  beyond it a client's requests get 429 (ATOMMQ_MAX_CONNECTIONS_PER_CLIENT; default 256)
+  --max-streams-per-client N      live streams per client address (ATOMMQ_MAX_STREAMS_PER_CLIENT; default 64)
+  --auto-create BOOL    true: RestMQ routes create unknown queues on first use; false: 404 (ATOMMQ_AUTO_CREATE; default true)
 `;
 
 const USAGE = `Usage: atommq <command> [options]
@@ -39,12 +48,16 @@ Commands:
   work <feed> --group G       run a command for each message of a consumer group (competing workers)
   groups <feed> [group]       print the status of the feed's consumer groups
   feeds                       list the server's feeds
+  passwd                      print the scrypt hash of a password read from stdin (for --access)
+  token                       print a new Bearer token and its hash (for --access)
 
 <feed> is a feed URL (http://host:8080/feeds/orders), or a feed name with --server URL
-(default: ATOMMQ_URL, else http://localhost:8080). \`atommq <command> --help\` tells more.
+(default: ATOMMQ_URL, else http://localhost:8080). Credentials: --token (ATOMMQ_TOKEN), or a
+Basic user in the URL (http://user:password@host:8080). \`atommq <command> --help\` tells more.
 
 Exit codes: 0 ok; 1 unexpected failure; 2 bad usage or configuration; 3 server unreachable;
-4 request refused (4xx); 5 server error (5xx); 6 the --exec command kept failing.
+4 request refused (4xx); 5 server error (5xx); 6 the --exec command kept failing; 7 entries
+were lost before they were read (a retention gap, or a cursor ahead of the server's database).
 `;
 
 async function serve(args: string[]): Promise<void> {
@@ -89,6 +102,8 @@ const COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<void>>>
   feeds: async () => (await import('./cli/feeds.js')).feeds,
   work: async () => (await import('./cli/work.js')).work,
   groups: async () => (await import('./cli/groups.js')).groups,
+  passwd: async () => (await import('./cli/secrets.js')).passwd,
+  token: async () => (await import('./cli/secrets.js')).token,
 };
 
 function version(): string {

@@ -22,3 +22,24 @@ export function createLogger(level: ServerOptions['logLevel'], tty = process.std
     ignore: 'pid,hostname,urls,feeds,method,path,status,ms,aborted',
   }));
 }
+
+/** Where access lines go (`--access-log`): a logger, or none; `close()` flushes a file's last lines. */
+export interface AccessLogger {
+  readonly logger: Logger | undefined;
+  close(): void;
+}
+
+/**
+ * @param setting `on` (the server's logger), `off`, or a file path (JSON lines, appended, at info
+ *   whatever the server's log level).
+ * @example createAccessLogger('/var/log/atommq/access.log', logger).logger?.info({ reqId: 'r1' }, 'GET /healthz 200')
+ */
+export function createAccessLogger(setting: string, logger: Logger): AccessLogger {
+  if (setting === 'on') return { logger, close: () => {} };
+  if (setting === 'off') return { logger: undefined, close: () => {} };
+  const file = pino.destination({ dest: setting, append: true, mkdir: true, sync: false });
+  return {
+    logger: pino({ level: 'info', timestamp: pino.stdTimeFunctions.isoTime }, file),
+    close: () => file.flushSync(),
+  };
+}

@@ -46,10 +46,14 @@ describe('comet consumer', () => {
     header.destroy();
   });
 
-  test('an unknown feed is a 404 and other methods a 405, as problem documents', { timeout: 20_000 }, async () => {
-    const unknown = await fetch(`${server.url}/c/nope`);
-    assert.equal(unknown.status, 404);
-    assert.equal((await problemOf(unknown)).code, 'FEED_NOT_FOUND');
+  test('an unknown name is a queue created on first use, as RestMQ binds to it; a bad name is a 400 and other methods a 405', { timeout: 20_000 }, async () => {
+    const created = await StreamClient.open(`${server.url}/c/nope`, { parse: 'lines' });
+    assert.equal(created.status, 200);
+    created.destroy();
+    assert.match(await (await fetch(server.url)).text(), /href="feeds\/nope"/);
+    const bad = await fetch(`${server.url}/c/No%20pe`);
+    assert.equal(bad.status, 400);
+    assert.equal((await problemOf(bad)).code, 'INVALID_PARAMETER');
     const post = await fetch(`${server.url}/c/news`, { method: 'POST', body: 'x' });
     assert.equal(post.status, 405);
     assert.equal(post.headers.get('allow'), 'GET, HEAD');

@@ -171,13 +171,20 @@ describe('the README\'s command lines', () => {
     { timeout: 60_000, skip: !hasCurl && 'curl is not installed' }, async () => {
       const block = readmeBlocks().find((b) => b.section === 'A tour with curl' && b.lang === 'sh');
       assert.ok(block, 'the README has the curl tour');
-      for (const command of commandsOf(block)) {
-        assert.match(command, /^curl /);
-        // Streams and long-polls run until stopped: curl stops them after 2 s (exit 28) here.
-        const endless = / -N |Prefer: wait/.test(command);
-        const result = await runToEnd(`${local(command).replace(/^curl /, `curl -sS --fail-with-body ${endless ? '--max-time 2 ' : ''}`)}`, cwd, env);
-        assert.equal(result.code, endless ? 28 : 0, `${command}\n${result.output}`);
-        assert.notEqual(result.output, '', command);
+      // A fresh server, as the tour's reader has: its cursors name the seqs the tour's posts get.
+      const fresh = await startTestServer({ mycoolfeed: {} });
+      try {
+        for (const command of commandsOf(block)) {
+          assert.match(command, /^curl /);
+          // Streams and long-polls run until stopped: curl stops them after 2 s (exit 28) here.
+          const endless = / -N |Prefer: wait/.test(command);
+          const onFresh = command.replaceAll('http://localhost:8080', fresh.url);
+          const result = await runToEnd(`${onFresh.replace(/^curl /, `curl -sS --fail-with-body ${endless ? '--max-time 2 ' : ''}`)}`, cwd, env);
+          assert.equal(result.code, endless ? 28 : 0, `${command}\n${result.output}`);
+          assert.notEqual(result.output, '', command);
+        }
+      } finally {
+        await fresh.close();
       }
     });
 });

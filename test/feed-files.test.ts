@@ -53,6 +53,8 @@ describe('feed files', () => {
     assert.equal(feed.pageSize, 100);
     assert.equal(feed.immutable, false);
     assert.deepEqual(feed.author, { name: 'orders' });
+    // Every feed keeps what its groups have not acked, and drops tombstones after a week.
+    assert.deepEqual(feed.retention, { keepUnacked: true, tombstoneSeconds: 7 * 24 * 3600 });
   });
 
   test('an unknown field, a wrong type or bad JSON stops start-up naming the file and the field', () => {

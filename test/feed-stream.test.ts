@@ -11,7 +11,7 @@ import { AtomMQError } from '../src/errors/index.js';
 import type { AppContext } from '../src/http/context.js';
 import { FeedStream, type StreamEnd, type StreamSink } from '../src/http/streams/feed-stream.js';
 import { Hub, type DeliveryPolicy } from '../src/hub/hub.js';
-import type { Page, PageRequest, Store, StoredEntry } from '../src/store/store.js';
+import type { Gap, Page, PageRequest, Store, StoredEntry } from '../src/store/store.js';
 
 /** A change whose Atom is `size` characters long. */
 function change(feed: string, seq: number, size = 6): StoredEntry {
@@ -70,6 +70,13 @@ class FakeSink implements StreamSink {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
+  }
+
+  readonly gaps: Gap[] = [];
+
+  gap(gap: Gap): boolean {
+    this.gaps.push(gap);
+    return !this.backedUp;
   }
 
   heartbeat(): void {}

@@ -203,3 +203,59 @@ describe('hub: close', () => {
     assert.deepEqual(got, ['other3', 'a4'], 'the feed can be consumed again once it is back');
   });
 });
+
+describe('hub: retuning a feed (a queue stopped, started, or given another policy)', () => {
+  test('paused, round-robin messages are parked; resumed, they go out in order, and everyone is told', () => {
+    let paused = false;
+    const tuned: string[] = [];
+    const hub = new Hub({ policyOf: () => 'roundrobin', pausedOf: () => paused });
+    const got: number[] = [];
+    hub.register('a', { feed: 'q', onRetune: (s) => tuned.push(`a ${s.delivery} ${s.paused}`) }, (c) => got.push(c.seq));
+    hub.register('w', { feed: 'q', role: 'watcher', onRetune: (s) => tuned.push(`w ${s.paused}`) }, () => {});
+    paused = true;
+    hub.retune('q');
+    hub.distribute(change('q', 1));
+    hub.distribute(change('q', 2));
+    hub.resume('a');
+    assert.deepEqual(got, [], 'nothing while paused, even when a consumer asks');
+    assert.equal(hub.parked('q'), 2);
+    paused = false;
+    hub.retune('q');
+    assert.deepEqual(got, [1, 2]);
+    assert.deepEqual(tuned, ['w true', 'a roundrobin true', 'w false', 'a roundrobin false']);
+  });
+
+  test('a new policy moves the consumers already registered; watchers stay', () => {
+    const policies: Record<string, DeliveryPolicy> = { q: 'broadcast' };
+    const { hub, got, consumer } = policyHub(policies);
+    consumer('a', 'q');
+    consumer('b', 'q');
+    const seen: number[] = [];
+    hub.register('w', { feed: 'q', role: 'watcher' }, (c) => seen.push(c.seq));
+    hub.distribute(change('q', 1));
+    policies.q = 'roundrobin';
+    hub.retune('q');
+    for (const seq of [2, 3]) hub.distribute(change('q', seq));
+    policies.q = 'broadcast';
+    hub.retune('q');
+    hub.distribute(change('q', 4));
+    assert.deepEqual([got.get('a'), got.get('b')], [[1, 2, 4], [1, 3, 4]]);
+    assert.deepEqual(seen, [1, 2, 3, 4]);
+  });
+
+  test('closeConsumers lets the consumers go, tells them why and drops parked messages; watchers stay', () => {
+    const closed: string[] = [];
+    const hub = new Hub({ policyOf: () => 'roundrobin' });
+    const seen: number[] = [];
+    hub.register('busy', { feed: 'q', onClose: (why) => closed.push(`busy ${why}`) }, () => false);
+    hub.register('w', { feed: 'q', role: 'watcher', onClose: () => closed.push('w') }, (c) => seen.push(c.seq));
+    hub.distribute(change('q', 1));
+    assert.equal(hub.parked('q'), 1);
+    hub.closeConsumers('q', 'purged');
+    assert.deepEqual(closed, ['busy purged']);
+    assert.equal(hub.parked('q'), 0);
+    assert.equal(hub.size, 1);
+    hub.distribute(change('q', 2));
+    assert.deepEqual(seen, [1, 2]);
+  });
+});

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CLI, ProcessScope, spawnServer, type ChildServer } from './support/server.js';
 import { eventually } from './support/streams.js';
@@ -94,6 +96,28 @@ describe('server logs', () => {
     server.process.kill('SIGTERM');
     assert.equal(await server.exited, 0);
     assert.deepEqual(lines(server).filter((l) => l.level < 40), []);
+  });
+
+  test('--access-log FILE: the access lines go to the file as JSON, whatever the log level; off: nowhere', async () => {
+    const args = await scope.serverArgs('atommq-log-file-', { orders: {} });
+    const file = join(args.feedsDir, '..', 'logs', 'access.log');
+    const server = scope.track(await spawnServer({ ...args, extra: ['--log-level', 'warn', '--access-log', file] }));
+    await (await fetch(`${server.url}/feeds/orders`, { headers: { 'X-Request-Id': 'to-file' } })).text();
+    server.process.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+    const written = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LogLine);
+    // The start-up's readiness probe (GET /healthz) is there too.
+    const line = written.find((l) => l.reqId === 'to-file');
+    assert.deepEqual([line?.path, line?.status], ['/feeds/orders', 200]);
+    assert.match(line?.time as string, ISO_TIME);
+    assert.deepEqual(lines(server).filter((l) => l.reqId !== undefined), []);
+
+    const off = scope.track(await spawnServer({ ...args, extra: ['--log-level', 'info', '--access-log', 'off'] }));
+    await (await fetch(`${off.url}/feeds/orders`, { headers: { 'X-Request-Id': 'nowhere' } })).text();
+    off.process.kill('SIGTERM');
+    assert.equal(await off.exited, 0);
+    assert.ok(lines(off).some((l) => l.msg.startsWith('AtomMQ listening')));
+    assert.deepEqual(lines(off).filter((l) => l.reqId === 'nowhere'), []);
   });
 
   const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;

@@ -103,13 +103,24 @@ eachStore('reading feeds', (kind) => {
     assert.deepEqual(page.body.entries.map((e) => e.title), ['m4', 'm5']);
   });
 
-  test('a cursor beyond the newest seq is an empty feed with Xlastid echoing the cursor', async () => {
-    const res = await fetch(url, { headers: { Xlastid: '999999' } });
+  test("a cursor beyond the feed's newest seq is an empty feed with Xlastid echoing the cursor", async () => {
+    // Seqs are shared by all feeds: the test feed's seqs are all below the empty feed's cursor.
+    const cursor = String(seqs.at(-1));
+    const res = await fetch(server.feedUrl('empty'), { headers: { Xlastid: cursor } });
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('xlastid'), '999999');
+    assert.equal(res.headers.get('xlastid'), cursor);
     const xml = await res.text();
     assert.deepEqual(entriesOf(xml), []);
     assert.deepEqual(validateFeed(xml), []);
+  });
+
+  test('a cursor beyond every seq the database ever assigned is 409 CURSOR_AHEAD naming the newest, waiting or not', async () => {
+    for (const query of ['', '?wait=5']) {
+      const res = await fetch(url + query, { headers: { Xlastid: '999999' } });
+      assert.equal(res.status, 409);
+      const problem = await res.json() as { code: string; newest: number };
+      assert.deepEqual([problem.code, problem.newest], ['CURSOR_AHEAD', seqs.at(-1)]);
+    }
   });
 
   test('ETag and If-None-Match: 304 until the feed changes', async () => {

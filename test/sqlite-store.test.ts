@@ -53,7 +53,7 @@ describe('SQLite store', () => {
       await migrated.close();
     }
     const db = new Database(path, { readonly: true });
-    assert.equal(db.pragma('user_version', { simple: true }), 1);
+    assert.equal(db.pragma('user_version', { simple: true }), 2);
     db.close();
   });
 
@@ -88,5 +88,77 @@ describe('SQLite store', () => {
     const plan = db.prepare('EXPLAIN QUERY PLAN SELECT seq FROM entries WHERE feed = ? AND seq > ? ORDER BY seq LIMIT ?').all('f', 0, 10) as Array<{ detail: string }>;
     db.close();
     assert.match(plan.map((p) => p.detail).join(' '), /USING (COVERING )?INDEX entries_by_feed/);
+  });
+});
+
+describe('SQLite store: what the queue faces add', () => {
+  let dir: string;
+  let store: SqliteStore;
+  const path = (): string => join(dir, 'faces.db');
+  before(() => {
+    dir = tempDir();
+    store = new SqliteStore({ path: path() });
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const message = (feed: string, id: string, text = id) => ({
+    feed, candidates: [{ key: `k-${id}-${text}`, revision: revision(text) }], retry: { clientId: id, fingerprint: text },
+  });
+
+  test('a batch is all or nothing: a refused message takes the batch back, and leaves the writes committed with it', async () => {
+    await store.append(message('batch', 'taken', 'first'));
+    const commits: number[] = [];
+    store.onCommit((changes) => commits.push(changes.length));
+    const [batch, single] = await Promise.allSettled([
+      store.appendBatch(['a', 'b', 'taken', 'c'].map((id) => message('batch', id))),
+      store.append(message('batch', 'alone')),
+    ]);
+    assert.equal(batch.status, 'rejected');
+    const error = (batch as PromiseRejectedResult).reason as AtomMQError;
+    assert.equal(error.code, 'IDEMPOTENCY_CONFLICT');
+    assert.match(error.message, /^message 3 of 4: /);
+    assert.equal(single.status, 'fulfilled');
+    const stored = (await store.readAfter('batch', 0, { limit: 10 })).changes.map((c) => c.json);
+    assert.deepEqual(stored, ['"t":"first"', '"t":"alone"']);
+    assert.deepEqual(commits, [1], 'the commit carried only the single append');
+  });
+
+  test('a batch retried stores nothing new: each message answers the entry stored the first time', async () => {
+    const first = await store.appendBatch(['x', 'y'].map((id) => message('retry', id)));
+    const again = await store.appendBatch(['x', 'y', 'z'].map((id) => message('retry', id)));
+    assert.deepEqual(again.map((r) => r.created), [false, false, true]);
+    assert.deepEqual(again.slice(0, 2).map((r) => r.entry.seq), first.map((r) => r.entry.seq));
+    assert.ok((again[2]?.entry.seq ?? 0) > (first[1]?.entry.seq ?? 0));
+  });
+
+  test('queue records: created on first use (for good), a policy set and dropped, stopped; kept across a reopen', async () => {
+    assert.deepEqual(await store.queues.update({ name: 'q', autoCreated: true }), { name: 'q', autoCreated: true, policy: undefined, stopped: false });
+    assert.deepEqual(await store.queues.update({ name: 'q', policy: 'roundrobin', stopped: true }), { name: 'q', autoCreated: true, policy: 'roundrobin', stopped: true });
+    await store.queues.update({ name: 'q', policy: null });
+    await store.queues.update({ name: 'file', policy: 'broadcast' });
+    await assert.rejects(store.queues.update({ name: 'Bad Name' }), { code: 'INVALID_PARAMETER' });
+    await assert.rejects(store.queues.update({ name: 'q', policy: 'random' as never }), { code: 'INVALID_PARAMETER' });
+    await store.close();
+    store = new SqliteStore({ path: path() });
+    assert.deepEqual(await store.queues.list(), [
+      { name: 'file', autoCreated: false, policy: 'broadcast', stopped: false },
+      { name: 'q', autoCreated: true, policy: undefined, stopped: true },
+    ]);
+  });
+
+  test('a group moved with discard forgets what it holds: a purge', async () => {
+    const ref = { feed: 'purge', group: 'g' };
+    for (const id of ['1', '2', '3']) await store.append(message('purge', id));
+    await store.groups.declare(ref, { maxDeliveries: 1 });
+    const [first, second] = (await store.groups.claim({ ...ref, limit: 2 })).messages;
+    await store.groups.nack({ ...ref, receipts: [first!.receipt] });
+    await store.groups.move({ ...ref, position: 'latest', discard: true });
+    const status = await store.groups.status(ref);
+    assert.deepEqual([status.pending, status.waiting, status.dead, status.lag], [0, 0, 0, 0]);
+    assert.equal((await store.groups.claim({ ...ref, limit: 10 })).messages.length, 0);
+    assert.equal((await store.groups.ack({ ...ref, receipts: [second!.receipt] })).results[0]?.ok, true, 'an old receipt acks nothing left');
   });
 });

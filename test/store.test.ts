@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { AtomMQError } from '../src/errors/index.js';
-import type { Revision, Store } from '../src/store/store.js';
+import { PRUNE_BATCH, type Revision, type Store } from '../src/store/store.js';
 import { eachStore } from './support/postgres.js';
 import { StoreScope } from './support/stores.js';
 
@@ -69,6 +69,35 @@ eachStore('store', (kind) => {
     assert.equal(await store.prune('r', { maxEntries: 3 }, Date.now()), 2);
     const left = (await store.readAfter('r', 0, { limit: 100 })).changes;
     assert.deepEqual(left.map((e) => e.xml), ['<entry>new2', '<entry>new3', '<entry>new4']);
+  });
+
+  test('a sweep runs in batches: one prune call removes at most PRUNE_BATCH changes, and records what it removed', async () => {
+    const old = new Date(Date.now() - 3600_000).toISOString();
+    const appended = await Promise.all(Array.from({ length: PRUNE_BATCH + 20 }, (_, i) =>
+      store.append({ feed: 'b', candidates: [{ key: `k${i}`, revision: revision(`b${i}`, old) }] })));
+    const seqs = appended.map((a) => a.entry.seq).sort((x, y) => x - y);
+    assert.equal(await store.prune('b', { maxAgeSeconds: 60 }, Date.now()), PRUNE_BATCH);
+    const first = seqs[0] as number;
+    assert.deepEqual((await store.readAfter('b', first, { limit: 1 })).gap, { from: first + 1, to: seqs[PRUNE_BATCH - 1] });
+    assert.equal(await store.prune('b', { maxAgeSeconds: 60 }, Date.now()), 20);
+    assert.equal(await store.prune('b', { maxAgeSeconds: 60 }, Date.now()), 0);
+  });
+
+  test("an idle feed's tombstones go after tombstoneSeconds, and its live entries stay", async () => {
+    const keys = ['t1', 't2', 't3'];
+    for (const key of keys) await store.append({ feed: 't', candidates: [{ key, revision: revision(key) }] });
+    for (const key of ['t1', 't3']) await store.remove({ feed: 't', key, revision: revision(key) });
+    const retention = { tombstoneSeconds: 60 };
+    assert.equal(await store.prune('t', retention, Date.now()), 0);
+    assert.equal(await store.prune('t', retention, Date.now() + 61_000), 2);
+    assert.deepEqual((await store.readAfter('t', 0, { limit: 10 })).changes.map((c) => [c.xml, c.deleted]), [['<entry>t2', false]]);
+  });
+
+  test('a cursor above every seq the database assigned is CURSOR_AHEAD, naming the newest', async () => {
+    const { entry } = await store.append({ feed: 'a', candidates: [{ key: 'a', revision: revision('a') }] });
+    assert.deepEqual((await store.readAfter('a', entry.seq, { limit: 1 })).changes, []);
+    await assert.rejects(store.readAfter('a', entry.seq + 1, { limit: 1 }),
+      (error: AtomMQError) => error.code === 'CURSOR_AHEAD' && error.members['newest'] === entry.seq);
   });
 
   test('a page read can load just the representation it sends', async () => {

@@ -28,7 +28,7 @@ export function atomMqPaths(workDir: string, name: string): { dir: string; feeds
 }
 
 /** `db`: the --db to serve from; by default a SQLite file of the instance's own. */
-export async function startAtomMq(workDir: string, name: string, db?: string): Promise<ChildServer> {
+export async function startAtomMq(workDir: string, name: string, db?: string, extraArgs: readonly string[] = []): Promise<ChildServer> {
   const { dir, feedsDir } = atomMqPaths(workDir, name);
   const port = await freePort();
   return startChildServer({
@@ -47,6 +47,7 @@ export async function startAtomMq(workDir: string, name: string, db?: string): P
       // The baselines log nothing per request; neither does AtomMQ at warn (no access log).
       '--log-level',
       'warn',
+      ...extraArgs,
     ],
     port,
     cwd: repoRoot,

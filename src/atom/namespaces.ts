@@ -7,6 +7,8 @@ export const NS = {
   at: 'http://purl.org/atompub/tombstones/1.0',
   /** AtomMQ's own elements: `<am:seq>` on every entry. */
   am: 'http://atommq.org/ns/1.0',
+  /** A QST message's from, to and properties, kept in the entry it became. */
+  qst: 'http://atommq.org/ns/qst',
   xml: 'http://www.w3.org/XML/1998/namespace',
   /** Bound to the xmlns prefix by definition, and to nothing else. */
   xmlns: 'http://www.w3.org/2000/xmlns/',

@@ -24,6 +24,8 @@ export interface FeedPage {
   readonly updated: string;
   readonly items: readonly PageItem[];
   readonly lastid: number;
+  /** Seqs retention removed before the reader read them (the cursor view's `AtomMQ-Gap`). */
+  readonly gap?: { readonly from: number; readonly to: number } | undefined;
 }
 
 const FEED_OPEN =
@@ -70,7 +72,7 @@ export function* renderFeedXml(page: FeedPage): Generator<string> {
   yield '</feed>';
 }
 
-/** The same page as JSON, in parts likewise: `{ feed, entries, lastid, next }`. */
+/** The same page as JSON, in parts likewise: `{ feed, entries, lastid, next }`, and `gap` when there is one. */
 export function* renderFeedJson(page: FeedPage): Generator<string> {
   const feed = JSON.stringify({
     name: page.feed.name,
@@ -83,5 +85,6 @@ export function* renderFeedJson(page: FeedPage): Generator<string> {
   yield `{"feed":${feed},"entries":[`;
   for (const [i, item] of page.items.entries()) yield `${i === 0 ? '' : ','}${jsonWithSeq(item.rendered, item.seq, item.am)}`;
   const next = page.nextPath ? JSON.stringify(page.base + page.nextPath) : 'null';
-  yield `],"lastid":${page.lastid},"next":${next}}`;
+  const gap = page.gap ? `,"gap":${JSON.stringify({ from: page.gap.from, to: page.gap.to })}` : '';
+  yield `],"lastid":${page.lastid},"next":${next}${gap}}`;
 }

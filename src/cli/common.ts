@@ -101,7 +101,9 @@ export function resolveTarget(feed: string | undefined, values: CommonValues): T
     const match = /^(.*)\/feeds\/([^/]+)\/?$/.exec(url.pathname);
     if (!match) throw new UsageError(`"${feed}" is not a feed URL (expected http://host/feeds/<name>)`);
     if (values.server !== undefined) throw new UsageError('give either a feed URL or --server with a feed name, not both');
-    return { server: url.origin + (match[1] ?? ''), feed: decodeURIComponent(match[2] ?? '') };
+    // The origin, with the user and password the URL may carry (sent as Basic credentials).
+    const userinfo = url.username || url.password ? `${url.username}:${url.password}@` : '';
+    return { server: `${url.protocol}//${userinfo}${url.host}${match[1] ?? ''}`, feed: decodeURIComponent(match[2] ?? '') };
   }
   if (!isFeedName(feed)) throw new UsageError(`"${feed}" is neither a feed URL nor a feed name (${NAME_RULE})`);
   return { server: serverUrl(values), feed };

@@ -3,7 +3,7 @@
  * `atommq serve` does not load the HTTP client to report its own errors.
  */
 import {
-  AtomMQClientError, ConnectionError, HandlerError, HttpError, InvalidArgumentError, ResponseError, TimeoutError,
+  AtomMQClientError, ConnectionError, GapError, HandlerError, HttpError, InvalidArgumentError, ResponseError, TimeoutError,
 } from '../client/errors.js';
 
 /**
@@ -12,9 +12,10 @@ import {
  * arguments, the server's configuration); 3 the server could not be reached (after retries);
  * 4 the server refused the request (4xx: unknown feed, invalid entry or cursor); 5 the server
  * failed (5xx after retries, or an answer the client cannot read); 6 the `--exec` command kept
- * failing past `--max-attempts`.
+ * failing past `--max-attempts`; 7 entries were lost before they were read (a gap left by the
+ * server's retention, or a cursor ahead of the server's database).
  */
-export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, refused: 4, serverError: 5, commandFailed: 6 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, refused: 4, serverError: 5, commandFailed: 6, lost: 7 } as const;
 
 /** A mistake in how the command was called: reported with a hint, exit code 2. */
 export class UsageError extends Error {
@@ -25,6 +26,7 @@ export class UsageError extends Error {
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError || error instanceof InvalidArgumentError) return EXIT.usage;
   if (error instanceof HandlerError) return EXIT.commandFailed;
+  if (error instanceof GapError) return EXIT.lost;
   if (error instanceof HttpError) return error.status >= 500 ? EXIT.serverError : EXIT.refused;
   if (error instanceof ConnectionError || error instanceof TimeoutError) return EXIT.unreachable;
   if (error instanceof ResponseError) return EXIT.serverError;

@@ -12,7 +12,8 @@ Options:
   --limit N         entries per page, 1 to 1000 (default: the feed's page size)
   --wait S          when nothing is newer, wait up to S seconds for something to be (long-poll)
 ${COMMON_HELP}
---json prints {feed, entries, lastId, hasMore}; lastId is the next cursor.
+--json prints {feed, entries, lastId, hasMore} (and gap: {from, to} when retention removed seqs
+after the cursor before they were read); lastId is the next cursor.
 `;
 
 const FLAGS = { ...COMMON_FLAGS, lastid: { type: 'string' }, limit: { type: 'string' }, wait: { type: 'string' } } as const;
@@ -34,6 +35,7 @@ export async function read(args: string[]): Promise<void> {
       await out(page.entries.map((e) => `${formatEntry(e)}\n`).join(''));
       progress(values, `${page.entries.length} entr${page.entries.length === 1 ? 'y' : 'ies'}; next cursor ${page.lastId}` +
         (page.hasMore ? ` (more: atommq read ${positionals[0]} --lastid ${page.lastId})` : ''));
+      if (page.gap) progress(values, `retention removed seqs ${page.gap.from} to ${page.gap.to} before they were read`);
     }
   } finally {
     await client.close();

@@ -27,6 +27,9 @@ Options:
                       before that entry). Default: retry forever
   --lastid N|latest   where to start when the cursor file does not exist yet (default 0, the
                       beginning; latest: only entries published from now on)
+  --on-gap continue   when the server reports entries lost before they were read (retention
+                      removed them, or the cursor is ahead of its database), say so on stderr
+                      and go on, instead of stopping with exit code 7 (the default, --on-gap error)
   --transport T       longpoll (default) or sse, with --follow
   --wait S            seconds a long-poll waits per request (default 25)
   --limit N           entries per read, 1 to 1000
@@ -44,6 +47,7 @@ const FLAGS = {
   'max-attempts': { type: 'string' },
   lastid: { type: 'string' },
   transport: { type: 'string' },
+  'on-gap': { type: 'string' },
   wait: { type: 'string' },
   limit: { type: 'string' },
 } as const;
@@ -60,6 +64,10 @@ function runForEntry(command: string, entry: Entry, feed: string): Promise<void>
 }
 
 function describeFailure(values: CommonValues, error: unknown, context: FailureContext): void {
+  if (context.phase === 'gap') {
+    progress(values, `${(error as Error).message}; going on (--on-gap continue)`);
+    return;
+  }
   const what = context.phase === 'handler' ? `seq ${context.entry?.seq}: ${(error as Error).message}`
     : context.phase === 'cursor' ? `saving the cursor failed: ${(error as Error).message}`
     : `${(error as Error).message}`;
@@ -77,6 +85,8 @@ export async function tail(args: string[]): Promise<void> {
   const from = values.lastid === 'latest' ? 'latest' as const : intFlag(values.lastid, '--lastid') ?? 0;
   const transport = values.transport ?? 'longpoll';
   if (transport !== 'longpoll' && transport !== 'sse') throw new UsageError(`--transport must be longpoll or sse, not "${transport}"`);
+  const onGap = values['on-gap'] ?? 'error';
+  if (onGap !== 'error' && onGap !== 'continue') throw new UsageError(`--on-gap must be error or continue, not "${onGap}"`);
   if (values.exec === '') throw new UsageError('--exec needs a command');
   const cursorFile = values['cursor-file'];
   const store = cursorFile !== undefined ? new FileCursorStore(cursorFile) : new MemoryCursorStore();
@@ -95,6 +105,7 @@ export async function tail(args: string[]): Promise<void> {
     from,
     follow: values.follow ?? false,
     transport,
+    onGap,
     ...(limit !== undefined ? { limit } : {}),
     ...(wait !== undefined ? { wait } : {}),
     ...(maxAttempts !== undefined ? { handlerRetry: { retries: maxAttempts - 1 } } : {}),

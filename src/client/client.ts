@@ -10,6 +10,7 @@ import type { ClaimedMessage, GroupStatus, ReceiptOutcome } from './group-types.
 import { GroupApi, type ClaimOptions, type ExtendOptions, type NackOptions } from './groups.js';
 import { HttpTransport, type ClientStats } from './http-transport.js';
 import { Publisher, type PublishAtomOptions, type PublishBatchOptions } from './publisher.js';
+import { QstApi, type QstMessage, type QstPullOptions, type QstPushResult } from './qst.js';
 import type { Handler, SubscribeOptions } from './subscribe-options.js';
 import { Subscription } from './subscription.js';
 import type { AtomMQClientOptions } from './transport-options.js';
@@ -35,6 +36,7 @@ export class AtomMQClient {
   private readonly reader: TransportFeedReader;
   private readonly publisher: Publisher;
   private readonly groupApi: GroupApi;
+  private readonly qst: QstApi;
   private closing: Promise<void> | undefined;
   private readonly subscriptions = new Set<Subscription>();
   private readonly workers = new Set<Worker>();
@@ -45,6 +47,7 @@ export class AtomMQClient {
     this.reader = new TransportFeedReader(this.transport);
     this.publisher = new Publisher(this.transport);
     this.groupApi = new GroupApi(this.transport);
+    this.qst = new QstApi(this.transport);
   }
 
   /** A snapshot of the client's counters. */
@@ -228,6 +231,24 @@ export class AtomMQClient {
    */
   group(feed: string, group: string, options: CallOptions = {}): Promise<GroupStatus> {
     return this.groupApi.group(feed, group, options);
+  }
+
+  /**
+   * Pushes a batch to `/qst/<feed>`, all or nothing; retries store nothing twice (see {@link QstApi.push}).
+   *
+   * @example await client.qstPush('sms', [{ id: 'm-1', from: 'sms://838383', body: 'hi', priority: 2 }]);
+   */
+  qstPush(feed: string, messages: readonly QstMessage[], options: CallOptions = {}): Promise<QstPushResult> {
+    return this.qst.push(feed, messages, options);
+  }
+
+  /**
+   * Pulls `/qst/<feed>` page by page; asking for the next page acknowledges the last (see {@link QstApi.pull}).
+   *
+   * @example for await (const page of client.qstPull('sms', { signal })) for (const m of page) await deliver(m);
+   */
+  qstPull(feed: string, options: QstPullOptions = {}): AsyncGenerator<QstMessage[]> {
+    return this.qst.pull(feed, options);
   }
 
   /**

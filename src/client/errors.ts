@@ -14,6 +14,7 @@ import type { PublishResult } from './types.js';
  * - {@link ResponseError}: the server answered 2xx with something the client cannot read.
  * - {@link CursorStoreError}: a cursor file that cannot be read back as a seq.
  * - {@link HandlerError}: a subscription handler kept failing past its retry budget.
+ * - {@link GapError}: a subscription lost entries it never saw (retention, or a replaced database).
  * - {@link ReceiptError}: an ack, nack or extension refused for some of its receipts;
  *   {@link LeaseLostError} when a lease was lost (`LEASE_LOST`).
  */
@@ -27,7 +28,8 @@ export type ClientErrorCode =
   | 'INVALID_ARGUMENT'
   | 'CURSOR_CORRUPT'
   | 'HANDLER_FAILED'
-  | 'BATCH_FAILED';
+  | 'BATCH_FAILED'
+  | 'GAP';
 
 /** Base class of every error the client throws. */
 export class AtomMQClientError extends Error {
@@ -83,6 +85,19 @@ export class HttpError extends AtomMQClientError {
   }
 }
 
+/**
+ * 401: the server knows no principal by the credentials given (a bad token or password), or none
+ * were given and the request needs some. Give `token`, or `http://user:password@host` as the URL.
+ */
+export class UnauthorizedError extends HttpError {
+  override readonly name: string = 'UnauthorizedError';
+}
+
+/** 403: the credentials are good, but their principal has no grant for this (the access file's `grants`). */
+export class ForbiddenError extends HttpError {
+  override readonly name: string = 'ForbiddenError';
+}
+
 /** The server could not be reached, or the connection broke before a complete answer. */
 export class ConnectionError extends AtomMQClientError {
   override readonly name = 'ConnectionError';
@@ -131,6 +146,23 @@ export class HandlerError extends AtomMQClientError {
   override readonly name = 'HandlerError';
   constructor(readonly seq: number, readonly attempts: number, cause: unknown) {
     super('HANDLER_FAILED', `the handler failed ${attempts} time(s) on seq ${seq}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/**
+ * A subscription lost entries it never saw, and stopped (`onGap: 'error'`) before its cursor moved
+ * past them. `GAP`: retention removed seqs `from` to `to` before they were read. `CURSOR_AHEAD`:
+ * the cursor is beyond every seq the server's database ever assigned (it was replaced or restored
+ * from an older copy): `from` is the server's newest seq + 1, `to` the cursor, and whatever the
+ * database assigns in between would be skipped. To go on, save a cursor of your choosing in the
+ * cursor store (`to` for a gap, the newest seq for a cursor ahead), or subscribe with `onGap: 'continue'`.
+ */
+export class GapError extends AtomMQClientError {
+  override readonly name = 'GapError';
+  constructor(readonly feed: string, readonly from: number, readonly to: number, code: 'GAP' | 'CURSOR_AHEAD', cause?: unknown) {
+    super(code, code === 'GAP'
+      ? `feed "${feed}": retention removed seqs ${from} to ${to} before this subscription read them`
+      : `feed "${feed}": the cursor ${to} is ahead of the server's database, whose newest seq is ${from - 1} (replaced or restored from an older copy?)`, { cause });
   }
 }
 

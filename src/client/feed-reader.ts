@@ -3,10 +3,10 @@
  * {@link FeedReader} is all a subscription needs of the client.
  */
 import { checkCursor, checkFeed, checkLimit, checkWait } from './checks.js';
-import { InvalidArgumentError, ResponseError } from './errors.js';
+import { HttpError, InvalidArgumentError, ResponseError } from './errors.js';
 import { readEvents } from './sse.js';
 import { callOptions, header, readJson, type CallOptions, type Transport } from './transport.js';
-import { isEntry, type Entry, type FeedHead, type ReadResult } from './types.js';
+import { isEntry, type Entry, type FeedHead, type Gap, type ReadResult } from './types.js';
 
 /** Options of {@link AtomMQClient.read}. */
 export interface ReadOptions extends CallOptions {
@@ -31,8 +31,20 @@ export interface FeedReader {
   read(feed: string, options: ReadOptions): Promise<ReadResult>;
   /** The newest seq of the feed, 0 when it is empty. */
   latestId(feed: string, options: CallOptions): Promise<number>;
-  /** The feed's entries after `lastId` as the server pushes them, until the stream breaks or ends. */
-  openStream(feed: string, lastId: number, options: StreamOptions): Promise<AsyncIterable<Entry>>;
+  /**
+   * The feed's entries after `lastId` as the server pushes them, and the gaps it tells of, until the
+   * stream breaks or ends. Throws an HttpError CURSOR_AHEAD when the server ends it for that reason.
+   */
+  openStream(feed: string, lastId: number, options: StreamOptions): Promise<AsyncIterable<StreamItem>>;
+}
+
+/** What a stream carries: an entry, or the news that retention removed seqs before they were read. */
+export type StreamItem = Entry | { readonly gap: Gap };
+
+/** A gap as the server writes it, `{"gap":{"from":F,"to":T}}`; undefined when `value` is something else. */
+export function gapOf(value: unknown): Gap | undefined {
+  const gap = (value as { gap?: { from?: unknown; to?: unknown } } | null)?.gap;
+  return gap && Number.isSafeInteger(gap.from) && Number.isSafeInteger(gap.to) ? { from: gap.from as number, to: gap.to as number } : undefined;
 }
 
 /** Parses one SSE event into an entry: `data:` is the entry's JSON, `id:` its seq. */
@@ -49,13 +61,35 @@ function entryOf(data: string, id: string | undefined): Entry {
   return { ...(value as Entry), seq };
 }
 
-/** The entries of an event stream. */
-async function* entriesOf(body: AsyncIterable<Uint8Array>): AsyncGenerator<Entry> {
-  for await (const event of readEvents(body)) {
-    // Entries are plain `message` events. The server names its other events: `closing` says why it
-    // ends the stream (shutting down, or this reader fell too far behind) just before it does.
-    if (event.event === 'message') yield entryOf(event.data, event.id);
+/** Parses a named event's JSON data; undefined when it is not JSON. */
+function eventJson(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
   }
+}
+
+/** The entries and gaps of an event stream. */
+async function* itemsOf(body: AsyncIterable<Uint8Array>, url: string): AsyncGenerator<StreamItem> {
+  for await (const event of readEvents(body)) {
+    // Entries are plain `message` events. The server names its other events: `gap` tells of seqs
+    // retention removed; `closing` says why it ends the stream (shutting down, this reader fell too
+    // far behind, its cursor is ahead of the database) just before it does.
+    if (event.event === 'message') yield entryOf(event.data, event.id);
+    else if (event.event === 'gap') {
+      const gap = gapOf(eventJson(event.data));
+      if (gap) yield { gap };
+    } else if (event.event === 'closing') {
+      const reason = eventJson(event.data) as { code?: unknown; detail?: string; newest?: number } | undefined;
+      // A cursor ahead of the database is refused on every reconnect: it is not a break to retry.
+      if (reason?.code === 'CURSOR_AHEAD') throw new HttpError(409, 'GET', url, { ...reason, code: 'CURSOR_AHEAD' });
+    }
+  }
+}
+
+function withGap(gap: Gap | undefined): { gap?: Gap } {
+  return gap ? { gap } : {};
 }
 
 /** {@link FeedReader} over a transport: the JSON view, long-poll and server-sent events. */
@@ -78,7 +112,7 @@ export class TransportFeedReader implements FeedReader {
       holdMs: wait * 1000,
       ...callOptions(options),
     }, async (answer) => {
-      const page = await readJson<{ feed: FeedHead; entries: unknown; lastid: number; next: string | null }>(answer);
+      const page = await readJson<{ feed: FeedHead; entries: unknown; lastid: number; next: string | null; gap?: unknown }>(answer);
       if (!Array.isArray(page.entries) || !page.entries.every(isEntry)) throw new ResponseError(`GET ${this.transport.baseUrl}${path}: the page has no valid entries array`);
       const lastIdHeader = Number(header(answer, 'xlastid'));
       return {
@@ -86,6 +120,7 @@ export class TransportFeedReader implements FeedReader {
         entries: page.entries as Entry[],
         lastId: Number.isSafeInteger(lastIdHeader) ? lastIdHeader : page.lastid,
         hasMore: page.next !== null && page.next !== undefined,
+        ...withGap(gapOf(page)),
       };
     });
   }
@@ -113,7 +148,7 @@ export class TransportFeedReader implements FeedReader {
       (answer) => answer.body.text());
   }
 
-  async openStream(feed: string, lastId: number, options: StreamOptions): Promise<AsyncIterable<Entry>> {
+  async openStream(feed: string, lastId: number, options: StreamOptions): Promise<AsyncIterable<StreamItem>> {
     checkFeed(feed);
     const path = `/feeds/${feed}`;
     const answer = await this.transport.stream({
@@ -132,6 +167,6 @@ export class TransportFeedReader implements FeedReader {
       throw new ResponseError(`GET ${this.transport.baseUrl}${path}: the server answered ${type || 'without a Content-Type'} to Accept: text/event-stream; ` +
         "it does not stream this feed (use transport 'longpoll')");
     }
-    return entriesOf(answer.body);
+    return itemsOf(answer.body, `${this.transport.baseUrl}${path}`);
   }
 }

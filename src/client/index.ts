@@ -20,8 +20,8 @@
 export { AtomMQClient } from './client.js';
 export { FileCursorStore, MemoryCursorStore, type CursorStore } from './cursor-store.js';
 export {
-  AbortedError, AtomMQClientError, ConnectionError, CursorStoreError, HandlerError, HttpError, InvalidArgumentError,
-  LeaseLostError, PublishBatchError, ReceiptError, ResponseError, TimeoutError,
+  AbortedError, AtomMQClientError, ConnectionError, CursorStoreError, ForbiddenError, GapError, HandlerError, HttpError,
+  InvalidArgumentError, LeaseLostError, PublishBatchError, ReceiptError, ResponseError, TimeoutError, UnauthorizedError,
   type ClientErrorCode, type Problem,
 } from './errors.js';
 export type { ReadOptions } from './feed-reader.js';
@@ -29,6 +29,7 @@ export type { ClaimedMessage, GroupStatus, ReceiptOutcome } from './group-types.
 export type { ClaimOptions, ExtendOptions, NackOptions } from './groups.js';
 export type { ClientStats } from './http-transport.js';
 export type { PublishAtomOptions, PublishBatchOptions } from './publisher.js';
+export type { QstMessage, QstPullOptions, QstPushResult } from './qst.js';
 export { backoffDelay, DEFAULT_RETRY, type RetryEvent, type RetryPolicy } from './retry.js';
 export { readEvents, type SseEvent } from './sse.js';
 export type { FailureContext, FailurePhase, Handler, HandlerContext, SubscribeOptions } from './subscribe-options.js';
@@ -38,5 +39,5 @@ export type { CallOptions } from './transport.js';
 export type { WorkContext, WorkFailure, WorkHandler, WorkOptions, WorkPhase } from './work-options.js';
 export { Worker, type WorkerStats } from './worker.js';
 export type {
-  DeletedEntry, Entry, FeedHead, FeedInfo, Health, LiveEntry, NewEntry, Person, PublishResult, ReadResult,
+  DeletedEntry, Entry, FeedHead, FeedInfo, Gap, Health, LiveEntry, NewEntry, Person, PublishResult, ReadResult,
 } from './types.js';

@@ -22,8 +22,11 @@ export interface HandlerContext {
  */
 export type Handler = (entry: Entry, context: HandlerContext) => unknown;
 
-/** Where a failure that is being retried happened. */
-export type FailurePhase = 'handler' | 'connection' | 'cursor';
+/**
+ * Where a failure that is being retried happened; `gap`: entries were lost, reported with a
+ * GapError because `onGap` is `'continue'`.
+ */
+export type FailurePhase = 'handler' | 'connection' | 'cursor' | 'gap';
 
 export interface FailureContext {
   readonly phase: FailurePhase;
@@ -75,6 +78,14 @@ export interface SubscribeOptions {
    * @defaultValue { retries: Infinity, minDelayMs: 100, maxDelayMs: 30000 }
    */
   readonly handlerRetry?: Partial<RetryPolicy>;
+  /**
+   * When the server reports lost entries (a GapError: retention removed seqs before they were read,
+   * or the cursor is ahead of the server's database): `'error'` ends the subscription with the
+   * GapError, its cursor still before the loss; `'continue'` reports it to `onError` (phase `gap`)
+   * and goes on, from the newest seq when the cursor was ahead.
+   * @defaultValue 'error'
+   */
+  readonly onGap?: 'error' | 'continue';
   /** Told about every failure that is going to be retried (for logging). */
   readonly onError?: (error: unknown, context: FailureContext) => void;
   /** Stops the subscription when it fires, like `stop()`. */
@@ -92,9 +103,10 @@ export interface SubscribeSettings {
   readonly reconnect: RetryPolicy;
   readonly handlerRetry: RetryPolicy;
   readonly onError: SubscribeOptions['onError'];
+  readonly onGap: 'error' | 'continue';
 }
 
-const OPTION_NAMES = new Set(['cursorStore', 'from', 'transport', 'follow', 'limit', 'wait', 'idleTimeout', 'reconnect', 'handlerRetry', 'onError', 'signal']);
+const OPTION_NAMES = new Set(['cursorStore', 'from', 'transport', 'follow', 'limit', 'wait', 'idleTimeout', 'reconnect', 'handlerRetry', 'onError', 'onGap', 'signal']);
 const RECONNECT: RetryPolicy = { retries: Infinity, minDelayMs: 100, maxDelayMs: 5000, factor: 2 };
 const HANDLER_RETRY: RetryPolicy = { retries: Infinity, minDelayMs: 100, maxDelayMs: 30_000, factor: 2 };
 
@@ -111,6 +123,9 @@ export function subscribeSettings(handler: Handler, options: SubscribeOptions): 
   if (from !== 'latest' && !(Number.isSafeInteger(from) && from >= 0)) throw new InvalidArgumentError(`from must be a seq (an integer >= 0) or 'latest', not ${String(from)}`);
   if (options.transport !== undefined && options.transport !== 'longpoll' && options.transport !== 'sse') {
     throw new InvalidArgumentError(`transport must be 'longpoll' or 'sse', not ${String(options.transport)}`);
+  }
+  if (options.onGap !== undefined && options.onGap !== 'error' && options.onGap !== 'continue') {
+    throw new InvalidArgumentError(`onGap must be 'error' or 'continue', not ${String(options.onGap)}`);
   }
   checkLimit(options.limit);
   checkWait(options.wait);
@@ -134,5 +149,6 @@ export function subscribeSettings(handler: Handler, options: SubscribeOptions): 
     reconnect: retryPolicy(options.reconnect, RECONNECT),
     handlerRetry: retryPolicy(options.handlerRetry, HANDLER_RETRY),
     onError: options.onError,
+    onGap: options.onGap ?? 'error',
   });
 }

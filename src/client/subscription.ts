@@ -2,11 +2,11 @@
  * A polling worker done once: read after the cursor, hand each entry to the handler in seq order,
  * persist the cursor only after the handler resolved, retry what failed, never skip.
  */
-import { AbortedError, ConnectionError, HandlerError } from './errors.js';
+import { AbortedError, ConnectionError, GapError, HandlerError, HttpError } from './errors.js';
 import type { FeedReader } from './feed-reader.js';
 import { backoffDelay, isRetryable, retryDelay, sleep } from './retry.js';
 import { subscribeSettings, type FailureContext, type Handler, type SubscribeOptions, type SubscribeSettings } from './subscribe-options.js';
-import type { Entry } from './types.js';
+import type { Entry, Gap } from './types.js';
 
 /** An SSE stream that lived this long was healthy: the next break starts the backoff afresh. */
 const HEALTHY_STREAM_MS = 5000;
@@ -32,6 +32,8 @@ export class Subscription {
   private readonly settings: SubscribeSettings;
   private stopping = false;
   private cursor: number | undefined;
+  /** The last seq of the last gap reported: a gap told again (each read, each reconnect) is reported once. */
+  private gapTold = 0;
 
   /** Starts at once; see {@link AtomMQClient.subscribe}. */
   constructor(
@@ -105,13 +107,22 @@ export class Subscription {
         });
         failures = 0;
       } catch (error) {
-        if (!(await this.recover(error, failures++))) return;
+        const ahead = await this.skipAhead(error, cursor);
+        if (ahead !== undefined) cursor = ahead;
+        else if (!(await this.recover(error, failures++))) return;
         continue;
       }
+      if (page.gap) this.gap(page.gap);
       for (const entry of page.entries) {
         if (entry.seq <= cursor) continue;
         if (this.stopping || !(await this.deliver(entry))) return;
         cursor = entry.seq;
+      }
+      // The page held everything after the cursor: the gap's seqs are gone and none of them is left
+      // to read, so the cursor moves past them rather than being told of them again on each read.
+      if (page.gap && !page.hasMore && cursor < page.gap.to) {
+        if (!(await this.persist(page.gap.to, undefined))) return;
+        cursor = page.gap.to;
       }
       if (this.settings.mode === 'catch-up' && !page.hasMore) return;
     }
@@ -130,6 +141,10 @@ export class Subscription {
       try {
         const entries = await this.reader.openStream(this.feed, cursor, { signal: this.abort.signal, idleTimeoutMs: this.settings.idleTimeoutMs });
         for await (const entry of entries) {
+          if ('gap' in entry) {
+            this.gap(entry.gap);
+            continue;
+          }
           // Entries at or before the cursor were handled already (a stream reopened from a cursor the
           // server read as an older one, say): seqs only grow, so skipping them loses nothing.
           if (entry.seq <= cursor) continue;
@@ -139,10 +154,41 @@ export class Subscription {
         }
         throw new ConnectionError(`the event stream of feed "${this.feed}" ended`);
       } catch (error) {
+        const ahead = await this.skipAhead(error, cursor);
+        if (ahead !== undefined) {
+          cursor = ahead;
+          continue;
+        }
         if (delivered || Date.now() - opened > HEALTHY_STREAM_MS) failures = 0;
         if (!(await this.recover(error, failures++))) return;
       }
     }
+  }
+
+  /** Seqs retention removed before they were read: throws a GapError, or (onGap 'continue') reports it once. */
+  private gap(gap: Gap): void {
+    if (gap.to <= this.gapTold) return;
+    this.gapTold = gap.to;
+    const error = new GapError(this.feed, gap.from, gap.to, 'GAP');
+    if (this.settings.onGap === 'error') throw error;
+    this.report(error, { phase: 'gap', attempt: 1, delayMs: 0 });
+  }
+
+  /**
+   * A cursor ahead of the server's database (409 CURSOR_AHEAD): throws a GapError, or (onGap
+   * 'continue') reports it and resolves with the newest seq, saved as the cursor. Undefined for
+   * any other error.
+   */
+  private async skipAhead(error: unknown, cursor: number): Promise<number | undefined> {
+    if (!(error instanceof HttpError && error.code === 'CURSOR_AHEAD')) return undefined;
+    const newest = Number(error.problem?.['newest']);
+    if (!Number.isSafeInteger(newest)) throw error;
+    if (this.stopping) return cursor;
+    const lost = new GapError(this.feed, newest + 1, cursor, 'CURSOR_AHEAD', error);
+    if (this.settings.onGap === 'error') throw lost;
+    this.report(lost, { phase: 'gap', attempt: 1, delayMs: 0 });
+    await this.persist(newest, undefined);
+    return newest;
   }
 
   /**

@@ -2,7 +2,7 @@
  * Turning what undici, a stream or the server said into the client's typed errors: the one place
  * that decides what is a timeout, a broken connection or a refusal, and so what is retried.
  */
-import { AbortedError, AtomMQClientError, ConnectionError, HttpError, TimeoutError, type Problem } from './errors.js';
+import { AbortedError, AtomMQClientError, ConnectionError, ForbiddenError, HttpError, TimeoutError, UnauthorizedError, type Problem } from './errors.js';
 import { header, type Answer } from './transport.js';
 
 /** Network failures that mean "no (complete) answer", worth trying again on a fresh connection. */
@@ -55,5 +55,6 @@ export async function httpError(answer: Answer, method: string, url: string): Pr
   } catch {
     // A body we cannot read or parse: the status alone says what happened.
   }
-  return new HttpError(answer.status, method, url, problem, retryAfterMs(header(answer, 'retry-after')));
+  const Kind = answer.status === 401 ? UnauthorizedError : answer.status === 403 ? ForbiddenError : HttpError;
+  return new Kind(answer.status, method, url, problem, retryAfterMs(header(answer, 'retry-after')));
 }

@@ -70,6 +70,20 @@ function parseBaseUrl(baseUrl: string | URL): URL {
 }
 
 /**
+ * The Authorization header: `token` as Bearer, or the URL's `user:password@` as Basic (which
+ * undici would not send by itself). The URL's credentials go no further: the base URL, which
+ * errors quote, is rebuilt without them.
+ */
+function authorizationOf(url: URL, token: string | undefined): string | undefined {
+  const basic = url.username !== '' || url.password !== '';
+  if (basic && token !== undefined) throw new InvalidArgumentError('give either a token or credentials in the URL (user:password@), not both');
+  if (token !== undefined) return `Bearer ${token}`;
+  if (!basic) return undefined;
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  return `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
+}
+
+/**
  * Checks the options (an unknown name or a nonsense value throws an {@link InvalidArgumentError})
  * and fills in the defaults.
  *
@@ -85,6 +99,7 @@ export function transportSettings(baseUrl: string | URL, options: AtomMQClientOp
     throw new InvalidArgumentError(`pingTimeout must be a number of seconds (0: always, < 0: never), not ${options.pingTimeout}`);
   }
   const timeoutMs = options.timeout ?? 10_000;
+  const authorization = authorizationOf(url, options.token);
   return Object.freeze({
     origin: url.origin,
     basePath: url.pathname.replace(/\/+$/, ''),
@@ -96,7 +111,7 @@ export function transportSettings(baseUrl: string | URL, options: AtomMQClientOp
     onRetry: options.onRetry,
     headers: Object.freeze({
       'user-agent': 'atommq-client/0.1',
-      ...(options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(authorization !== undefined ? { authorization } : {}),
       ...Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
     }),
   });

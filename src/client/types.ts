@@ -110,6 +110,14 @@ export interface ReadResult {
   readonly lastId: number;
   /** Whether more entries follow this page right now. */
   readonly hasMore: boolean;
+  /** Seqs retention removed after the cursor before they were read (the `AtomMQ-Gap` header). */
+  readonly gap?: Gap;
+}
+
+/** Seqs the server's retention removed before a reader read them: the first and the last, both included. */
+export interface Gap {
+  readonly from: number;
+  readonly to: number;
 }
 
 /** A feed listed by the service document. */

@@ -7,6 +7,7 @@ import { describeIssue } from '../errors/describe-issue.js';
 import { ConfigError } from '../errors/index.js';
 import { isFeedName, MAX_LIMIT, NAME_RULE } from '../names.js';
 import { GROUP_LIMITS, type GroupSettings } from '../store/groups.js';
+import type { Retention } from '../store/store.js';
 import { parseDsn, type Dsn } from './dsn.js';
 import { describeJsonError } from './json-error.js';
 
@@ -24,7 +25,11 @@ const feedFile = z.strictObject({
   retention: z.strictObject({
     maxEntries: z.number().int().min(1).optional(),
     maxAgeSeconds: z.number().int().min(1).optional(),
-  }).optional(),
+    /** Never remove what a consumer group of the feed has not acked. @defaultValue true */
+    keepUnacked: z.boolean().default(true),
+    /** Tombstones (deletions) go after this many seconds. @defaultValue 604800 (7 days) */
+    tombstoneSeconds: z.number().int().min(1).default(7 * 24 * 3600),
+  }).prefault({}),
   /** Refuse PUT and DELETE: a pure log. @defaultValue false */
   immutable: z.boolean().default(false),
   /**
@@ -53,7 +58,7 @@ const feedFile = z.strictObject({
 export interface FeedConfig extends FeedHead {
   readonly pageSize: number;
   readonly maxWait: number;
-  readonly retention?: { readonly maxEntries?: number | undefined; readonly maxAgeSeconds?: number | undefined } | undefined;
+  readonly retention: Retention;
   readonly immutable: boolean;
   readonly delivery: 'broadcast' | 'roundrobin';
   readonly db?: Dsn | undefined;
@@ -121,7 +126,19 @@ export function loadFeedFile(path: string): FeedConfig {
   if (!parsed.success) {
     throw new ConfigError(`${path}: ${parsed.error.issues.map(describeIssue).join('; ')}`);
   }
-  const f = parsed.data;
+  return toConfig(name, parsed.data, path);
+}
+
+/**
+ * A feed with every default, as `{}` in a feed file gives: what a queue created on first use is
+ * served with (DESIGN.md section 12).
+ */
+export function defaultFeedConfig(name: string): FeedConfig {
+  return toConfig(name, feedFile.parse({}), name);
+}
+
+/** The validated fields of a feed file as the server uses them; `path` names the file in errors. */
+function toConfig(name: string, f: z.infer<typeof feedFile>, path: string): FeedConfig {
   const title = f.title ?? name;
   const author = f.author === undefined ? { name: title } : toPerson(f.author);
   let db: Dsn | undefined;

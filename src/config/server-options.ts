@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
 import { parseDsn, type Dsn } from './dsn.js';
@@ -31,6 +32,12 @@ export interface ServerOptions {
   readonly requestTimeout: number;
   /** @defaultValue info */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * The access log, one line per answered request: `on`, in the server's log (at info); `off`,
+   * nowhere; any other value is a file that gets them as JSON lines (appended, whatever the log
+   * level), instead of the server's log. @defaultValue on
+   */
+  readonly accessLog: string;
   /** How often retention is enforced, in seconds. @defaultValue 10 */
   readonly pruneInterval: number;
   /** Seconds between keep-alives on live streams: an SSE comment, a comet blank line, a WebSocket ping. @defaultValue 15 */
@@ -51,6 +58,21 @@ export interface ServerOptions {
    * is disconnected as beyond `streamBuffer` messages. @defaultValue 8 MiB
    */
   readonly streamBufferBytes: number;
+  /** The access file (principals and grants, DESIGN.md section 14). @defaultValue none: the server is open to all */
+  readonly access?: string | undefined;
+  /** PEM certificate (chain) and its private key: with both the server speaks HTTPS and WSS only. @defaultValue none: plain HTTP */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** Origins (`https://app.example`) whose pages may call and stream from the server; `*` for any. @defaultValue none */
+  readonly cors: readonly string[];
+  /** Connections one client address may hold open; beyond it, requests are answered 429. @defaultValue 256 */
+  readonly maxConnectionsPerClient: number;
+  /** Live streams (server-sent events, WebSocket, comet) one client address may hold open. @defaultValue 64 */
+  readonly maxStreamsPerClient: number;
+  /**
+   * Whether the RestMQ routes create a queue (a feed without a file) the first time they are used
+   * with a name no feed has; when false, an unknown name is a 404. @defaultValue true
+   */
+  readonly autoCreate: boolean;
 }
 
 /** Raw option values as given on the command line or in the environment, before validation. */
@@ -68,11 +90,19 @@ export const OPTION_SOURCES = {
   headersTimeout: { flag: '--headers-timeout', env: 'ATOMMQ_HEADERS_TIMEOUT' },
   requestTimeout: { flag: '--request-timeout', env: 'ATOMMQ_REQUEST_TIMEOUT' },
   logLevel: { flag: '--log-level', env: 'ATOMMQ_LOG_LEVEL' },
+  accessLog: { flag: '--access-log', env: 'ATOMMQ_ACCESS_LOG' },
   pruneInterval: { flag: '--prune-interval', env: 'ATOMMQ_PRUNE_INTERVAL' },
   heartbeat: { flag: '--heartbeat', env: 'ATOMMQ_HEARTBEAT' },
   streamBuffer: { flag: '--stream-buffer', env: 'ATOMMQ_STREAM_BUFFER' },
   pageBytes: { flag: '--page-bytes', env: 'ATOMMQ_PAGE_BYTES' },
   streamBufferBytes: { flag: '--stream-buffer-bytes', env: 'ATOMMQ_STREAM_BUFFER_BYTES' },
+  access: { flag: '--access', env: 'ATOMMQ_ACCESS' },
+  tlsCert: { flag: '--tls-cert', env: 'ATOMMQ_TLS_CERT' },
+  tlsKey: { flag: '--tls-key', env: 'ATOMMQ_TLS_KEY' },
+  cors: { flag: '--cors', env: 'ATOMMQ_CORS' },
+  maxConnectionsPerClient: { flag: '--max-connections-per-client', env: 'ATOMMQ_MAX_CONNECTIONS_PER_CLIENT' },
+  maxStreamsPerClient: { flag: '--max-streams-per-client', env: 'ATOMMQ_MAX_STREAMS_PER_CLIENT' },
+  autoCreate: { flag: '--auto-create', env: 'ATOMMQ_AUTO_CREATE' },
 } as const;
 
 const MIB = 1024 * 1024;
@@ -93,12 +123,37 @@ const schema = z.strictObject({
   headersTimeout: z.coerce.number().min(0.1).max(3600).default(10),
   requestTimeout: z.coerce.number().min(0.1).max(3600).default(30),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  accessLog: z.string().min(1).default('on'),
   pruneInterval: z.coerce.number().positive().default(10),
   heartbeat: z.coerce.number().positive().max(3600).default(15),
   streamBuffer: z.coerce.number().int().min(1).max(1_000_000).default(1024),
   pageBytes: z.coerce.number().int().min(1024).max(2 ** 30).default(4 * MIB),
   streamBufferBytes: z.coerce.number().int().min(1024).max(2 ** 30).default(8 * MIB),
-}).refine((o) => o.headersTimeout <= o.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than --request-timeout' });
+  access: z.string().min(1).optional(),
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  cors: z.string().default('')
+    .transform((text) => text.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
+    .refine((origins) => origins.every((o) => o === '*' || (URL.canParse(o) && new URL(o).origin === o)),
+      'is a comma-separated list of origins (scheme://host[:port], no path or trailing slash), or *'),
+  maxConnectionsPerClient: z.coerce.number().int().min(1).max(1_000_000).default(256),
+  maxStreamsPerClient: z.coerce.number().int().min(1).max(1_000_000).default(64),
+  autoCreate: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+}).refine((o) => o.headersTimeout <= o.requestTimeout, { path: ['headersTimeout'], message: 'must not be longer than --request-timeout' })
+  .refine((o) => (o.tlsCert === undefined) === (o.tlsKey === undefined), { path: ['tlsCert'], message: '--tls-cert and --tls-key go together' });
+
+/** The PEM files of --tls-cert and --tls-key, read once; a file that cannot be read fails start-up naming its flag. */
+function readTls(cert: string | undefined, key: string | undefined): ServerOptions['tls'] {
+  if (cert === undefined || key === undefined) return undefined;
+  const read = (path: string, flag: 'tlsCert' | 'tlsKey'): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new ConfigError(`${OPTION_SOURCES[flag].flag} (${OPTION_SOURCES[flag].env}): cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  };
+  return Object.freeze({ cert: read(cert, 'tlsCert'), key: read(key, 'tlsKey') });
+}
 
 /**
  * Validates options once, at the edge, and freezes them. Messages name the flag (and its variable).
@@ -117,5 +172,6 @@ export function resolveOptions(raw: RawOptions): ServerOptions {
   }
   const db = parseDsn(parsed.data.db);
   if (typeof db === 'string') throw new ConfigError(`--db (ATOMMQ_DB): ${db}`);
-  return Object.freeze({ ...parsed.data, db });
+  const { tlsCert, tlsKey, ...rest } = parsed.data;
+  return Object.freeze({ ...rest, db, tls: readTls(tlsCert, tlsKey) });
 }

@@ -27,7 +27,7 @@ export function requestIdFor(res: Response): string {
 
 /**
  * The access log: gives each request its id (answered in `X-Request-Id`, named in every log line
- * of the request) and logs one line at `info` once the response is done: method, path, status,
+ * of the request) and logs one line at `info` (to `ctx.accessLogger`: `--access-log`) once the response is done: method, path, status,
  * milliseconds, bytes sent (headers included) and the id. A response cut short (the client left,
  * a stream ended by shutdown) says `aborted`. Streams log their opening too (src/http/streams/feed-stream.ts),
  * since their access line comes only when they end.
@@ -37,7 +37,8 @@ export function accessLog(ctx: AppContext): RequestHandler {
     const requestId = requestIdOf(req.headers);
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
-    if (!ctx.logger.isLevelEnabled('info')) {
+    const log = ctx.accessLogger ?? ctx.logger;
+    if (!log || !log.isLevelEnabled('info')) {
       next();
       return;
     }
@@ -47,7 +48,7 @@ export function accessLog(ctx: AppContext): RequestHandler {
     res.once('close', () => {
       const ms = Math.round((performance.now() - started) * 10) / 10;
       const aborted = !res.writableFinished;
-      ctx.logger.info({
+      log.info({
         reqId: requestId, method: req.method, path: req.originalUrl, status: res.statusCode, ms,
         bytes: socket.bytesWritten - bytesBefore, ...(aborted ? { aborted } : {}),
       }, `${req.method} ${req.originalUrl} ${res.statusCode} ${ms} ms${aborted ? ' (aborted)' : ''}`);

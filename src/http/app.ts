@@ -1,12 +1,16 @@
 import express, { type Express, type Response } from 'express';
 import { accessLog } from './access-log.js';
+import { cors } from './cors.js';
 import { entryRouter } from './atompub/entry-router.js';
 import { feedRouter } from './atompub/feed-router.js';
 import { serviceRouter } from './atompub/service-router.js';
 import { refuseWhileShuttingDown, type AppContext } from './context.js';
 import { errorHandler, notFound } from './error-handler.js';
+import { countAnswers, metricsRouter } from './ops/metrics.js';
 import { healthzRouter } from './ops/healthz.js';
 import { groupsRouter } from './queues/groups-router.js';
+import { qstRouter } from './queues/qst/qst-router.js';
+import { restmqRouter } from './queues/restmq/restmq-router.js';
 import { requestView } from './request-view.js';
 import { streamsRouter } from './streams/streams-router.js';
 
@@ -33,8 +37,11 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.set('etag', false);
   endBodiesWithNewline(app);
   app.use(accessLog(ctx));
+  if (ctx.options.cors.length > 0) app.use(cors(ctx.options.cors));
+  if (ctx.metrics) app.use(countAnswers(ctx.metrics));
   app.use((req, _res, next) => {
     refuseWhileShuttingDown(ctx);
+    ctx.clients?.checkConnection(req.socket);
     // A Host that no URL can be built from is refused before anything is done: a POST must not be
     // stored and then fail to answer with its Location.
     requestView(ctx, req).baseUrl();
@@ -44,8 +51,12 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.use(feedRouter(ctx));
   app.use(entryRouter(ctx));
   app.use(groupsRouter(ctx));
+  app.use(qstRouter(ctx));
+  // Before the service document's router: RestMQ's POST / and GET /?queue= share its path.
+  app.use(restmqRouter(ctx));
   app.use(serviceRouter(ctx));
   app.use(healthzRouter(ctx, pingStores));
+  app.use(metricsRouter(ctx));
   app.use(streamsRouter(ctx));
   app.use(notFound);
   app.use(errorHandler(ctx));

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Request } from 'express';
 import { AtomMQError } from '../errors/index.js';
 import type { AppContext } from './context.js';
@@ -56,7 +57,7 @@ export function upgradeView(ctx: AppContext, req: IncomingMessage, url: URL): Re
       return Array.isArray(value) ? value.join(', ') : value;
     },
     query: (name) => once(name, url.searchParams.getAll(name)),
-    // The server listens on plain HTTP; Express's req.protocol says the same, as no proxy is trusted.
-    baseUrl: () => baseUrlFor(ctx, 'http', req.headers.host),
+    // As Express's req.protocol, which trusts no proxy: the scheme the connection itself speaks.
+    baseUrl: () => baseUrlFor(ctx, (req.socket as TLSSocket).encrypted ? 'https' : 'http', req.headers.host),
   };
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { Server as TlsServer } from 'node:tls';
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -31,5 +32,6 @@ function serveAsHttp(server: Server, req: IncomingMessage, socket: Duplex, head:
     if ((raw[i] as string).toLowerCase() !== 'upgrade') lines.push(`${raw[i] as string}: ${raw[i + 1] as string}`);
   }
   socket.unshift(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), head]));
-  server.emit('connection', socket);
+  // An https.Server reads HTTP from 'secureConnection': the socket is already past its TLS handshake.
+  server.emit(server instanceof TlsServer ? 'secureConnection' : 'connection', socket);
 }

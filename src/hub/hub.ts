@@ -1,4 +1,5 @@
 import type { StoredEntry } from '../store/store.js';
+import { RoundRobin } from './round-robin.js';
 
 /**
  * How a feed's messages reach its live consumers (feed file field `delivery`):
@@ -21,9 +22,22 @@ export interface Registration {
    * is removed (`feed-removed`).
    */
   readonly onClose?: (why: CloseReason) => void;
+  /**
+   * Called when the feed's delivery changed while registered (see `retune`): its policy, which
+   * the hub now serves this consumer under, or whether delivery to consumers is paused.
+   */
+  readonly onRetune?: (state: DeliveryState) => void;
 }
 
-export type CloseReason = 'shutdown' | 'feed-removed';
+/** How a feed's messages reach its consumers at the moment. */
+export interface DeliveryState {
+  readonly delivery: DeliveryPolicy;
+  /** Consumers get nothing while paused; round-robin messages wait (are parked) for the resume. */
+  readonly paused: boolean;
+}
+
+/** `purged`: the feed's queue was emptied, and its live consumers are let go (watchers stay). */
+export type CloseReason = 'shutdown' | 'feed-removed' | 'purged';
 
 /**
  * Delivers one change to one consumer, over whatever transport that consumer uses. Returning
@@ -40,6 +54,8 @@ export interface HubOptions {
   readonly logger?: HubLogger;
   /** The current delivery policy of a feed. @defaultValue every feed is broadcast */
   readonly policyOf?: (feed: string) => DeliveryPolicy;
+  /** Whether delivery to a feed's consumers is paused. @defaultValue never */
+  readonly pausedOf?: (feed: string) => boolean;
   /**
    * Round-robin messages that no consumer could take (none connected, or all busy) wait for the
    * next one, at most this many per feed; beyond it the oldest are dropped from live delivery
@@ -52,20 +68,15 @@ interface Consumer {
   readonly id: string;
   readonly registration: Registration;
   readonly sender: Sender;
-  readonly delivery: DeliveryPolicy;
+  /** Changed only by `retune`. */
+  delivery: DeliveryPolicy;
 }
 
-/** The consumers of one feed, and its round-robin state. */
+/** The consumers of one feed. */
 interface FeedConsumers {
   /** Watchers and broadcast consumers: each gets every change. */
   readonly everyone: Map<string, Consumer>;
-  /** Round-robin consumers, in registration order; `next` is whose turn it is. */
-  readonly ring: Consumer[];
-  next: number;
-  /** Round-robin messages waiting for a consumer, oldest first. */
-  readonly parked: StoredEntry[];
-  /** Messages dropped from `parked` since it last emptied, logged once per episode. */
-  dropped: number;
+  readonly ring: RoundRobin<Consumer>;
 }
 
 /**
@@ -82,6 +93,7 @@ export class Hub {
   private readonly byFeed = new Map<string, FeedConsumers>();
   private readonly log: HubLogger;
   private readonly policyOf: (feed: string) => DeliveryPolicy;
+  private readonly pausedOf: (feed: string) => boolean;
   private readonly maxParked: number;
   private closed = false;
 
@@ -90,13 +102,14 @@ export class Hub {
     const o = typeof options === 'function' ? { logger: options } : options;
     this.log = o.logger ?? (() => {});
     this.policyOf = o.policyOf ?? (() => 'broadcast');
+    this.pausedOf = o.pausedOf ?? (() => false);
     this.maxParked = o.maxParked ?? 1000;
   }
 
   /**
-   * Registers a consumer and answers the policy it is served under for as long as it stays
-   * registered (a watcher is always `broadcast`). Throws when `id` is already registered (two
-   * consumers sharing an id would steal each other's messages) or the hub is closed.
+   * Registers a consumer and answers the policy it is served under (a watcher is always
+   * `broadcast`) until `retune` changes it. Throws when `id` is already registered (two consumers
+   * sharing an id would steal each other's messages) or the hub is closed.
    * A round-robin consumer receives parked messages once it calls `resume(id)`.
    */
   register(id: string, registration: Registration, sender: Sender): DeliveryPolicy {
@@ -106,7 +119,7 @@ export class Hub {
     const consumer: Consumer = { id, registration, sender, delivery };
     this.byId.set(id, consumer);
     const feed = this.feed(registration.feed);
-    if (delivery === 'roundrobin') feed.ring.push(consumer);
+    if (delivery === 'roundrobin') feed.ring.add(consumer);
     else feed.everyone.set(id, consumer);
     this.log('debug', `registered ${id} on ${registration.feed} (${registration.role ?? 'consumer'}, ${delivery})`);
     return delivery;
@@ -119,11 +132,7 @@ export class Hub {
     this.byId.delete(id);
     const feed = this.byFeed.get(consumer.registration.feed);
     if (feed) {
-      const index = feed.ring.indexOf(consumer);
-      if (index >= 0) {
-        feed.ring.splice(index, 1);
-        if (index < feed.next) feed.next--;
-      }
+      feed.ring.remove(consumer);
       feed.everyone.delete(id);
       this.forgetIfUnused(consumer.registration.feed, feed);
     }
@@ -132,9 +141,9 @@ export class Hub {
 
   /**
    * Hands a committed change to every watcher and broadcast consumer of its feed, and to one
-   * round-robin consumer (or parks it until one can take it). A change committed `elsewhere`, by
-   * another server on the same database, goes to that server's round-robin consumers, not to
-   * these: each message reaches one round-robin consumer in all.
+   * round-robin consumer (or parks it until one can take it, or until delivery is resumed). A
+   * change committed `elsewhere`, by another server on the same database, goes to that server's
+   * round-robin consumers, not to these: each message reaches one round-robin consumer in all.
    */
   distribute(change: StoredEntry, elsewhere = false): void {
     if (this.closed) return;
@@ -144,22 +153,56 @@ export class Hub {
       for (const consumer of [...feed.everyone.values()]) this.deliver(consumer, change);
     }
     if (elsewhere) return;
-    if (!feed?.ring.length && this.policyOf(change.feed) !== 'roundrobin' && !feed?.parked.length) return;
+    if (!feed?.ring.members.length && this.policyOf(change.feed) !== 'roundrobin' && !feed?.ring.parked) return;
     feed ??= this.feed(change.feed);
-    if (feed.parked.length === 0 && this.dispatch(feed, change)) return;
-    // Behind parked messages, so that each consumer sees its messages in seq order.
-    this.park(change.feed, feed, change);
-    this.drain(feed);
+    feed.ring.offer(change, this.pausedOf(change.feed));
+  }
+
+  /** Whether delivery to the feed's consumers is paused now. */
+  isPaused(feed: string): boolean {
+    return this.pausedOf(feed);
+  }
+
+  /**
+   * The feed's policy or pause changed: its consumers move to the policy it has now and are told
+   * (`onRetune`), watchers too; once delivery is resumed, parked round-robin messages go out.
+   */
+  retune(name: string): void {
+    const feed = this.byFeed.get(name);
+    if (!feed) return;
+    const state: DeliveryState = { delivery: this.policyOf(name), paused: this.pausedOf(name) };
+    const all = [...feed.everyone.values(), ...feed.ring.members];
+    for (const consumer of all) {
+      if (consumer.registration.role === 'watcher' || consumer.delivery === state.delivery) continue;
+      if (state.delivery === 'roundrobin') {
+        feed.everyone.delete(consumer.id);
+        feed.ring.add(consumer);
+      } else {
+        feed.ring.remove(consumer);
+        feed.everyone.set(consumer.id, consumer);
+      }
+      consumer.delivery = state.delivery;
+    }
+    for (const consumer of all) {
+      try {
+        consumer.registration.onRetune?.(state);
+      } catch (error) {
+        this.log('error', `consumer ${consumer.id} failed to retune: ${(error as Error).message}`);
+      }
+    }
+    if (!state.paused) feed.ring.drain();
+    this.forgetIfUnused(name, feed);
   }
 
   /** A round-robin consumer that refused messages (busy) can take them again: parked ones come first. */
   resume(id: string): void {
     const consumer = this.byId.get(id);
     if (consumer?.delivery !== 'roundrobin') return;
-    const feed = this.byFeed.get(consumer.registration.feed);
+    const name = consumer.registration.feed;
+    const feed = this.byFeed.get(name);
     if (feed) {
-      this.drain(feed);
-      this.forgetIfUnused(consumer.registration.feed, feed);
+      if (!this.pausedOf(name)) feed.ring.drain();
+      this.forgetIfUnused(name, feed);
     }
   }
 
@@ -171,7 +214,7 @@ export class Hub {
     if (this.closed) return;
     this.closed = true;
     for (const [name, feed] of this.byFeed) {
-      if (feed.parked.length) this.log('warn', `feed ${name}: ${feed.parked.length} round-robin messages parked at shutdown were not delivered live (they stay in the feed)`);
+      if (feed.ring.parked) this.log('warn', `feed ${name}: ${feed.ring.parked} round-robin messages parked at shutdown were not delivered live (they stay in the feed)`);
     }
     const consumers = [...this.byId.values()];
     this.byId.clear();
@@ -187,10 +230,23 @@ export class Hub {
     const feed = this.byFeed.get(name);
     if (!feed) return;
     this.byFeed.delete(name);
-    if (feed.parked.length) this.log('warn', `feed ${name}: ${feed.parked.length} round-robin messages parked when it was removed were not delivered live (they stay in the feed)`);
-    const consumers = [...feed.everyone.values(), ...feed.ring];
+    if (feed.ring.parked) this.log('warn', `feed ${name}: ${feed.ring.parked} round-robin messages parked when it was removed were not delivered live (they stay in the feed)`);
+    const consumers = [...feed.everyone.values(), ...feed.ring.members];
     for (const consumer of consumers) this.byId.delete(consumer.id);
     this.tellClosed(consumers, 'feed-removed');
+  }
+
+  /**
+   * Lets the feed's consumers go, telling each why (`onClose`), and drops its parked messages
+   * (they stay in the feed); its watchers stay. For a queue that was emptied.
+   */
+  closeConsumers(name: string, why: CloseReason): void {
+    const feed = this.byFeed.get(name);
+    if (!feed) return;
+    const consumers = [...feed.everyone.values(), ...feed.ring.members].filter((c) => c.registration.role !== 'watcher');
+    feed.ring.clear();
+    for (const consumer of consumers) this.unregister(consumer.id);
+    this.tellClosed(consumers, why);
   }
 
   /** How many consumers are registered, for /healthz and tests. */
@@ -198,9 +254,22 @@ export class Hub {
     return this.byId.size;
   }
 
+  /**
+   * Registered consumers by the kind their id names before its first colon (`sse`, `ws`, `comet`,
+   * `long-poll`), for the metrics.
+   */
+  countByKind(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const id of this.byId.keys()) {
+      const kind = id.slice(0, Math.max(0, id.indexOf(':')));
+      counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   /** How many round-robin messages of a feed wait for a consumer. */
   parked(feed: string): number {
-    return this.byFeed.get(feed)?.parked.length ?? 0;
+    return this.byFeed.get(feed)?.ring.parked ?? 0;
   }
 
   private tellClosed(consumers: readonly Consumer[], why: CloseReason): void {
@@ -215,12 +284,15 @@ export class Hub {
 
   private feed(name: string): FeedConsumers {
     let feed = this.byFeed.get(name);
-    if (!feed) this.byFeed.set(name, (feed = { everyone: new Map(), ring: [], next: 0, parked: [], dropped: 0 }));
+    if (!feed) {
+      const ring = new RoundRobin<Consumer>(this.maxParked, (c, change) => this.deliver(c, change), (m) => this.log('warn', `feed ${name}: ${m}`));
+      this.byFeed.set(name, (feed = { everyone: new Map(), ring }));
+    }
     return feed;
   }
 
   private forgetIfUnused(name: string, feed: FeedConsumers): void {
-    if (feed.everyone.size === 0 && feed.ring.length === 0 && feed.parked.length === 0) this.byFeed.delete(name);
+    if (feed.everyone.size === 0 && feed.ring.members.length === 0 && feed.ring.parked === 0) this.byFeed.delete(name);
   }
 
   /** True when the consumer took the change. */
@@ -232,31 +304,5 @@ export class Hub {
       this.unregister(consumer.id);
       return false;
     }
-  }
-
-  /** Offers a change to the round-robin consumers, starting with the one whose turn it is. */
-  private dispatch(feed: FeedConsumers, change: StoredEntry): boolean {
-    for (let tries = feed.ring.length; tries > 0 && feed.ring.length > 0; tries--) {
-      const index = feed.next % feed.ring.length;
-      const consumer = feed.ring[index] as Consumer;
-      feed.next = index + 1;
-      if (this.deliver(consumer, change)) return true;
-    }
-    return false;
-  }
-
-  private park(name: string, feed: FeedConsumers, change: StoredEntry): void {
-    feed.parked.push(change);
-    if (feed.parked.length <= this.maxParked) return;
-    feed.parked.shift();
-    if (feed.dropped++ === 0) {
-      this.log('warn', `feed ${name}: more than ${this.maxParked} round-robin messages wait for a consumer; the oldest are dropped from live delivery (they stay in the feed)`);
-    }
-  }
-
-  /** Hands parked messages out, oldest first, until none is left or no consumer takes one. */
-  private drain(feed: FeedConsumers): void {
-    while (feed.parked.length > 0 && this.dispatch(feed, feed.parked[0] as StoredEntry)) feed.parked.shift();
-    if (feed.parked.length === 0) feed.dropped = 0;
   }
 }

@@ -1,5 +1,6 @@
 import { createServer, type Server, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Express } from 'express';
 import type { ServerOptions } from '../config/server-options.js';
 import { AtomMQError } from '../errors/index.js';
@@ -12,7 +13,7 @@ import { InFlight } from './shutdown.js';
 /** The HTTP side of a running server. */
 export interface AttachedHttp {
   readonly address: AddressInfo;
-  /** e.g. `http://127.0.0.1:8080`: an address a client on this machine can use, even when bound to every interface. */
+  /** e.g. `http://127.0.0.1:8080` (https with TLS): an address a client on this machine can use, even when bound to every interface. */
   readonly url: string;
   /** Graceful close (see InFlight.drain): `endStreams` runs once every other request is answered. */
   drain(endStreams: () => void): Promise<void>;
@@ -56,11 +57,11 @@ function listen(server: Server, port: number, host: string | undefined): Promise
 }
 
 /** A URL for the address, with a wildcard address replaced by the loopback one. */
-function localUrl(address: AddressInfo): string {
+function localUrl(address: AddressInfo, scheme: string): string {
   const host = address.family === 'IPv6'
     ? `[${address.address === '::' ? '::1' : address.address}]`
     : address.address === '0.0.0.0' ? '127.0.0.1' : address.address;
-  return `http://${host}:${address.port}`;
+  return `${scheme}://${host}:${address.port}`;
 }
 
 /**
@@ -69,8 +70,11 @@ function localUrl(address: AddressInfo): string {
  */
 export async function attachHttp(ctx: AppContext, app: Express): Promise<AttachedHttp> {
   const { options } = ctx;
-  const server = createServer(timeouts(options));
+  // An https.Server is an http.Server that reads its connections through TLS: everything below holds for both.
+  const server: Server = options.tls ? createTlsServer({ ...timeouts(options), ...options.tls }) : createServer(timeouts(options));
   const inFlight = new InFlight(server);
+  // Counted where HTTP begins to be read: with TLS, the socket requests arrive on is the one past the handshake.
+  server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => ctx.clients?.connected(socket));
   // Tracked before the app sees the request: whatever the app does with it, shutdown knows of it.
   server.on('request', (_req, res: ServerResponse) => inFlight.track(res));
   server.on('request', app);
@@ -89,7 +93,7 @@ export async function attachHttp(ctx: AppContext, app: Express): Promise<Attache
   const address = await listen(server, options.port, options.host);
   return {
     address,
-    url: localUrl(address),
+    url: localUrl(address, options.tls ? 'https' : 'http'),
     drain: (endStreams) => inFlight.drain(endStreams, () => websockets.terminateAll()),
   };
 }

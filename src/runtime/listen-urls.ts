@@ -9,8 +9,8 @@ import { networkInterfaces } from 'node:os';
  *
  * @example listeningUrls({ address: '127.0.0.1', family: 'IPv4', port: 8080 }) // ['http://127.0.0.1:8080']
  */
-export function listeningUrls(address: AddressInfo): string[] {
-  const url = (host: string, family: string): string => `http://${family === 'IPv6' ? `[${host}]` : host}:${address.port}`;
+export function listeningUrls(address: AddressInfo, scheme = 'http'): string[] {
+  const url = (host: string, family: string): string => `${scheme}://${family === 'IPv6' ? `[${host}]` : host}:${address.port}`;
   const wildcard = address.address === '::' || address.address === '0.0.0.0';
   if (!wildcard) return [url(address.address, address.family)];
   // `::` also takes IPv4 (dual stack); `0.0.0.0` takes IPv4 alone.

@@ -133,6 +133,8 @@ export interface RequeueResult {
 export interface MoveRequest extends GroupRef {
   /** The new position: a seq up to the feed's newest, or one of its ends. */
   readonly position: number | 'earliest' | 'latest';
+  /** Also forgets every message the group holds (leased, waiting, dead): a purge, with `latest`. */
+  readonly discard?: boolean | undefined;
 }
 
 /** The group's state, as `GET /feeds/<feed>/groups/<group>` shows it. */

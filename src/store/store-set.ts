@@ -1,6 +1,6 @@
 import type { Dsn } from '../config/dsn.js';
 import type { StoreFactory } from './store-factory.js';
-import type { CommitListener, Store } from './store.js';
+import type { CommitBatch, CommitListener, Store } from './store.js';
 
 /**
  * The stores a server uses: the server's own database, plus any database a feed file names.
@@ -13,6 +13,7 @@ export class StoreSet {
     private readonly serverDsn: Dsn,
     private readonly open: StoreFactory,
     private readonly onCommit: CommitListener,
+    private readonly onBatch?: (batch: CommitBatch) => void,
   ) {}
 
   /** The store for a DSN (the server's when undefined). */
@@ -22,6 +23,7 @@ export class StoreSet {
     if (!store) {
       store = this.open(dsn);
       store.onCommit(this.onCommit);
+      if (this.onBatch) store.onBatch?.(this.onBatch);
       this.stores.set(id, store);
     }
     return store;

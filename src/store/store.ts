@@ -3,6 +3,7 @@
  * never to SQL. Each method is one atomic state change or one consistent read.
  */
 import type { GroupStore } from './groups.js';
+import type { QueueStore } from './queues.js';
 
 /** One stored change of a feed: a live entry, or the tombstone of a deleted one. */
 export interface StoredEntry {
@@ -109,10 +110,22 @@ export interface PageRequest {
   readonly only?: Representation | undefined;
 }
 
+/**
+ * Seqs that retention removed from a feed before a reader at some cursor had read them: the first
+ * and the last lost seq, both included. Changes inside the range that retention kept (unacked by a
+ * consumer group) are still read as usual.
+ */
+export interface Gap {
+  readonly from: number;
+  readonly to: number;
+}
+
 /** One page of changes, and whether more follow the last of them (by count or by size). */
 export interface Page {
   readonly changes: Change[];
   readonly more: boolean;
+  /** Cursor view only: what retention removed after the cursor (see `Store.readAfter`). */
+  readonly gap?: Gap | undefined;
 }
 
 export interface FeedBounds {
@@ -121,11 +134,37 @@ export interface FeedBounds {
   readonly oldestSeq: number;
   /** app:edited of the newest change; undefined when the feed is empty. */
   readonly newestEdited?: string | undefined;
+  /**
+   * How many changes retention ever removed from the feed. Retention may remove changes from the
+   * middle (tombstones, or around what keepUnacked keeps) without moving either end, so page
+   * validators need it too.
+   */
+  readonly pruned: number;
 }
 
 export interface Retention {
   readonly maxEntries?: number | undefined;
   readonly maxAgeSeconds?: number | undefined;
+  /**
+   * Keep every entry a consumer group of the feed has not acked: beyond the group's position, or
+   * leased or waiting (dead-lettered ones count as handled). @defaultValue true
+   */
+  readonly keepUnacked?: boolean | undefined;
+  /** Tombstones older than this go, whatever the other limits. @defaultValue never (the feed file's default is 7 days) */
+  readonly tombstoneSeconds?: number | undefined;
+}
+
+/**
+ * The most changes one `prune` call removes, so that a sweep never holds the writer for more than
+ * a few milliseconds: the caller calls again while a call removes something.
+ */
+export const PRUNE_BATCH = 200;
+
+/** One commit of the store's writer. */
+export interface CommitBatch {
+  /** Writes in the transaction (appends, changes, prunes, group operations), refused ones included. */
+  readonly writes: number;
+  readonly seconds: number;
 }
 
 /**
@@ -144,16 +183,33 @@ export type StoreLog = (level: 'debug' | 'info' | 'warn' | 'error', message: str
 export interface Store {
   /** Publishes an entry at a new seq; resolves once the commit is durable. Throws IDEMPOTENCY_CONFLICT. */
   append(request: AppendRequest): Promise<AppendResult>;
+  /**
+   * Publishes several entries in one transaction, all or nothing: when one is refused
+   * (IDEMPOTENCY_CONFLICT, naming it) none is stored. Results in the requests' order.
+   */
+  appendBatch(requests: readonly AppendRequest[]): Promise<AppendResult[]>;
   /** Replaces an entry and moves it to a new seq. Throws ENTRY_NOT_FOUND, ENTRY_GONE or PRECONDITION_FAILED. */
   replace(request: ChangeRequest): Promise<StoredEntry>;
   /** Deletes an entry by appending its tombstone at a new seq. Same errors as `replace`. */
   remove(request: ChangeRequest): Promise<StoredEntry>;
-  /** Deletes what the feed's retention no longer keeps; resolves with how many changes went. */
+  /**
+   * Deletes up to PRUNE_BATCH of the oldest changes the feed's retention no longer keeps, and
+   * resolves with how many went. In the same transaction it records, per feed, the lowest and the
+   * highest seq retention ever removed (`readAfter` derives gaps from them) and how many it removed
+   * in all (`bounds().pruned`). A PUT or DELETE also
+   * deletes the row at the entry's old seq, but that is a move, never recorded as removed.
+   */
   prune(feed: string, retention: Retention, now: number): Promise<number>;
 
   get(feed: string, key: string): Promise<StoredEntry | undefined>;
   seqOfAtomId(feed: string, atomId: string): Promise<number | undefined>;
-  /** Cursor view: changes after `seq`, oldest first, tombstones included. */
+  /**
+   * Cursor view: changes after `seq`, oldest first, tombstones included, in one snapshot with:
+   * - `gap`, when 0 < seq < the highest seq retention removed from the feed (H): seqs
+   *   max(seq + 1, the lowest seq it removed) to H. A cursor 0 asks for whatever is kept: no gap.
+   * - CURSOR_AHEAD (thrown) when `seq` is above every seq the database ever assigned (any feed):
+   *   the database was replaced or restored from an older copy.
+   */
   readAfter(feed: string, seq: number, page: PageRequest): Promise<Page>;
   /** Collection view: live entries before `seq` (all when undefined), newest first. */
   readBefore(feed: string, seq: number | undefined, page: PageRequest): Promise<Page>;
@@ -161,9 +217,17 @@ export interface Store {
 
   /** Consumer groups over the feeds of this store (DESIGN.md section 10). */
   readonly groups: GroupStore;
+  /** What the queue faces keep about each queue (DESIGN.md section 12). */
+  readonly queues: QueueStore;
 
   /** Called after every durable commit with the changes it made, in seq order. */
   onCommit(listener: CommitListener): void;
+  /**
+   * Called after every commit with how many writes it held (group commit) and how long the
+   * transaction took, fsync included: the metrics' commit histograms. Optional for a store that
+   * does not batch.
+   */
+  onBatch?(listener: (batch: CommitBatch) => void): void;
   /** Throws if the database cannot answer. */
   ping(): Promise<void>;
   /** Commits what is queued, then closes; safe to call twice. */

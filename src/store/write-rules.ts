@@ -5,14 +5,17 @@
  */
 import { AtomMQError } from '../errors/index.js';
 import type { GroupOp } from './group-ops.js';
+import type { QueueChange } from './queues.js';
 import type { AppendRequest, Candidate, ChangeRequest, Retention } from './store.js';
 
 /** A write as it crosses to a store's writer: plain data, no callbacks. */
 export type WriteOp =
   | { readonly op: 'append'; readonly request: AppendRequest }
+  | { readonly op: 'appendBatch'; readonly requests: readonly AppendRequest[] }
   | { readonly op: 'replace' | 'remove'; readonly request: ChangeRequest }
   | { readonly op: 'prune'; readonly feed: string; readonly retention: Retention; readonly now: number }
-  | { readonly op: 'group'; readonly request: GroupOp };
+  | { readonly op: 'group'; readonly request: GroupOp }
+  | { readonly op: 'queue'; readonly change: QueueChange };
 
 /** The two names a retried POST may be recognised by, each its own namespace. */
 export type RetryName = 'idempotencyKey' | 'clientId';

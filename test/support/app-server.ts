@@ -12,6 +12,7 @@ import { resolveOptions } from '../../src/config/server-options.js';
 import { createApp } from '../../src/http/app.js';
 import type { AppContext } from '../../src/http/context.js';
 import { Hub } from '../../src/hub/hub.js';
+import { ServedFeeds } from '../../src/runtime/served-feeds.js';
 import type { Store } from '../../src/store/store.js';
 import type { StoreKind } from './postgres.js';
 import { makeFeedsDir } from './server.js';
@@ -30,15 +31,17 @@ export async function startAppServer(feeds: Record<string, object>, kind: StoreK
   const scope = new StoreScope(kind, db);
   const store = await scope.open();
   const feedsDir = makeFeedsDir(scope.files, feeds);
-  const directory = new FeedDirectory(feedsDir);
-  const hub = new Hub({ policyOf: (name) => directory.get(name)?.delivery ?? 'broadcast' });
+  const feedCatalogue = await ServedFeeds.open(new FeedDirectory(feedsDir), store, true);
+  const hub = new Hub({ policyOf: (name) => feedCatalogue.get(name)?.delivery ?? 'broadcast', pausedOf: (name) => feedCatalogue.stopped(name) });
   store.onCommit((changes, elsewhere) => {
     for (const change of changes) hub.distribute(change, elsewhere);
   });
   const shutdown = new AbortController();
+  feedCatalogue.onChange((name) => hub.retune(name));
   const ctx: AppContext = {
     options: resolveOptions({ port: '0', feedsDir }),
-    feeds: directory,
+    feeds: feedCatalogue,
+    queues: feedCatalogue,
     storeFor: () => store,
     hub,
     logger: pino({ level: 'silent' }),

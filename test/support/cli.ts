@@ -17,7 +17,7 @@ export interface RunOptions {
 }
 
 /** The exit codes scripts rely on (src/cli/exit.ts). */
-export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, refused: 4, commandFailed: 6 };
+export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, refused: 4, commandFailed: 6, lost: 7 };
 
 /** Runs the CLI; never blocks this process's event loop (the server under test lives in it). */
 export function atommq(args: string[], options: RunOptions = {}): Promise<Run> {

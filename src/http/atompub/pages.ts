@@ -11,6 +11,9 @@ import type { RequestView } from '../request-view.js';
 import { sendParts } from '../respond.js';
 import { feedPath } from '../urls.js';
 
+/** Names the seqs retention removed before the reader read them: `<first>-<last>`. */
+export const GAP_HEADER = 'AtomMQ-Gap';
+
 /** Which page a GET asks for, and in what form. */
 export interface PageSpec {
   /** The cursor view's position; undefined for the collection view. */
@@ -50,7 +53,7 @@ export interface PageHead {
 }
 
 /** Sends a page as an Atom feed or JSON, with its `Xlastid` and, when more follows, its next link. */
-export async function sendPage(req: Request, res: Response, view: RequestView, feed: FeedConfig, spec: PageSpec,
+export async function sendPage(ctx: AppContext, req: Request, res: Response, view: RequestView, feed: FeedConfig, spec: PageSpec,
   page: Page, head: PageHead): Promise<void> {
   const last = page.changes.at(-1);
   const nextPath = page.more && last
@@ -63,10 +66,14 @@ export async function sendPage(req: Request, res: Response, view: RequestView, f
     selfPath: feedPath(feed.name) + (search < 0 ? '' : req.originalUrl.slice(search)),
     updated: page.changes.reduce((newest, e) => (e.edited > newest ? e.edited : newest), head.updated),
     items: page.changes.map((e) => ({ seq: e.seq, deleted: e.deleted, rendered: e })),
+    gap: page.gap,
   };
   res.set('Xlastid', String(head.lastid));
+  if (page.gap) res.set(GAP_HEADER, `${page.gap.from}-${page.gap.to}`);
   if (nextPath) res.set('Link', `<${base}${nextPath}>; rel="next"`);
   res.type(spec.format === 'json' ? MEDIA.json : MEDIA.feed);
+  const sent = spec.format === 'json' ? 'json' : 'xml';
+  ctx.metrics?.read(feed.name, page.changes.length, page.changes.reduce((bytes, e) => bytes + e[sent].length, 0));
   await sendParts(res, spec.format === 'json' ? renderFeedJson(doc) : renderFeedXml(doc));
 }
 
@@ -81,12 +88,12 @@ function configVersion(feed: FeedConfig): string {
 
 /**
  * A page's ETag, known without reading the page: any commit to the feed moves newestSeq and
- * retention moves oldestSeq, so together with the request, the page size and the feed's
+ * retention moves `pruned`, so together with the request, the page size and the feed's
  * configuration they identify the bytes of the page.
  */
 export function pageEtag(ctx: AppContext, feed: FeedConfig, spec: PageSpec, bounds: FeedBounds): string {
   return `W/"${createHash('sha1')
-    .update(`${bounds.newestSeq}:${bounds.oldestSeq}:${spec.cursor}:${spec.before}:${spec.limit}:${ctx.options.pageBytes}:${spec.format}:${configVersion(feed)}`)
+    .update(`${bounds.newestSeq}:${bounds.oldestSeq}:${bounds.pruned}:${spec.cursor}:${spec.before}:${spec.limit}:${ctx.options.pageBytes}:${spec.format}:${configVersion(feed)}`)
     .digest('base64url').slice(0, 20)}"`;
 }
 

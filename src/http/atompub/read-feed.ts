@@ -12,10 +12,10 @@ import { noneMatch, pageEtag, readPage, sendPage, type PageSpec } from './pages.
 async function sendWhenNews(ctx: AppContext, req: Request, res: Response, view: HttpRequestView, feed: FeedConfig,
   spec: PageSpec & { cursor: number }, wait: WaitRequest): Promise<void> {
   const store = ctx.storeFor(feed);
-  const page = await longPoll(ctx, res, feed.name, spec.cursor, wait, () => readPage(ctx, feed, spec), (p) => p.changes.length > 0);
+  const page = await longPoll(ctx, res, feed.name, spec.cursor, wait, () => readPage(ctx, feed, spec), (p) => p.changes.length > 0 || p.gap !== undefined);
   if (!page) return;
   const bounds = await store.bounds(feed.name);
-  await sendPage(req, res, view, feed, spec, page,
+  await sendPage(ctx, req, res, view, feed, spec, page,
     { lastid: page.changes.at(-1)?.seq ?? spec.cursor, updated: bounds.newestEdited ?? ctx.startedAt });
 }
 
@@ -31,7 +31,7 @@ async function sendNow(ctx: AppContext, req: Request, res: Response, view: HttpR
   }
   const page = await readPage(ctx, feed, spec);
   const lastid = spec.cursor === undefined ? bounds.newestSeq : page.changes.at(-1)?.seq ?? spec.cursor;
-  await sendPage(req, res, view, feed, spec, page, { lastid, updated: bounds.newestEdited ?? ctx.startedAt });
+  await sendPage(ctx, req, res, view, feed, spec, page, { lastid, updated: bounds.newestEdited ?? ctx.startedAt });
 }
 
 /**

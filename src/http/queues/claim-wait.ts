@@ -1,6 +1,6 @@
 /**
  * What wakes a claim held on an empty group, without polling the database: a commit to its feed
- * (told by the hub), a change of the group made by another request (a nack, a requeue, a move: told
+ * or delivery to its consumers resumed (told by the hub), a change of the group made by another request (a nack, a requeue, a move: told
  * by the store's onChange) and the group's next due time (a lease ending, a nack delay or a delayed
  * message coming due: one timer, set from what the claim and those changes report).
  */
@@ -47,7 +47,7 @@ export interface ClaimWait {
  * and an early wake costs one claim, whereas a late one would leave a message waiting.
  */
 export function waitForGroup(hub: Hub, store: Store, ref: GroupRef): ClaimWait {
-  const commits = watchFeed(hub, ref.feed, 0);
+  const commits = watchFeed(hub, ref.feed, 0, { consumer: true });
   let wake!: () => void;
   const woken = new Promise<void>((resolve) => { wake = resolve; });
   let timer: NodeJS.Timeout | undefined;

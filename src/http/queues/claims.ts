@@ -48,7 +48,10 @@ async function claimOrHold(ctx: AppContext, res: Response, group: GroupRequest, 
     for (;;) {
       const news = wait && !ctx.shutdown.aborted ? waitForGroup(ctx.hub, group.store, group.ref) : undefined;
       try {
-        const { messages, nextDue } = await group.store.groups.claim(request);
+        // A stopped queue hands nothing out; resuming it is news for the wait.
+        const { messages, nextDue } = ctx.queues.stopped(group.ref.feed)
+          ? { messages: [], nextDue: undefined }
+          : await group.store.groups.claim(request);
         const left = deadline - Date.now();
         if (messages.length > 0 || !news || left <= 0 || gone.signal.aborted) return messages;
         news.due(nextDue);

@@ -1,20 +1,16 @@
+import type { Socket } from 'node:net';
 import { v4 as uuidv4 } from 'uuid';
-import { withSeq, withXmlBase } from '../../atom/finish-entry.js';
 import type { FeedConfig } from '../../config/feed-config.js';
 import { AtomMQError } from '../../errors/index.js';
-import type { DeliveryPolicy } from '../../hub/hub.js';
-import type { Change } from '../../store/store.js';
-import { ChangeQueue } from './change-queue.js';
+import type { DeliveryPolicy, DeliveryState } from '../../hub/hub.js';
+import type { Change, Gap } from '../../store/store.js';
 import type { AppContext } from '../context.js';
 import { representationOf, type Format, type StreamCursor } from '../read-params.js';
+import { ChangeQueue } from './change-queue.js';
+import { endOf, type StreamEnd } from './stream-end.js';
 
-/** Why the server ends a stream. Transports tell the peer: an SSE event, a WebSocket close code, a last JSON line. */
-export interface StreamEnd {
-  readonly code: 'SHUTTING_DOWN' | 'FEED_REMOVED' | 'SLOW_CONSUMER' | 'STREAM_FAILED';
-  readonly detail: string;
-  /** The seq of the last change written to this stream: the cursor to resume from. */
-  readonly lastid?: number | undefined;
-}
+export type { StreamEnd } from './stream-end.js';
+export { frameOf, renderChange } from './stream-frames.js';
 
 /** One transport's way of writing to one peer: an SSE or comet response, a WebSocket. */
 export interface StreamSink {
@@ -22,6 +18,8 @@ export interface StreamSink {
   readonly writable: boolean;
   /** Writes one change; false when the transport's buffer is above its high-water mark. */
   write(change: Change): boolean;
+  /** Tells the peer that retention removed these seqs before it read them; false as `write`. */
+  gap(gap: Gap): boolean;
   /** Resolves once the transport's buffer has drained, or the peer has gone. */
   drained(): Promise<void>;
   /** Keeps an idle connection open through proxies (and, for WebSocket, finds dead peers). */
@@ -41,6 +39,8 @@ export interface FeedStreamOptions {
   readonly format: Format;
   /** The request's id (src/http/access-log.ts), named in the stream's log lines. */
   readonly requestId?: string | undefined;
+  /** The client's connection: its address is held to the per-client cap on streams (none without it). */
+  readonly socket?: Socket | undefined;
 }
 
 /** Changes read from the store per backlog query, at most; `pageBytes` bounds the query too. */
@@ -61,11 +61,19 @@ const BACKLOG_PAGE = 200;
  *
  * Round-robin: the stream is one of the feed's consumers and gets live messages only, each of them
  * alone; while its socket is backed up it refuses messages, which the hub hands to the next one.
+ *
+ * Paused (delivery to the feed's consumers stopped, see Hub.retune): a broadcast stream writes
+ * nothing and keeps nothing, only the seq it stopped after; resumed, it reads what it missed from
+ * the store as a backlog. A round-robin stream's messages are parked by the hub meanwhile.
  */
 export class FeedStream {
   readonly id: string;
-  readonly delivery: DeliveryPolicy;
-  private state: 'backlog' | 'live' | 'ending' | 'ended';
+  /** The hub's policy for this stream: it changes when the feed's does (`retune`). */
+  private delivery: DeliveryPolicy;
+  private paused = false;
+  private readonly releaseSlot: () => void;
+  // Set by register(), which the constructor calls.
+  private state: 'backlog' | 'live' | 'ending' | 'ended' = 'live';
   private readonly queue: ChangeQueue;
   /** Incremented each time an overflowing buffer is dropped during the backlog. */
   private resets = 0;
@@ -75,6 +83,8 @@ export class FeedStream {
   private busy = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private ending: StreamEnd | undefined;
+  /** The last seq of the last gap told, so that the backlog's next pages do not tell it again. */
+  private gapTold = 0;
 
   /**
    * Registers with the hub at once, so that nothing committed from now on can be missed. Throws,
@@ -84,19 +94,31 @@ export class FeedStream {
   constructor(private readonly ctx: AppContext, private readonly options: FeedStreamOptions) {
     this.id = `${options.transport}:${uuidv4()}`;
     this.queue = new ChangeQueue(representationOf(options.format));
+    this.releaseSlot = (options.socket && ctx.clients?.openStream(options.socket)) || (() => undefined);
+    try {
+      this.delivery = this.register();
+    } catch (error) {
+      this.releaseSlot();
+      throw error;
+    }
+  }
+
+  /** Joins the hub, or refuses (unregistered again) a stream that cannot start. */
+  private register(): DeliveryPolicy {
+    const { ctx, options } = this;
     const { feed, cursor } = options;
-    this.delivery = ctx.hub.register(this.id, {
+    const delivery = ctx.hub.register(this.id, {
       feed: feed.name,
-      onClose: (why) => this.end(why === 'feed-removed'
-        ? { code: 'FEED_REMOVED', detail: `feed "${feed.name}" was removed (its file is gone); its entries are kept, and served again if the file comes back` }
-        : { code: 'SHUTTING_DOWN', detail: 'the server is shutting down; reconnect (to another instance) to resume' }),
+      onClose: (why) => this.end(endOf(why, feed.name)),
+      onRetune: (state) => this.retune(state),
     }, (change) => (this.delivery === 'roundrobin' ? this.take(change) : this.offer(change)));
+    this.paused = ctx.hub.isPaused(feed.name);
     // The feed's file may have gone while the request was being read: the hub has already ended its streams.
     if (!ctx.feeds.get(feed.name)) {
       ctx.hub.unregister(this.id);
       throw new AtomMQError('FEED_NOT_FOUND', `no feed named "${feed.name}": its file was removed`);
     }
-    if (this.delivery === 'roundrobin') {
+    if (delivery === 'roundrobin') {
       if (cursor?.explicit) {
         ctx.hub.unregister(this.id);
         throw new AtomMQError('INVALID_CURSOR', `feed "${feed.name}" delivers round-robin: its streams get live messages only, each to one consumer, so they take no cursor; read older messages with GET and Xlastid`);
@@ -107,6 +129,7 @@ export class FeedStream {
       this.sent = cursor?.seq;
       this.state = cursor === undefined ? 'live' : 'backlog';
     }
+    return delivery;
   }
 
   /** Sends the backlog (if any), then live changes, and starts the heartbeat. */
@@ -120,12 +143,8 @@ export class FeedStream {
     const { feed, transport, requestId } = this.options;
     this.ctx.logger.info({ reqId: requestId, stream: this.id, feed: feed.name, delivery: this.delivery, cursor: this.sent },
       `${transport} stream opened on feed ${feed.name}${this.sent === undefined ? '' : ` after ${this.sent}`}`);
-    if (this.state === 'backlog') {
-      this.sendBacklog().catch((error: unknown) => {
-        this.ctx.logger.error({ err: error, stream: this.id }, 'stream backlog failed');
-        this.end({ code: 'STREAM_FAILED', detail: 'reading the backlog failed; reconnect to resume' });
-      });
-    } else if (this.delivery === 'roundrobin') this.ctx.hub.resume(this.id);
+    if (this.state === 'backlog') this.startBacklog();
+    else if (this.delivery === 'roundrobin') this.ctx.hub.resume(this.id);
     else this.flush();
   }
 
@@ -154,9 +173,30 @@ export class FeedStream {
     else if (!this.busy) this.flush();
   }
 
+  /** Follows a change of the feed's delivery: its policy, or a pause or resume. */
+  private retune(state: DeliveryState): void {
+    if (this.state === 'ending' || this.state === 'ended') return;
+    this.delivery = state.delivery;
+    if (state.paused === this.paused) return;
+    this.paused = state.paused;
+    if (state.paused) {
+      // What is buffered is in the store too: it is read again on resume.
+      const first = this.queue.first;
+      if (first && this.sent === undefined) this.sent = first.seq - 1;
+      this.queue.clear();
+    } else if (this.delivery === 'broadcast' && this.sent !== undefined) {
+      this.state = 'backlog';
+      if (!this.busy) this.startBacklog();
+    } else this.state = 'live';
+  }
+
   /** Broadcast sender: takes every change, into the buffer unless it can be written now. */
   private offer(change: Change): boolean {
     if (this.state === 'ending' || this.state === 'ended') return false;
+    if (this.paused) {
+      this.sent ??= change.seq - 1;
+      return true;
+    }
     if (this.state === 'live' && !this.busy && this.queue.length === 0) {
       if (!this.write(change)) this.awaitDrain();
       return true;
@@ -184,14 +224,14 @@ export class FeedStream {
 
   /** Round-robin sender: takes a change only when it can be written now. */
   private take(change: Change): boolean {
-    if (this.state !== 'live' || this.busy) return false;
+    if (this.state !== 'live' || this.busy || this.paused) return false;
     if (!this.options.sink.writable) {
       this.gone();
       return false;
     }
     // No duplicate check: the hub hands each round-robin message out once.
     this.sent = change.seq;
-    if (!this.options.sink.write(change)) this.awaitDrain();
+    if (!this.sinkWrite(change)) this.awaitDrain();
     return true;
   }
 
@@ -203,6 +243,11 @@ export class FeedStream {
       return true;
     }
     this.sent = change.seq;
+    return this.sinkWrite(change);
+  }
+
+  private sinkWrite(change: Change): boolean {
+    this.ctx.metrics?.read(this.options.feed.name, 1, this.queue.sizeOf(change));
     return this.options.sink.write(change);
   }
 
@@ -211,7 +256,19 @@ export class FeedStream {
     void this.options.sink.drained().then(() => {
       this.busy = false;
       if (this.state === 'live' && this.delivery === 'roundrobin') this.ctx.hub.resume(this.id);
+      else if (this.state === 'backlog') this.startBacklog();
       else this.flush();
+    });
+  }
+
+  private startBacklog(): void {
+    this.sendBacklog().catch((error: unknown) => {
+      if (error instanceof AtomMQError && error.code === 'CURSOR_AHEAD') {
+        this.end({ code: 'CURSOR_AHEAD', detail: error.message, newest: error.members['newest'] as number });
+        return;
+      }
+      this.ctx.logger.error({ err: error, stream: this.id }, 'stream backlog failed');
+      this.end({ code: 'STREAM_FAILED', detail: 'reading the backlog failed; reconnect to resume' });
     });
   }
 
@@ -234,11 +291,15 @@ export class FeedStream {
       for (;;) {
         const resets = this.resets;
         const page = await store.readAfter(this.options.feed.name, this.sent ?? 0, request);
+        if (page.gap && page.gap.to > this.gapTold && this.state === 'backlog') {
+          this.gapTold = page.gap.to;
+          if (!this.options.sink.gap(page.gap)) await this.options.sink.drained();
+        }
         let caughtUp = false;
         // Each change is let go once written: a reader that stops reading holds what is left of the
         // page, not also the frames already handed to its socket.
         for (let change = page.changes.shift(); change; change = page.changes.shift()) {
-          if (this.state !== 'backlog') return;
+          if (this.state !== 'backlog' || this.paused) return;
           // Everything from the buffer's first change on is in the buffer.
           const first = this.queue.first;
           if (first && change.seq >= first.seq) {
@@ -247,7 +308,7 @@ export class FeedStream {
           }
           if (!this.write(change)) await this.options.sink.drained();
         }
-        if (this.state !== 'backlog') return;
+        if (this.state !== 'backlog' || this.paused) return;
         // The buffer was dropped after this page was read: what it held is only in the store.
         if (this.resets !== resets) continue;
         if (caughtUp || !page.more) break;
@@ -269,27 +330,8 @@ export class FeedStream {
 
   private stop(): void {
     this.ctx.hub.unregister(this.id);
+    this.releaseSlot();
     clearInterval(this.heartbeat);
     if (this.state === 'ended') this.queue.clear();
   }
-}
-
-const frames = new WeakMap<Change, Map<string, Buffer>>();
-
-/**
- * A change's bytes for one kind of stream, made (and encoded) once per change however many
- * streams carry it: a broadcast to many readers hands the same Change to all of them.
- */
-export function frameOf(change: Change, kind: string, make: (change: Change) => string): Buffer {
-  let byKind = frames.get(change);
-  if (!byKind) frames.set(change, (byKind = new Map()));
-  let frame = byKind.get(kind);
-  if (frame === undefined) byKind.set(kind, (frame = Buffer.from(make(change))));
-  return frame;
-}
-
-/** A change as the entry document a stream carries: Atom (with xml:base) or JSON, with its seq. */
-export function renderChange(change: Change, format: Format, base: string): string {
-  const rendered = withSeq(change, change.seq, change.deleted);
-  return format === 'json' ? rendered.json : withXmlBase(rendered.xml, base);
 }

@@ -13,15 +13,18 @@ export interface FeedWatch {
 /**
  * Registers with the hub for news of a feed beyond `after`. Callers register *before* reading the
  * feed, so a commit that lands between the read and the wait cannot be missed; the hub then wakes
- * the request on commit, and a held request costs no polling of the database.
+ * the request on commit, and a held request costs no polling of the database. `consumer`: also
+ * woken when the feed's delivery changes (see Hub.retune).
  */
-export function watchFeed(hub: Hub, feed: string, after: number): FeedWatch {
+export function watchFeed(hub: Hub, feed: string, after: number, options: { consumer?: boolean } = {}): FeedWatch {
   const id = `long-poll:${uuidv4()}`;
   let wake!: () => void;
   const news = new Promise<void>((resolve) => { wake = resolve; });
   // A watcher: it only learns that something changed and then reads the store, so it is told of
-  // every change whatever the feed's delivery policy.
-  hub.register(id, { feed, role: 'watcher' }, (change) => {
+  // every change whatever the feed's delivery policy. A consumer's wait (a claim, a QST pull) is
+  // news too when delivery to consumers is resumed.
+  const onRetune = options.consumer ? (): void => wake() : undefined;
+  hub.register(id, { feed, role: 'watcher', onRetune }, (change) => {
     if (change.seq > after) wake();
   });
   return { news, stop: () => hub.unregister(id) };
@@ -56,11 +59,12 @@ export async function holdUntil(news: Promise<void>, ms: number, signals: readon
  * once when it finds something; otherwise the request is held until the hub reports a commit to the
  * feed beyond `after`, the wait runs out, the client leaves or the server shuts down, and `read`
  * runs again. Undefined when the client left during the wait: nobody is there to answer.
+ * `consumer`: see watchFeed.
  */
 export async function longPoll<T>(ctx: AppContext, res: Response, feed: string, after: number, wait: WaitRequest,
-  read: () => Promise<T>, found: (result: T) => boolean): Promise<T | undefined> {
+  read: () => Promise<T>, found: (result: T) => boolean, options: { consumer?: boolean } = {}): Promise<T | undefined> {
   if (wait.preferred) res.set('Preference-Applied', `wait=${wait.seconds}`);
-  const watch = watchFeed(ctx.hub, feed, after);
+  const watch = watchFeed(ctx.hub, feed, after, options);
   try {
     const result = await read();
     if (found(result)) return result;

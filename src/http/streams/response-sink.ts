@@ -1,7 +1,8 @@
 /** Long-lived HTTP responses that carry a feed stream: server-sent events and comet. */
 import type { Response } from 'express';
-import type { Change } from '../../store/store.js';
-import { frameOf, type StreamEnd, type StreamSink } from './feed-stream.js';
+import type { Change, Gap } from '../../store/store.js';
+import type { StreamEnd, StreamSink } from './feed-stream.js';
+import { frameOf } from './stream-frames.js';
 import { drained } from '../respond.js';
 
 /**
@@ -29,6 +30,7 @@ export interface ResponseFraming {
   /** Identifies the framing (and format and base) in the frame cache. */
   readonly kind: string;
   frame(change: Change): string;
+  gap(gap: Gap): string;
   readonly heartbeat: string;
   closing(reason: StreamEnd): string;
 }
@@ -48,6 +50,10 @@ export class ResponseSink implements StreamSink {
 
   write(change: Change): boolean {
     return this.res.write(frameOf(change, this.framing.kind, this.framing.frame));
+  }
+
+  gap(gap: Gap): boolean {
+    return this.res.write(this.framing.gap(gap));
   }
 
   drained(): Promise<void> {

@@ -1,9 +1,10 @@
 import type { Request, Response } from 'express';
 import type { FeedConfig } from '../../config/feed-config.js';
-import type { Change } from '../../store/store.js';
+import type { Change, Gap } from '../../store/store.js';
 import { requestIdFor } from '../access-log.js';
 import type { AppContext } from '../context.js';
-import { FeedStream, renderChange, type StreamEnd } from './feed-stream.js';
+import { FeedStream, type StreamEnd } from './feed-stream.js';
+import { gapJson, renderChange } from './stream-frames.js';
 import { openStream, ResponseSink, type ResponseFraming } from './response-sink.js';
 import { readFormat, readStreamCursor, type Format } from '../read-params.js';
 import type { HttpRequestView } from '../request-view.js';
@@ -40,6 +41,7 @@ function makeFraming(kind: string, format: Format, base: string): ResponseFramin
   return {
     kind,
     frame: (change: Change) => `id: ${change.seq}\n${dataLines(renderChange(change, format, base))}\n`,
+    gap: (gap: Gap) => `event: gap\ndata: ${gapJson(gap)}\n\n`,
     heartbeat: ': keep-alive\n\n',
     closing: (reason: StreamEnd) => `event: closing\n${dataLines(JSON.stringify(reason))}\n`,
   };
@@ -55,7 +57,7 @@ export async function streamEvents(ctx: AppContext, req: Request, res: Response,
   const cursor = await readStreamCursor(view, feed, ctx.storeFor(feed));
   const format = readFormat(view);
   const sink = new ResponseSink(res, sseFraming(format, view.baseUrl()));
-  const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor, format, sink, requestId: requestIdFor(res) });
+  const stream = new FeedStream(ctx, { transport: 'sse', feed, cursor, format, sink, requestId: requestIdFor(res), socket: req.socket });
   openStream(res, `${EVENT_STREAM}; charset=utf-8`);
   if (req.method === 'HEAD') {
     stream.gone();

@@ -1,7 +1,8 @@
 import { WebSocket } from 'ws';
-import type { Change } from '../../store/store.js';
+import type { Change, Gap } from '../../store/store.js';
 import type { Format } from '../read-params.js';
-import { frameOf, renderChange, type StreamEnd, type StreamSink } from './feed-stream.js';
+import type { StreamEnd, StreamSink } from './feed-stream.js';
+import { frameOf, gapJson, renderChange } from './stream-frames.js';
 
 /** Above this many bytes queued for a peer, the stream waits before writing more. */
 const HIGH_WATER = 256 * 1024;
@@ -10,8 +11,10 @@ const HIGH_WATER = 256 * 1024;
 export const CLOSE_CODES: Record<StreamEnd['code'], number> = {
   SHUTTING_DOWN: 1001, // going away
   FEED_REMOVED: 1001, // going away: the feed's URL is gone
+  QUEUE_PURGED: 1001, // going away: the queue was emptied
   SLOW_CONSUMER: 1013, // try again later
   STREAM_FAILED: 1011, // internal error
+  CURSOR_AHEAD: 4409, // application-defined: the cursor is beyond the database (HTTP 409's code)
 };
 
 /** A close frame's reason is at most 123 bytes of UTF-8. */
@@ -52,6 +55,12 @@ export class WebSocketSink implements StreamSink {
   write(change: Change): boolean {
     const ws = this.ws as WebSocket;
     ws.send(frameOf(change, this.kind, (c) => renderChange(c, this.format, this.base)), { binary: false }, this.onFlushed);
+    return ws.bufferedAmount < HIGH_WATER;
+  }
+
+  gap(gap: Gap): boolean {
+    const ws = this.ws as WebSocket;
+    ws.send(gapJson(gap), { binary: false }, this.onFlushed);
     return ws.bufferedAmount < HIGH_WATER;
   }
 

@@ -7,13 +7,16 @@ import { AtomMQError } from '../../errors/index.js';
 import { requestIdOf } from '../access-log.js';
 import { feedNamed, refuseWhileShuttingDown, requireFeed, type AppContext } from '../context.js';
 import { refuseOnSocket } from '../error-handler.js';
+import { requireGrant } from '../grant.js';
 import { readCursor, readFormatParam } from '../read-params.js';
-import { upgradeView } from '../request-view.js';
+import { upgradeView, type RequestView } from '../request-view.js';
 import { FeedStream } from './feed-stream.js';
 import { WebSocketSink } from './websocket-sink.js';
 
 /** `/feeds/<name>/ws`, or the feed URL itself with an Upgrade. */
 const PATH = /^\/feeds\/([^/]+)(?:\/ws)?\/?$/;
+/** RestMQ's `/ws/<queue>`, which creates the queue on first use as its other routes do. */
+const QUEUE_PATH = /^\/ws\/([^/]+)\/?$/;
 
 export interface WebSocketEndpoint {
   /** Answers a request with `Upgrade: websocket` (src/http/upgrade.ts sends it here). */
@@ -23,29 +26,33 @@ export interface WebSocketEndpoint {
 }
 
 /** The feed a handshake names, refused (with its HTTP status) before anything is read from the store. */
-function feedOfHandshake(ctx: AppContext, req: IncomingMessage, url: URL): FeedConfig {
-  const match = PATH.exec(url.pathname);
-  if (!match) throw new AtomMQError('NOT_FOUND', `nothing is served at ${url.pathname} over WebSocket; use /feeds/<name>/ws`);
+async function feedOfHandshake(ctx: AppContext, view: RequestView, req: IncomingMessage, url: URL): Promise<FeedConfig> {
+  const feedMatch = PATH.exec(url.pathname);
+  const match = feedMatch ?? QUEUE_PATH.exec(url.pathname);
+  if (!match) throw new AtomMQError('NOT_FOUND', `nothing is served at ${url.pathname} over WebSocket; use /feeds/<name>/ws or /ws/<queue>`);
   let name: string;
   try {
     name = decodeURIComponent(match[1] as string);
   } catch {
     throw new AtomMQError('BAD_REQUEST', `the feed name in ${url.pathname} is not valid percent-encoding`);
   }
-  const feed = feedNamed(ctx, name);
+  await requireGrant(ctx, view, name, 'read');
+  // A feed must exist before anything else is checked; a queue is created once the handshake is known to be one.
+  const known = feedMatch ? feedNamed(ctx, name) : undefined;
   if (req.method !== 'GET') {
     throw new AtomMQError('METHOD_NOT_ALLOWED', `a WebSocket handshake is a GET request (RFC 6455 4.1), not ${req.method}`, { headers: { Allow: 'GET' } });
   }
-  return feed;
+  return known ?? ctx.queues.ensure(name);
 }
 
 /** Reads and checks a handshake, then upgrades the connection and starts its stream. */
 async function upgrade(ctx: AppContext, wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer,
   requestId: string): Promise<void> {
   refuseWhileShuttingDown(ctx);
+  ctx.clients?.checkConnection(req.socket);
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const feed = feedOfHandshake(ctx, req, url);
   const view = upgradeView(ctx, req, url);
+  const feed = await feedOfHandshake(ctx, view, req, url);
   // Last-Event-ID is an EventSource's, which never opens a WebSocket: only the client's own cursor counts.
   const seq = await readCursor(view, feed, ctx.storeFor(feed));
   const format = readFormatParam(view) ?? 'atom';
@@ -55,7 +62,7 @@ async function upgrade(ctx: AppContext, wss: WebSocketServer, req: IncomingMessa
   const sink = new WebSocketSink(format, view.baseUrl());
   const cursor = seq === undefined ? undefined : { seq, explicit: true };
   // Registered before the handshake, so a refusal (a cursor on a round-robin feed) is still an HTTP answer.
-  const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, format, sink, requestId });
+  const stream = new FeedStream(ctx, { transport: 'ws', feed, cursor, format, sink, requestId, socket: req.socket });
   socket.once('close', () => stream.gone());
   wss.handleUpgrade(req, socket, head, (ws) => {
     // ws emits 'error' when the peer breaks the protocol (an unmasked or reserved frame, invalid

@@ -130,8 +130,8 @@ function duplicate(found: Found): Outcome<AppendResult> {
   return { ok: true, value: { created: false, entry } };
 }
 
-/** Stores a run of appends inside a batch, in order; an append may retry or collide with one earlier in the run. */
-export async function appendRun(batch: Batch, requests: readonly AppendRequest[]): Promise<Array<Outcome<AppendResult>>> {
+/** Decides a run of appends inside a batch, in order, taking seqs; an append may retry or collide with one earlier in the run. */
+async function decideRun(batch: Batch, requests: readonly AppendRequest[]): Promise<{ outcomes: Array<Outcome<AppendResult>>; rows: unknown[][] }> {
   const known = await lookUp(batch.client, requests);
   const rows: unknown[][] = [];
   const outcomes = requests.map((request): Outcome<AppendResult> => {
@@ -148,8 +148,35 @@ export async function appendRun(batch: Batch, requests: readonly AppendRequest[]
       return refusal(error);
     }
   });
+  return { outcomes, rows };
+}
+
+async function insert(batch: Batch, rows: readonly unknown[][]): Promise<void> {
   if (rows.length) await batch.client.query(INSERT(transpose(rows, 14)));
+}
+
+/** Stores a run of appends inside a batch; each is refused on its own. */
+export async function appendRun(batch: Batch, requests: readonly AppendRequest[]): Promise<Array<Outcome<AppendResult>>> {
+  const { outcomes, rows } = await decideRun(batch, requests);
+  await insert(batch, rows);
   return outcomes;
+}
+
+/**
+ * Stores appends all or nothing (a QST push): when one is refused, none is stored, its seqs are
+ * handed out again, and the error names the message.
+ */
+export async function appendAll(batch: Batch, requests: readonly AppendRequest[]): Promise<AppendResult[]> {
+  const mark = batch.mark();
+  const { outcomes, rows } = await decideRun(batch, requests);
+  const refused = outcomes.findIndex((o) => !o.ok);
+  const outcome = outcomes[refused];
+  if (outcome && !outcome.ok) {
+    batch.rewind(mark);
+    throw new AtomMQError(outcome.error.code, `message ${refused + 1} of ${requests.length}: ${outcome.error.message}`);
+  }
+  await insert(batch, rows);
+  return outcomes.map((o) => (o as { value: AppendResult }).value);
 }
 
 /**

@@ -43,6 +43,16 @@ export class Batch {
     return this.next++;
   }
 
+  /** Where the batch is, so that a write refused after taking seqs can give them back (`rewind`). */
+  mark(): { readonly next: number; readonly changes: number } {
+    return { next: this.next, changes: this.changes.length };
+  }
+
+  rewind(mark: { readonly next: number; readonly changes: number }): void {
+    this.next = mark.next;
+    this.changes.length = mark.changes;
+  }
+
   get last(): number {
     return this.next - 1;
   }

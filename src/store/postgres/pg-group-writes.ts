@@ -27,6 +27,7 @@ const CREATE = statement('atommq.group.create', `
 const SETTINGS = statement('atommq.group.settings',
   'UPDATE atommq_groups SET lease_ms = COALESCE($2, lease_ms), max_deliveries = COALESCE($3, max_deliveries) WHERE id = $1');
 const ADVANCE = statement('atommq.group.advance', 'UPDATE atommq_groups SET position = $2, expired = expired + $3 WHERE id = $1');
+const FORGET = statement('atommq.group.forget', 'DELETE FROM atommq_group_messages WHERE grp = $1');
 const REMOVE = statement('atommq.group.remove',
   'WITH messages AS (DELETE FROM atommq_group_messages WHERE grp = $1) DELETE FROM atommq_groups WHERE id = $1');
 const NEWEST = statement('atommq.group.newest', 'SELECT COALESCE(max(seq), 0) AS seq FROM atommq_entries WHERE feed = $1');
@@ -78,7 +79,7 @@ export async function applyGroupOp(db: Db, op: GroupOp, now: number): Promise<Gr
     case 'nack': return { results: await settleAll(db, group, op.request.receipts, receipts.nack(group, op.request, now)), ...await due(db, group, now) };
     case 'extend': return { results: await settleAll(db, group, op.request.receipts, receipts.extend(group, op.request, now)), ...await due(db, group, now) };
     case 'requeue': return requeue(db, group, op.request.seqs, now);
-    case 'move': return move(db, group, op.request.position, now);
+    case 'move': return move(db, group, op.request, now);
     case 'remove':
       await db.query(REMOVE([group.id]));
       return { nextDue: undefined };
@@ -188,12 +189,14 @@ async function requeue(db: Db, group: GroupRow, seqs: readonly number[] | undefi
   return { requeued, notDead, ...await due(db, group, now) };
 }
 
-async function move(db: Db, group: GroupRow, to: MoveRequest['position'], now: number): Promise<Due> {
+/** Moves the position; `discard` (a purge) also forgets every message the group holds. */
+async function move(db: Db, group: GroupRow, { position: to, discard }: MoveRequest, now: number): Promise<Due> {
   const newest = (await db.query<{ seq: number }>(NEWEST([group.feed]))).rows[0]?.seq ?? 0;
   const position = to === 'earliest' ? 0 : to === 'latest' ? newest : to;
   if (position > newest) {
     throw new AtomMQError('INVALID_PARAMETER', `position ${position} is beyond the newest seq of feed "${group.feed}", ${newest}`);
   }
+  if (discard) await db.query(FORGET([group.id]));
   await db.query(ADVANCE([group.id, position, 0]));
   return due(db, { ...group, position }, now);
 }

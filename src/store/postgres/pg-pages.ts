@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Change, Page, PageRequest, Representation, StoredEntry } from '../store.js';
+import { gapAfter, refuseAhead } from '../read-rules.js';
 import { statement } from './pg-connection.js';
 
 /** A row of atommq_entries as StoredEntry needs it. */
@@ -55,13 +56,26 @@ function pageSql(columns: string, where: string, direction: Direction, only: Rep
 }
 
 /** One prepared page statement per direction and set of columns. */
-function pageStatements(name: string, where: string, direction: Direction): Record<Representation | 'both', ReturnType<typeof statement>> {
+function pageStatements(name: string, where: string, direction: Direction, sql = pageSql): Record<Representation | 'both', ReturnType<typeof statement>> {
   const make = (only: Representation | undefined): ReturnType<typeof statement> =>
-    statement(`atommq.${name}.${only ?? 'both'}`, pageSql(changeColumns(only), where, direction, only));
+    statement(`atommq.${name}.${only ?? 'both'}`, sql(changeColumns(only), where, direction, only));
   return { both: make(undefined), xml: make('xml'), json: make('json') };
 }
 
-const AFTER = pageStatements('after', 'e.feed = $1 AND e.seq > $2', 'ASC');
+/**
+ * The cursor page with, in the same statement and so the same snapshot, the feed's retention
+ * watermark and the log's head: one row of those with the page's columns null when the page is empty.
+ */
+function afterSql(columns: string, where: string, direction: Direction, only: Representation | undefined): string {
+  return `
+    SELECT r.*, w.first_seq, w.through_seq, w.head FROM (
+      SELECT (SELECT first_seq FROM atommq_pruned WHERE feed = $1) AS first_seq, (SELECT through_seq FROM atommq_pruned WHERE feed = $1) AS through_seq,
+        (SELECT seq FROM atommq_head WHERE id = 1) AS head
+    ) w LEFT JOIN LATERAL (${pageSql(columns, where, direction, only)}) r ON true
+    ORDER BY r.seq`;
+}
+
+const AFTER = pageStatements('after', 'e.feed = $1 AND e.seq > $2', 'ASC', afterSql);
 const BEFORE = pageStatements('before', 'e.feed = $1 AND NOT e.deleted AND e.seq < $2', 'DESC');
 /** Every feed's changes in a range of seqs, as a server reads what other servers committed. */
 const RANGE = statement('atommq.range', pageSql(ENTRY_COLUMNS.split(', ').map((c) => `e.${c}`).join(', '), 'e.seq > $1 AND e.seq <= $2', 'ASC', undefined));
@@ -76,9 +90,17 @@ function budget(page: PageRequest): number {
   return page.maxBytes ?? Number.MAX_SAFE_INTEGER;
 }
 
+type Watermarked = Counted<Change> & { first_seq: number | null; through_seq: number | null; head: number };
+
+/** A cursor page, with its gap; throws CURSOR_AHEAD (see `Store.readAfter`). */
 export async function readAfter(db: pg.Pool, feed: string, seq: number, page: PageRequest): Promise<Page> {
-  const { rows, more } = paged((await db.query<Counted<Change>>(AFTER[page.only ?? 'both']([feed, seq, page.limit, budget(page)]))).rows);
-  return { changes: rows.map(toChange), more };
+  const all = (await db.query<Watermarked>(AFTER[page.only ?? 'both']([feed, seq, page.limit, budget(page)]))).rows;
+  const w = all[0]!;
+  const { rows, more } = paged(all.filter((row) => row.seq !== null));
+  if (rows.length === 0) refuseAhead(seq, w.head);
+  const gap = gapAfter(seq, w.through_seq === null ? undefined : { first: w.first_seq!, through: w.through_seq });
+  const changes = rows.map(toChange);
+  return gap ? { changes, more, gap } : { changes, more };
 }
 
 export async function readBefore(db: pg.Pool, feed: string, seq: number, page: PageRequest): Promise<Page> {

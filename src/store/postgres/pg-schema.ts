@@ -64,8 +64,24 @@ CREATE TABLE atommq_group_messages (
 CREATE INDEX atommq_group_messages_due ON atommq_group_messages (grp, due_ms) WHERE due_ms IS NOT NULL;
 `;
 
+/** Version 2: retention's watermark per feed, and the queue faces' records (see sqlite/schema.ts and sqlite/queue-table.ts). */
+const RETENTION_AND_QUEUES = `
+CREATE TABLE atommq_pruned (
+  feed text PRIMARY KEY,
+  first_seq bigint NOT NULL,
+  through_seq bigint NOT NULL,
+  removed bigint NOT NULL
+);
+CREATE TABLE atommq_queues (
+  name text PRIMARY KEY,
+  auto_created boolean NOT NULL DEFAULT false,
+  policy text CHECK (policy IN ('broadcast', 'roundrobin')),
+  stopped boolean NOT NULL DEFAULT false
+);
+`;
+
 /** Each version's DDL, applied in order; a version is never changed once released, only followed. */
-const MIGRATIONS: readonly string[] = [SCHEMA];
+const MIGRATIONS: readonly string[] = [SCHEMA, RETENTION_AND_QUEUES];
 
 /**
  * Brings the schema to the current version. A database already there is only read: no lock, no

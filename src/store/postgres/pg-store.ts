@@ -3,8 +3,9 @@ import type pg from 'pg';
 import { AtomMQError } from '../../errors/index.js';
 import { CheckedGroups } from '../checked-groups.js';
 import type { GroupOutcome } from '../group-ops.js';
+import { checkQueueChange, type QueueStore } from '../queues.js';
 import type {
-  AppendRequest, AppendResult, ChangeRequest, CommitListener, FeedBounds, Page, PageRequest, Retention, Store, StoredEntry,
+  AppendRequest, AppendResult, ChangeRequest, CommitBatch, CommitListener, FeedBounds, Page, PageRequest, Retention, Store, StoredEntry,
 } from '../store.js';
 import type { WriteOp } from '../write-rules.js';
 import { CommitFeed } from './pg-commit-feed.js';
@@ -12,6 +13,7 @@ import { createPool, createWriterPool, guarded, statement, storeError, withClien
 import { groupReads } from './pg-group-reads.js';
 import { Listener, type Announcement } from './pg-notify.js';
 import { ENTRY_COLUMNS, readAfter, readBefore, readRange, toEntry, type EntryRow } from './pg-pages.js';
+import { listQueues } from './pg-queues.js';
 import { migrate } from './pg-schema.js';
 import { PgWriter } from './pg-writer.js';
 
@@ -27,7 +29,8 @@ export interface PgStoreOptions {
 const MEMBER = statement('atommq.member', `SELECT ${ENTRY_COLUMNS} FROM atommq_entries WHERE feed = $1 AND key = $2`);
 const ATOM_ID = statement('atommq.atom-id', 'SELECT seq FROM atommq_entries WHERE atom_id = $1 AND feed = $2 LIMIT 1');
 const BOUNDS = statement('atommq.bounds', `
-  SELECT n.seq AS newest, n.edited, (SELECT seq FROM atommq_entries WHERE feed = $1 ORDER BY seq LIMIT 1) AS oldest
+  SELECT n.seq AS newest, n.edited, (SELECT seq FROM atommq_entries WHERE feed = $1 ORDER BY seq LIMIT 1) AS oldest,
+    (SELECT removed FROM atommq_pruned WHERE feed = $1) AS pruned
   FROM (SELECT 1) one LEFT JOIN (SELECT seq, edited FROM atommq_entries WHERE feed = $1 ORDER BY seq DESC LIMIT 1) n ON true`);
 const HEAD = 'SELECT seq FROM atommq_head WHERE id = 1';
 const GROUP_NAMES = 'SELECT feed, name FROM atommq_groups';
@@ -42,6 +45,7 @@ const RANGE_PAGE = { limit: 500, maxBytes: 8 * 1024 * 1024 };
  */
 export class PgStore implements Store {
   readonly groups: CheckedGroups;
+  readonly queues: QueueStore;
   /** Names this store's notifications, so it does not read back what it committed itself. */
   private readonly instance = randomUUID();
   private readonly pool: pg.Pool;
@@ -49,6 +53,7 @@ export class PgStore implements Store {
   private readonly writer: PgWriter;
   private readonly feed: CommitFeed;
   private readonly listeners: CommitListener[] = [];
+  private readonly batchListeners: Array<(batch: CommitBatch) => void> = [];
   private readonly log: StoreLog;
   private listener: Listener | undefined;
   private opening: Promise<void> | undefined;
@@ -66,6 +71,9 @@ export class PgStore implements Store {
     this.writer = new PgWriter(this.writes, this.instance, () => this.listener!.channel, {
       committed: (batch) => this.feed.committed(batch.prev, batch.last, batch.changes),
       lost: () => void this.resync(),
+      measured: (batch) => {
+        for (const listener of this.batchListeners) listener(batch);
+      },
     });
     const reads = groupReads(this.pool);
     this.groups = new CheckedGroups({
@@ -75,6 +83,13 @@ export class PgStore implements Store {
       readDead: (ref, after, limit, only) => this.opened().then(() => reads.readDead(ref, after, limit, only)),
       nextDue: (ref) => this.opened().then(() => reads.nextDue(ref)),
     });
+    this.queues = {
+      list: () => this.read(() => listQueues(this.pool)),
+      update: async (change) => {
+        checkQueueChange(change);
+        return this.write({ op: 'queue', change });
+      },
+    };
   }
 
   /**
@@ -110,6 +125,11 @@ export class PgStore implements Store {
     return this.write({ op: 'append', request });
   }
 
+  async appendBatch(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
+    if (requests.length === 0) return [];
+    return this.write({ op: 'appendBatch', requests });
+  }
+
   replace(request: ChangeRequest): Promise<StoredEntry> {
     return this.write({ op: 'replace', request });
   }
@@ -143,13 +163,18 @@ export class PgStore implements Store {
 
   bounds(feed: string): Promise<FeedBounds> {
     return this.read(async () => {
-      const row = (await this.pool.query<{ newest: number | null; edited: string | null; oldest: number | null }>(BOUNDS([feed]))).rows[0];
-      return { newestSeq: row?.newest ?? 0, oldestSeq: row?.oldest ?? 0, newestEdited: row?.edited ?? undefined };
+      type Row = { newest: number | null; edited: string | null; oldest: number | null; pruned: number | null };
+      const row = (await this.pool.query<Row>(BOUNDS([feed]))).rows[0];
+      return { newestSeq: row?.newest ?? 0, oldestSeq: row?.oldest ?? 0, newestEdited: row?.edited ?? undefined, pruned: row?.pruned ?? 0 };
     });
   }
 
   onCommit(listener: CommitListener): void {
     this.listeners.push(listener);
+  }
+
+  onBatch(listener: (batch: CommitBatch) => void): void {
+    this.batchListeners.push(listener);
   }
 
   async ping(): Promise<void> {

@@ -85,7 +85,9 @@ export class GroupWriter {
       case 'nack': return { results: this.receipts.nack(group, op.request, now), ...this.due(group, now) };
       case 'extend': return { results: this.receipts.extend(group, op.request, now), ...this.due(group, now) };
       case 'requeue': return this.requeue(group, op.request.seqs, now);
-      case 'move': return this.move(group, op.request.position, now);
+      case 'move':
+        if (op.request.discard) this.s.removeMessages.run(group.id);
+        return this.move(group, op.request.position, now);
       case 'remove':
         this.s.removeMessages.run(group.id);
         this.s.removeGroup.run(group.id);

@@ -32,10 +32,20 @@ CREATE UNIQUE INDEX IF NOT EXISTS entries_member ON entries (feed, key);
 CREATE UNIQUE INDEX IF NOT EXISTS entries_idempotency ON entries (feed, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS entries_client_id ON entries (feed, client_id) WHERE client_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_atom_id ON entries (atom_id);
+-- Retention finds the oldest tombstones without stepping over live entries.
+CREATE INDEX IF NOT EXISTS entries_tombstones ON entries (feed, seq) WHERE deleted = 1;
+-- The lowest and highest seq retention removed from each feed, which tell a reader of a gap, and
+-- how many changes it removed in all, which page validators include.
+CREATE TABLE IF NOT EXISTS pruned (
+  feed TEXT PRIMARY KEY,
+  first_seq INTEGER NOT NULL,
+  through_seq INTEGER NOT NULL,
+  removed INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
 
 /** Bumped by each change to SCHEMA that a database made by an earlier version needs migrating to. */
-const VERSION = 1;
+const VERSION = 2;
 
 /**
  * Puts the schema in place, migrating a database made by an earlier version, in one transaction
@@ -43,7 +53,8 @@ const VERSION = 1;
  *
  * Version 1 split the client's atom:id from the Idempotency-Key header, which shared one column
  * before. An older row's value may have been either, so it goes into both, without a fingerprint:
- * such rows answer a retry under either name as they always did.
+ * such rows answer a retry under either name as they always did. Version 2 added `pruned` and the
+ * tombstone index, which SCHEMA creates where they are missing.
  */
 export function applySchema(db: Database.Database): void {
   db.transaction(() => {

@@ -3,14 +3,17 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AtomMQError } from '../../errors/index.js';
+import { checkQueueChange, type QueueChange, type QueueRecord, type QueueStore } from '../queues.js';
 import type {
-  AppendRequest, AppendResult, Change, ChangeRequest, CommitListener, FeedBounds, Page, PageRequest, Representation, Retention, Store, StoredEntry,
+  AppendRequest, AppendResult, Change, ChangeRequest, CommitBatch, CommitListener, FeedBounds, Page, PageRequest, Representation, Retention, Store, StoredEntry,
 } from '../store.js';
 import { CheckedGroups } from '../checked-groups.js';
+import { gapAfter, refuseAhead } from '../read-rules.js';
 import { GroupReads } from './group-reads.js';
+import { QueueReads } from './queue-table.js';
 import { changeColumns, COLUMNS, toChange, toEntry, type ChangeRow, type Row } from './schema.js';
 import type { FromWriter, QueuedWrite, ToWriter, WriterData } from './writer-thread.js';
-import { openDatabase, type Durability, type Outcome, type WriteOp, type WriteResult } from './writer.js';
+import { openDatabase, type AppendOutcome, type Durability, type Outcome, type WriteOp, type WriteResult } from './writer.js';
 
 export interface SqliteStoreOptions {
   /** The database file; created, with its directory, if missing. */
@@ -32,10 +35,10 @@ export interface SqliteStoreOptions {
  */
 const WRITES_PER_MESSAGE = 8;
 
-/** A committed write: what the writer reported, and the change it made, if any. */
+/** A committed write: what the writer reported, and the changes it made, in seq order. */
 interface Committed {
   readonly result: WriteResult;
-  readonly change?: StoredEntry | undefined;
+  readonly changes: readonly StoredEntry[];
 }
 
 interface Pending {
@@ -53,12 +56,15 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly writer: Worker;
   private readonly s;
+  private readonly readAfterSnapshot: (feed: string, seq: number, page: PageRequest) => Page;
   readonly groups: CheckedGroups;
+  readonly queues: QueueStore;
   private readonly pending = new Map<number, Pending>();
   /** Writes of this turn of the event loop not yet sent to the writer (see WRITES_PER_MESSAGE). */
   private outbox: QueuedWrite[] = [];
   private nextId = 1;
   private readonly listeners: CommitListener[] = [];
+  private readonly batchListeners: Array<(batch: CommitBatch) => void> = [];
   private closing: Promise<void> | undefined;
   private broken: Error | undefined;
 
@@ -78,7 +84,18 @@ export class SqliteStore implements Store {
       newest: db.prepare<[string], { seq: number; edited: string }>('SELECT seq, edited FROM entries WHERE feed = ? ORDER BY seq DESC LIMIT 1'),
       oldest: db.prepare<[string], { seq: number }>('SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT 1'),
       ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
+      pruned: db.prepare<[string], { first_seq: number; through_seq: number; removed: number }>('SELECT first_seq, through_seq, removed FROM pruned WHERE feed = ?'),
+      // AUTOINCREMENT keeps the highest seq it ever handed out here, whatever was deleted since.
+      assigned: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'entries'"),
     };
+    // One snapshot: a prune committed between the page and the watermark would otherwise hide a gap.
+    this.readAfterSnapshot = db.transaction((feed: string, seq: number, page: PageRequest): Page => {
+      const read = readPage(this.s.after[page.only ?? 'both'], feed, seq, page);
+      if (read.changes.length === 0) refuseAhead(seq, this.s.assigned.get()?.seq ?? 0);
+      const pruned = this.s.pruned.get(feed);
+      const gap = gapAfter(seq, pruned && { first: pruned.first_seq, through: pruned.through_seq });
+      return gap ? { ...read, gap } : read;
+    });
     const reads = new GroupReads(db);
     this.groups = new CheckedGroups({
       commit: async (request) => {
@@ -91,6 +108,16 @@ export class SqliteStore implements Store {
       readDead: async (ref, after, limit, only) => reads.readDead(ref, after, limit, only),
       nextDue: async (ref) => reads.nextDue(reads.existing(ref), Date.now()),
     });
+    const queueReads = new QueueReads(db);
+    this.queues = {
+      list: async () => queueReads.list(),
+      update: async (change: QueueChange): Promise<QueueRecord> => {
+        checkQueueChange(change);
+        const { result } = await this.write({ op: 'queue', change });
+        if (result.op !== 'queue') throw new Error(`unexpected writer result ${result.op}`);
+        return result.record;
+      },
+    };
     this.writer = new Worker(new URL('./writer-thread.js', import.meta.url), {
       workerData: { path: options.path, durability } satisfies WriterData,
     });
@@ -100,10 +127,20 @@ export class SqliteStore implements Store {
   }
 
   async append(request: AppendRequest): Promise<AppendResult> {
-    const { result, change } = await this.write({ op: 'append', request });
+    const { result, changes } = await this.write({ op: 'append', request });
     if (result.op === 'duplicate') return { created: false, entry: toEntry(result.row) };
-    if (!change) throw new Error(`unexpected writer result ${result.op}`);
-    return { created: true, entry: change };
+    if (!changes[0]) throw new Error(`unexpected writer result ${result.op}`);
+    return { created: true, entry: changes[0] };
+  }
+
+  async appendBatch(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
+    if (requests.length === 0) return [];
+    const { result, changes } = await this.write({ op: 'appendBatch', requests });
+    if (result.op !== 'appendBatch') throw new Error(`unexpected writer result ${result.op}`);
+    let next = 0;
+    return result.results.map((r) => (r.op === 'duplicate'
+      ? { created: false, entry: toEntry(r.row) }
+      : { created: true, entry: changes[next++] as StoredEntry }));
   }
 
   replace(request: ChangeRequest): Promise<StoredEntry> {
@@ -129,7 +166,7 @@ export class SqliteStore implements Store {
   }
 
   async readAfter(feed: string, seq: number, page: PageRequest): Promise<Page> {
-    return readPage(this.s.after[page.only ?? 'both'], feed, seq, page);
+    return this.readAfterSnapshot(feed, seq, page);
   }
 
   async readBefore(feed: string, seq: number | undefined, page: PageRequest): Promise<Page> {
@@ -138,11 +175,18 @@ export class SqliteStore implements Store {
 
   async bounds(feed: string): Promise<FeedBounds> {
     const newest = this.s.newest.get(feed);
-    return { newestSeq: newest?.seq ?? 0, oldestSeq: this.s.oldest.get(feed)?.seq ?? 0, newestEdited: newest?.edited };
+    return {
+      newestSeq: newest?.seq ?? 0, oldestSeq: this.s.oldest.get(feed)?.seq ?? 0, newestEdited: newest?.edited,
+      pruned: this.s.pruned.get(feed)?.removed ?? 0,
+    };
   }
 
   onCommit(listener: CommitListener): void {
     this.listeners.push(listener);
+  }
+
+  onBatch(listener: (batch: CommitBatch) => void): void {
+    this.batchListeners.push(listener);
   }
 
   async ping(): Promise<void> {
@@ -169,9 +213,9 @@ export class SqliteStore implements Store {
   }
 
   private async change(request: ChangeRequest, op: 'replace' | 'remove'): Promise<StoredEntry> {
-    const { result, change } = await this.write({ op, request });
-    if (!change) throw new Error(`unexpected writer result ${result.op}`);
-    return change;
+    const { result, changes } = await this.write({ op, request });
+    if (!changes[0]) throw new Error(`unexpected writer result ${result.op}`);
+    return changes[0];
   }
 
   private write(op: WriteOp): Promise<Committed> {
@@ -207,6 +251,7 @@ export class SqliteStore implements Store {
       for (const p of answered) p?.reject(new Error(`commit failed: ${message.message}`));
       return;
     }
+    for (const listener of this.batchListeners) listener({ writes: message.ids.length, seconds: message.seconds });
     // Promise callbacks run after this method returns, so listeners hear of the batch first.
     const changes: StoredEntry[] = [];
     message.outcomes.forEach((outcome: Outcome, i) => {
@@ -216,9 +261,9 @@ export class SqliteStore implements Store {
         p.reject(new AtomMQError(outcome.error.code, outcome.error.message));
         return;
       }
-      const change = changeOf(p.op, outcome.result);
-      if (change) changes.push(change);
-      p.resolve({ result: outcome.result, change });
+      const made = changesOf(p.op, outcome.result);
+      changes.push(...made);
+      p.resolve({ result: outcome.result, changes: made });
     });
     if (changes.length) for (const listener of this.listeners) listener(changes);
   }
@@ -255,14 +300,21 @@ function byRepresentation<T>(prepare: (columns: string) => T): Record<Representa
   return { both: prepare(changeColumns(undefined)), xml: prepare(changeColumns('xml')), json: prepare(changeColumns('json')) };
 }
 
-/** The change a committed write made, as listeners (the hub) receive it. */
-function changeOf(op: WriteOp, result: WriteResult): StoredEntry | undefined {
-  if (op.op === 'append' && result.op === 'append') {
-    const revision = op.request.candidates.find((c) => c.key === result.key)?.revision;
-    return revision && { seq: result.seq, feed: op.request.feed, key: result.key, deleted: false, ...revision };
+/** The entry an append stored, unless it found the one it retries. */
+function appended(request: AppendRequest, result: AppendOutcome): StoredEntry[] {
+  if (result.op !== 'append') return [];
+  const revision = request.candidates.find((c) => c.key === result.key)?.revision;
+  return revision ? [{ seq: result.seq, feed: request.feed, key: result.key, deleted: false, ...revision }] : [];
+}
+
+/** The changes a committed write made, as listeners (the hub) receive them. */
+function changesOf(op: WriteOp, result: WriteResult): StoredEntry[] {
+  if (op.op === 'append' && (result.op === 'append' || result.op === 'duplicate')) return appended(op.request, result);
+  if (op.op === 'appendBatch' && result.op === 'appendBatch') {
+    return result.results.flatMap((r, i) => appended(op.requests[i] as AppendRequest, r));
   }
   if ((op.op === 'replace' || op.op === 'remove') && (result.op === 'replace' || result.op === 'remove')) {
-    return { seq: result.seq, feed: op.request.feed, key: op.request.key, deleted: op.op === 'remove', ...op.request.revision };
+    return [{ seq: result.seq, feed: op.request.feed, key: op.request.key, deleted: op.op === 'remove', ...op.request.revision }];
   }
-  return undefined;
+  return [];
 }

@@ -16,7 +16,7 @@ export type ToWriter =
   | { readonly type: 'close' };
 
 export type FromWriter =
-  | { readonly type: 'committed'; readonly ids: readonly number[]; readonly outcomes: ReturnType<SqliteWriter['commit']> }
+  | { readonly type: 'committed'; readonly ids: readonly number[]; readonly outcomes: ReturnType<SqliteWriter['commit']>; readonly seconds: number }
   | { readonly type: 'failed'; readonly ids: readonly number[]; readonly message: string }
   | { readonly type: 'closed' };
 
@@ -39,7 +39,9 @@ function flush(): void {
   if (batch.length === 0) return;
   const ids = batch.map((w) => w.id);
   try {
-    port!.postMessage({ type: 'committed', ids, outcomes: writer.commit(batch.map((w) => w.op)) } satisfies FromWriter);
+    const started = performance.now();
+    const outcomes = writer.commit(batch.map((w) => w.op));
+    port!.postMessage({ type: 'committed', ids, outcomes, seconds: (performance.now() - started) / 1000 } satisfies FromWriter);
   } catch (error) {
     // The transaction failed as a whole (disk full, I/O error): nothing in the batch was stored.
     port!.postMessage({ type: 'failed', ids, message: (error as Error).message } satisfies FromWriter);

@@ -1,21 +1,30 @@
 import Database from 'better-sqlite3';
 import { AtomMQError } from '../../errors/index.js';
-import type { AppendRequest, ChangeRequest, Retention, Revision } from '../store.js';
+import type { QueueRecord } from '../queues.js';
+import type { AppendRequest, ChangeRequest, Revision } from '../store.js';
 import { checkChange, chosenCandidate, retried, type WriteOp } from '../write-rules.js';
 import { applyGroupSchema } from './group-schema.js';
 import type { GroupOutcome } from '../group-ops.js';
 import { GroupWriter } from './group-writer.js';
+import { Pruner } from './pruner.js';
+import { applyQueueSchema, QueueWriter } from './queue-table.js';
 import { applySchema, COLUMNS, type Row } from './schema.js';
 
 export type { WriteOp };
 
+/** What one append did: stored a new entry, or found the one it retries. */
+export type AppendOutcome =
+  | { readonly op: 'append'; readonly seq: number; readonly key: string }
+  | { readonly op: 'duplicate'; readonly row: Row };
+
 /** What a write did. Only what the caller does not already know comes back (seqs, the chosen key). */
 export type WriteResult =
-  | { readonly op: 'append'; readonly seq: number; readonly key: string }
-  | { readonly op: 'duplicate'; readonly row: Row }
+  | AppendOutcome
+  | { readonly op: 'appendBatch'; readonly results: readonly AppendOutcome[] }
   | { readonly op: 'replace' | 'remove'; readonly seq: number }
   | { readonly op: 'prune'; readonly removed: number }
-  | { readonly op: 'group'; readonly outcome: GroupOutcome };
+  | { readonly op: 'group'; readonly outcome: GroupOutcome }
+  | { readonly op: 'queue'; readonly record: QueueRecord };
 
 export type Outcome =
   | { readonly ok: true; readonly result: WriteResult }
@@ -30,7 +39,6 @@ interface Origin {
   fingerprint: string | null;
 }
 
-const PRUNE_BATCH = 1000;
 const CACHE_KIB = 64 * 1024;
 
 /** Opens a connection with the settings every AtomMQ connection shares, and the schema in place. */
@@ -57,6 +65,7 @@ function configure(db: Database.Database, durability: Durability): void {
   db.pragma(`cache_size = -${CACHE_KIB}`);
   applySchema(db);
   applyGroupSchema(db);
+  applyQueueSchema(db);
 }
 
 /**
@@ -67,6 +76,9 @@ function configure(db: Database.Database, durability: Durability): void {
 export class SqliteWriter {
   private readonly s;
   private readonly groups: GroupWriter;
+  private readonly pruner: Pruner;
+  private readonly queues: QueueWriter;
+  private readonly appendAll: (requests: readonly AppendRequest[]) => AppendOutcome[];
   private readonly commitBatch: (ops: readonly WriteOp[]) => Outcome[];
 
   constructor(readonly db: Database.Database) {
@@ -79,12 +91,20 @@ export class SqliteWriter {
       byIdempotencyKey: db.prepare<[string, string], Row & Origin>(`SELECT ${COLUMNS}, fingerprint FROM entries WHERE feed = ? AND idempotency_key = ?`),
       byClientId: db.prepare<[string, string], Row & Origin>(`SELECT ${COLUMNS}, fingerprint FROM entries WHERE feed = ? AND client_id = ?`),
       deleteSeq: db.prepare<[number], never>('DELETE FROM entries WHERE seq = ?'),
-      pruneCount: db.prepare<[string, string, number], never>(
-        'DELETE FROM entries WHERE feed = ? AND seq <= (SELECT seq FROM entries WHERE feed = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)'),
-      pruneAge: db.prepare<[string, number, number], never>(
-        'DELETE FROM entries WHERE seq IN (SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT ?) AND edited_ms < ?'),
     };
     this.groups = new GroupWriter(db);
+    this.pruner = new Pruner(db);
+    this.queues = new QueueWriter(db);
+    // Nested in the batch's transaction, so a savepoint: a refused message takes the whole batch
+    // back with it, and leaves the other writes of the commit intact.
+    this.appendAll = db.transaction((requests: readonly AppendRequest[]) => requests.map((request, i) => {
+      try {
+        return this.append(request);
+      } catch (error) {
+        if (!(error instanceof AtomMQError)) throw error;
+        throw new AtomMQError(error.code, `message ${i + 1} of ${requests.length}: ${error.message}`);
+      }
+    }));
     this.commitBatch = db.transaction((ops: readonly WriteOp[]) => ops.map((op) => {
       try {
         return { ok: true, result: this.apply(op) } as const;
@@ -103,14 +123,16 @@ export class SqliteWriter {
   private apply(op: WriteOp): WriteResult {
     switch (op.op) {
       case 'append': return this.append(op.request);
+      case 'appendBatch': return { op: 'appendBatch', results: this.appendAll(op.requests) };
       case 'replace':
       case 'remove': return { op: op.op, seq: this.change(op.request, op.op === 'remove') };
-      case 'prune': return { op: 'prune', removed: this.prune(op.feed, op.retention, op.now) };
+      case 'prune': return { op: 'prune', removed: this.pruner.prune(op.feed, op.retention, op.now) };
       case 'group': return { op: 'group', outcome: this.groups.apply(op.request) };
+      case 'queue': return { op: 'queue', record: this.queues.update(op.change) };
     }
   }
 
-  private append(request: AppendRequest): WriteResult {
+  private append(request: AppendRequest): AppendOutcome {
     const { feed, retry } = request;
     const earlier = retried(request, (name, value) => (name === 'idempotencyKey' ? this.s.byIdempotencyKey : this.s.byClientId).get(feed, value));
     if (earlier) return { op: 'duplicate', row: earlier };
@@ -125,20 +147,6 @@ export class SqliteWriter {
     const current = this.s.member.get(request.feed, request.key);
     this.s.deleteSeq.run(checkChange(request, current));
     return this.insert(request.feed, request.key, current!, deleting, request.revision);
-  }
-
-  private prune(feed: string, retention: Retention, now: number): number {
-    let removed = 0;
-    if (retention.maxEntries !== undefined) removed += this.s.pruneCount.run(feed, feed, retention.maxEntries).changes;
-    if (retention.maxAgeSeconds !== undefined) {
-      const cutoff = now - retention.maxAgeSeconds * 1000;
-      // In batches, oldest first: seq order is edit order, so the first young row ends the sweep.
-      for (let n = PRUNE_BATCH; n === PRUNE_BATCH;) {
-        n = this.s.pruneAge.run(feed, PRUNE_BATCH, cutoff).changes;
-        removed += n;
-      }
-    }
-    return removed;
   }
 
   private insert(feed: string, key: string, origin: Origin, deleted: boolean, r: Revision): number {
