@@ -4,11 +4,12 @@
  * acked survives the sweep; moves (PUT, DELETE) are never taken for losses.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { AtomMQClient, GapError, type FailureContext } from '../src/client/index.js';
 import { atommq, EXIT } from './support/cli.js';
 import { claim, settle } from './support/groups-http.js';
+import { eachStore } from './support/postgres.js';
 import { entryXml, postAtom, readJson, startTestServer, type TestServer } from './support/server.js';
 import { StreamClient } from './support/streams.js';
 
@@ -35,7 +36,7 @@ function webSocketMessages(url: string, count: number): Promise<{ messages: stri
   });
 }
 
-describe('retention that tells', () => {
+eachStore('retention that tells', (kind) => {
   let server: TestServer;
   let client: AtomMQClient;
   let url: string;
@@ -48,7 +49,7 @@ describe('retention that tells', () => {
       q: { retention: { maxEntries: 1 }, groups: { g: { maxDeliveries: 2 } } },
       unkept: { retention: { maxEntries: 1, keepUnacked: false }, groups: { g: {} } },
       middle: { retention: { maxEntries: 1 }, groups: { g: {} } },
-    }, { pruneInterval: '3600' });
+    }, { pruneInterval: '3600' }, kind);
     client = new AtomMQClient(server.url);
     url = server.feedUrl('r');
     seqs = await publish(url, 10);
