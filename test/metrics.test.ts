@@ -3,10 +3,11 @@
  * implies, and no label carries a cursor, an id or a path beyond its route pattern.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { claim } from './support/groups-http.js';
 import { entryXml, postAtom, startTestServer, type TestServer } from './support/server.js';
 import { eventually, StreamClient } from './support/streams.js';
+import { eachStore } from './support/postgres.js';
 
 /** `name{labels} value` lines, by name and label set as the text writes them. */
 function parseMetrics(text: string): Map<string, number> {
@@ -19,7 +20,7 @@ function parseMetrics(text: string): Map<string, number> {
   return values;
 }
 
-describe('GET /metrics', () => {
+eachStore('GET /metrics', (kind) => {
   let server: TestServer;
   const scrape = async (): Promise<Map<string, number>> => {
     const res = await fetch(`${server.url}/metrics`);
@@ -28,7 +29,7 @@ describe('GET /metrics', () => {
     return parseMetrics(await res.text());
   };
   before(async () => {
-    server = await startTestServer({ a: {}, b: { retention: { maxEntries: 1 } } }, { pruneInterval: '3600' });
+    server = await startTestServer({ a: {}, b: { retention: { maxEntries: 1 } } }, { pruneInterval: '3600' }, kind);
   });
   after(() => server.close());
 

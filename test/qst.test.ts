@@ -15,6 +15,7 @@ import { commandsOf, readmeBlocks } from './support/readme.js';
 import { expectProblem, refusedAt } from './support/problem.js';
 import { consumers, eventually } from './support/streams.js';
 import { ProcessScope, readJson, spawnServer, startTestServer, type SpawnArgs, type TestServer } from './support/server.js';
+import { eachStore } from './support/postgres.js';
 
 /** The seed's samples, as QST v2's page gives them: neither is well-formed. */
 const SEED_XML = '<messages> <message id="24c287Ba-9007-4280-99aa-66e0baa69f5a" from="sms://838383" to="twitter://foo" when="2010-01-01T23:18:83Z"> <subject>asdfa</subject> <body>asfasdf</subject> <property name="custom-property" value="foo" /> <property name="another-property" value="123" /> </message> </messages>';
@@ -70,13 +71,13 @@ function batch(prefix: string, size: number): Message[] {
   return Array.from({ length: size }, (_, i) => ({ id: `${prefix}-${i}`, subject: `s${i}`, body: `b${i}`, n: i }));
 }
 
-describe('QST v2', () => {
+eachStore('QST v2', (kind) => {
   let server: TestServer;
   const qst = (feed: string): string => `${server.url}/qst/${feed}`;
   before(async () => {
     server = await startTestServer({
       push: {}, retry: {}, rt: {}, seed: {}, ack: {}, again: {}, held: {}, strict: {}, concurrent: {}, client: {}, tombs: {},
-    });
+    }, {}, kind);
   });
   after(() => server.close());
 
@@ -182,7 +183,7 @@ describe('QST v2', () => {
     const block = readmeBlocks().find((b) => b.section === 'QST v2' && b.lang === 'sh');
     assert.ok(block, 'the README has a QST block');
     // A database of its own, so that the seqs, and the ETags the README names, are the first ones.
-    const fresh = await startTestServer({ mycoolfeed: { maxWait: 0.2 } });
+    const fresh = await startTestServer({ mycoolfeed: { maxWait: 0.2 } }, {}, kind);
     try {
       const script = commandsOf(block).map((c) => c.replace('http://localhost:8080', fresh.url).replace(/^curl /, 'curl -sS --fail-with-body ')).join('\n');
       // Not spawnSync: the server runs in this process, and must go on answering meanwhile.

@@ -11,6 +11,7 @@ import { claim, groupStatus, sleep } from './support/groups-http.js';
 import { expectProblem, refusedAt } from './support/problem.js';
 import { ProcessScope, readJson, spawnServer, startTestServer, type ChildServer, type SpawnArgs, type TestServer } from './support/server.js';
 import { consumers, eventually, StreamClient } from './support/streams.js';
+import { eachStore } from './support/postgres.js';
 
 const hasCurl = spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
 /** util-linux's script(1) runs a command on a terminal of its own, where curl writes each line as it comes. */
@@ -141,10 +142,10 @@ function contentOf(lines: readonly string[]): string[] {
   return lines.map((l) => (JSON.parse(l) as { content: string }).content);
 }
 
-describe('RestMQ routes', () => {
+eachStore('RestMQ routes', (kind) => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ atom: {} });
+    server = await startTestServer({ atom: {} }, {}, kind);
   });
   after(() => server.close());
 
