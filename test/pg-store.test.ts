@@ -55,6 +55,27 @@ eachStore('PostgreSQL store', () => {
     assert.deepEqual(await pgQuery(`SELECT applied_at FROM ${schema.name}.atommq_schema`), before);
   });
 
+  test('a database at schema version 1 gains retention\'s watermark and the queue records on opening', async () => {
+    const old = await freshSchema();
+    try {
+      const first = new PgStore({ url: old.url });
+      await first.append({ feed: 'f', candidates: [{ key: 'k', revision: revision('k') }] });
+      await first.close();
+      // Back to version 1, as a server of that version left the database.
+      await pgQuery(`DROP TABLE ${old.name}.atommq_pruned, ${old.name}.atommq_queues; DELETE FROM ${old.name}.atommq_schema WHERE version = 2`);
+      const store = new PgStore({ url: old.url });
+      try {
+        assert.equal(await store.prune('f', { maxEntries: 0 }, Date.now()), 1);
+        assert.equal((await store.bounds('f')).pruned, 1);
+        assert.equal((await store.queues.update({ name: 'q', stopped: true })).stopped, true);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await old.drop();
+    }
+  });
+
   test('a cursor read walks the feed index, whatever the table size', async () => {
     const plan = await pgQuery<{ 'QUERY PLAN': string }>(
       `EXPLAIN SELECT seq FROM ${schema.name}.atommq_entries e WHERE e.feed = 'f' AND e.seq > 0 ORDER BY e.seq LIMIT 11`);
