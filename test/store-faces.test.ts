@@ -78,4 +78,12 @@ eachStore('store: what the queue faces add', (kind) => {
     assert.equal((await store.groups.claim({ ...ref, limit: 10 })).messages.length, 0);
     assert.equal((await store.groups.ack({ ...ref, receipts: [second!.receipt] })).results[0]?.ok, true, 'an old receipt acks nothing left');
   });
+
+  test('a purge whose move is refused forgets nothing', async () => {
+    const ref = { feed: 'refused-purge', group: 'g' };
+    const { entry } = await store.append(message('refused-purge', '1'));
+    await store.groups.claim({ ...ref, limit: 1 });
+    await assert.rejects(store.groups.move({ ...ref, position: entry.seq + 1_000_000, discard: true }), { code: 'INVALID_PARAMETER' });
+    assert.equal((await store.groups.status(ref)).pending, 1, 'the lease is still held');
+  });
 });

@@ -85,9 +85,7 @@ export class GroupWriter {
       case 'nack': return { results: this.receipts.nack(group, op.request, now), ...this.due(group, now) };
       case 'extend': return { results: this.receipts.extend(group, op.request, now), ...this.due(group, now) };
       case 'requeue': return this.requeue(group, op.request.seqs, now);
-      case 'move':
-        if (op.request.discard) this.s.removeMessages.run(group.id);
-        return this.move(group, op.request.position, now);
+      case 'move': return this.move(group, op.request, now);
       case 'remove':
         this.s.removeMessages.run(group.id);
         this.s.removeGroup.run(group.id);
@@ -168,12 +166,14 @@ export class GroupWriter {
     return { requeued, notDead, ...this.due(group, now) };
   }
 
-  private move(group: GroupRow, to: MoveRequest['position'], now: number): Due {
+  /** Moves the position; `discard` (a purge) also forgets every message the group holds, once the move is known to be valid. */
+  private move(group: GroupRow, { position: to, discard }: MoveRequest, now: number): Due {
     const newest = this.s.newest.get(group.feed)?.seq ?? 0;
     const position = to === 'earliest' ? 0 : to === 'latest' ? newest : to;
     if (position > newest) {
       throw new AtomMQError('INVALID_PARAMETER', `position ${position} is beyond the newest seq of feed "${group.feed}", ${newest}`);
     }
+    if (discard) this.s.removeMessages.run(group.id);
     this.s.advance.run(position, 0, group.id);
     return this.due({ ...group, position }, now);
   }
