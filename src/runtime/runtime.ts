@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { describeDsn, type Dsn } from '../config/dsn.js';
 import { FeedDirectory } from '../config/feed-directory.js';
@@ -118,6 +119,9 @@ export async function startServer(options: ServerOptions, logger: Logger): Promi
   const { files, feeds } = opened;
   feeds.onChange((name) => hub.retune(name));
   const shutdown = new AbortController();
+  // Every held long-poll and claim listens for shutdown on this one signal, so thousands of
+  // listeners are its normal load, not the leak Node warns of past ten.
+  setMaxListeners(0, shutdown.signal);
   const accessLogs = createAccessLogger(options.accessLog, logger);
   const ctx: AppContext = {
     options, hub, logger, access,
