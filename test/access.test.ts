@@ -130,6 +130,8 @@ describe('access control: every route × every kind of caller', () => {
     { name: 'QST GET /qst/<feed>', method: 'GET', grant: 'consume', prepare: at('/qst/orders?format=json') },
     // The figures of every feed: admin over every feed (a grant on "*"); admin on "ord*" is not enough.
     { name: 'GET /metrics', method: 'GET', grant: 'admin', prepare: at('/metrics') },
+    // The web page (DESIGN.md section 15): a feed's page shows its entries, so it needs read.
+    { name: 'GET /ui/feeds/<name>', method: 'GET', grant: 'read', prepare: at('/ui/feeds/orders') },
   ];
 
   before(async () => {
@@ -198,14 +200,16 @@ describe('access control: every route × every kind of caller', () => {
     });
   }
 
-  it('the service document lists only the feeds the caller may read', async () => {
-    const anonymous = await (await fetch(url('/'))).text();
-    assert.match(anonymous, /public-news/);
-    assert.doesNotMatch(anonymous, /orders/);
-    const ops = await (await fetch(url('/'), { headers: OPS })).text();
-    assert.match(ops, /public-news/);
-    assert.match(ops, /orders/);
-    assert.equal((await fetch(url('/'), { headers: bearer(BAD_TOKEN) })).status, 401);
+  it('the service document and the web dashboard list only the feeds the caller may read', async () => {
+    for (const accept of ['*/*', 'text/html']) {
+      const anonymous = await (await fetch(url('/'), { headers: { Accept: accept } })).text();
+      assert.match(anonymous, /public-news/, accept);
+      assert.doesNotMatch(anonymous, /orders/, accept);
+      const ops = await (await fetch(url('/'), { headers: { ...OPS, Accept: accept } })).text();
+      assert.match(ops, /public-news/, accept);
+      assert.match(ops, /orders/, accept);
+      assert.equal((await fetch(url('/'), { headers: { ...bearer(BAD_TOKEN), Accept: accept } })).status, 401, accept);
+    }
     for (const listing of ['/q', '/stats']) {
       const anonymously = await (await fetch(url(listing))).text();
       assert.match(anonymously, /public-news/, listing);

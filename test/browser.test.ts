@@ -5,16 +5,11 @@
  * `Last-Event-ID`) carries it across a server restart.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, noChromium } from './support/chromium.js';
 import { ProcessScope, spawnServer } from './support/server.js';
 import { eventually, publishMany } from './support/streams.js';
-
-/** CHROMIUM_PATH, when set, must work (.ci/run sets it); otherwise Debian's, if installed. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = process.env.CHROMIUM_PATH === undefined && !existsSync(CHROMIUM)
-  && 'no Chromium at /usr/bin/chromium: install Debian\'s chromium (.ci/run does) or name one in CHROMIUM_PATH';
 
 /**
  * What the page records. Runs in the browser, so it may use nothing from this module.
@@ -56,19 +51,13 @@ describe('a browser EventSource (headless Chromium)', () => {
     await scope.cleanUp();
   });
 
-  // The skip is the test's, not the suite's: the runner counts skipped tests, not skipped suites.
-  test('gets the backlog and live entries as Atom, and resumes by itself after a server restart', { timeout: 60_000, skip }, async () => {
+  test('gets the backlog and live entries as Atom, and resumes by itself after a server restart', { timeout: 60_000, skip: noChromium }, async () => {
     const args = await scope.serverArgs('atommq-browser-', { news: {} });
     const first = scope.track(await spawnServer(args));
     const feedUrl = `${first.url}/feeds/news`;
     const backlog = await publishMany(feedUrl, 3, 1, 'backlog');
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // Without these Chromium calls home at start, and this machine's closed network refuses it.
-      args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     // Any page of the server's makes the EventSource same-origin.
     await page.goto(`${first.url}/healthz`);

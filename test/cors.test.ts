@@ -3,17 +3,13 @@
  * origin (headless Chromium, as test/browser.test.ts drives it).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, noChromium } from './support/chromium.js';
 import { freePort, startTestServer, type TestServer } from './support/server.js';
 import { eventually, publishMany } from './support/streams.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = process.env.CHROMIUM_PATH === undefined && !existsSync(CHROMIUM)
-  && 'no Chromium at /usr/bin/chromium: install Debian\'s chromium (.ci/run does) or name one in CHROMIUM_PATH';
 
 /** A page server on its own port: another origin than the AtomMQ server's. */
 function pageServer(port: number): Promise<Server> {
@@ -56,11 +52,8 @@ describe('CORS (--cors)', () => {
     assert.match(String(get.headers.get('access-control-expose-headers')), /Xlastid/);
   });
 
-  it('lets an EventSource on a page of a listed origin stream a feed', { timeout: 60_000, skip }, async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+  it('lets an EventSource on a page of a listed origin stream a feed', { timeout: 60_000, skip: noChromium }, async () => {
+    browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${origin}/`);
     await page.evaluate((url) => {

@@ -8,6 +8,7 @@ import { refuseWhileShuttingDown, type AppContext } from './context.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { countAnswers, metricsRouter } from './ops/metrics.js';
 import { healthzRouter } from './ops/healthz.js';
+import { webRouter } from './ops/web/web-router.js';
 import { groupsRouter } from './queues/groups-router.js';
 import { qstRouter } from './queues/qst/qst-router.js';
 import { restmqRouter } from './queues/restmq/restmq-router.js';
@@ -54,6 +55,8 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.use(qstRouter(ctx));
   // Before the service document's router: RestMQ's POST / and GET /?queue= share its path.
   app.use(restmqRouter(ctx));
+  // Before the service document's: a browser asking for GET / gets a page instead.
+  app.use(webRouter(ctx));
   app.use(serviceRouter(ctx));
   app.use(healthzRouter(ctx, pingStores));
   app.use(metricsRouter(ctx));

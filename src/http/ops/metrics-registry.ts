@@ -3,6 +3,7 @@ import type { Hub } from '../../hub/hub.js';
 import type { GroupStatus } from '../../store/groups.js';
 import type { FeedConfig } from '../../config/feed-config.js';
 import type { CommitBatch, Store, StoredEntry } from '../../store/store.js';
+import { RecentCounts } from './web/recent-counts.js';
 
 /**
  * Group series a scrape publishes at most, over all feeds: group names come from clients (a claim
@@ -28,6 +29,8 @@ export interface MetricsSources {
  */
 export class Metrics {
   readonly registry = new Registry();
+  /** Changes committed per feed over the last minute, for the web page. */
+  readonly recentPublishes = new RecentCounts();
   private readonly published;
   private readonly publishedBytes;
   private readonly readEntries;
@@ -55,6 +58,7 @@ export class Metrics {
   committed(changes: readonly StoredEntry[]): void {
     for (const change of changes) {
       this.published.inc({ feed: change.feed });
+      this.recentPublishes.add(change.feed, 1);
       this.publishedBytes.inc({ feed: change.feed }, Buffer.byteLength(change.xml));
     }
   }
