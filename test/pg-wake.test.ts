@@ -54,12 +54,7 @@ eachStore('wake across servers', () => {
     assert.equal(writes.of('workers'), 2, 'one claim more: the one A\'s commit woke');
   });
 
-  // A todo, not a skip: it runs and reports, but does not fail the suite. Once in two full CI-style
-  // runs, 2 of the 20 messages published through B never reached B's stream (they stay in the feed;
-  // live round-robin delivery under load is what lost them); it passed in every run on its own.
-  test('a round-robin feed hands each message to one stream in all: the ones of the server it was published through', {
-    timeout: 30_000, todo: 'under load, a round-robin message can stay parked on its server (see the closing note of issue 15)',
-  }, async () => {
+  test('a round-robin feed hands each message to one stream in all: the ones of the server it was published through', { timeout: 30_000 }, async () => {
     const open = (s: AppServer): Promise<StreamClient> => StreamClient.open(`${s.feedUrl('rr')}?format=json`, { headers: { Accept: 'text/event-stream' } });
     const [onA, onB] = [await open(a), await open(b)];
     await eventually(async () => (await consumers(a.url)) >= 1 && (await consumers(b.url)) >= 1, 'a round-robin stream on each server');

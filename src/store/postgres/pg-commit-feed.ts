@@ -42,6 +42,12 @@ export class CommitFeed {
    * came before them failed (they are committed: the caller is answered, and they follow later).
    */
   committed(prev: number, last: number, changes: readonly StoredEntry[]): Promise<void> {
+    // A notification can name a seq past this batch before the batch's own answer is back: the
+    // read-back then handed these changes over as another server's, so this server's round-robin
+    // consumers, the only ones that may take them, never had them. Handed over again as this
+    // server's they reach those; watchers only wake, and streams skip seqs they have passed.
+    const early = changes.filter((c) => c.seq <= this.distributed);
+    if (early.length) this.emit(early, false);
     if (last <= this.distributed) return Promise.resolve();
     if (prev === this.distributed && !this.pumping) {
       this.distributed = last;
@@ -49,7 +55,7 @@ export class CommitFeed {
       if (changes.length) this.emit(changes, false);
       return Promise.resolve();
     }
-    for (const change of changes) this.own.add(change.seq);
+    for (const change of changes) if (change.seq > this.distributed) this.own.add(change.seq);
     return new Promise((done) => {
       this.waiters.push({ seq: last, done });
       this.announced(last);
