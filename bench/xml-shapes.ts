@@ -26,7 +26,8 @@ const ATOM = 'http://www.w3.org/2005/Atom';
 const XHTML = 'http://www.w3.org/1999/xhtml';
 const STAMP = {
   key: 'k', atomId: 'urn:uuid:00000000-0000-4000-8000-000000000001', updated: '2026-01-01T00:00:00Z',
-  published: '2026-01-01T00:00:00Z', memberPath: 'feeds/bench/entries/k', defaultAuthor: { name: 'bench' },
+  published: '2026-01-01T00:00:00Z', memberPath: 'feeds/bench/entries/k', pagePath: 'ui/feeds/bench/entries/k',
+  defaultAuthor: { name: 'bench' },
 };
 
 /** `unit` repeated to fill about `bytes` between the two halves of `around`. */

@@ -16,7 +16,8 @@ import { namespaceErrors, validateEntry, validateFeed } from './support/atom-val
 
 const stamp = {
   key: 'k1', atomId: 'urn:uuid:00000000-0000-4000-8000-000000000001', updated: '2026-01-02T03:04:05.000Z',
-  published: '2026-01-02T03:04:05.000Z', memberPath: 'feeds/f/entries/k1', defaultAuthor: { name: 'Feed' },
+  published: '2026-01-02T03:04:05.000Z', memberPath: 'feeds/f/entries/k1', pagePath: 'ui/feeds/f/entries/k1',
+  defaultAuthor: { name: 'Feed' },
 };
 
 function code(fn: () => unknown): string {

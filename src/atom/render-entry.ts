@@ -15,6 +15,8 @@ export interface EntryStamp {
   readonly published: string;
   /** The member URI relative to the server's base URL (e.g. `feeds/orders/entries/abc`). */
   readonly memberPath: string;
+  /** The entry's web page relative to the server's base URL (e.g. `ui/feeds/orders/entries/abc`). */
+  readonly pagePath: string;
   /** The feed's author, for entries that name none. */
   readonly defaultAuthor: Person;
   /** RFC 3339: when consumer groups may first hand the message out, and when they stop (publish headers). */
@@ -69,6 +71,20 @@ function valueOf(node: XmlElement): unknown {
   return text;
 }
 
+/** RFC 4287 4.2.7.2: a link without rel, or with the registry's IRI for it, is an alternate link. */
+const ALTERNATE_IRI = 'http://www.iana.org/assignments/relation/alternate';
+
+/**
+ * Whether the client gave the entry a web page of its own, an alternate link of type text/html: that
+ * is the page a feed reader should open, and a second alternate of that type would break RFC 4287 4.1.1.
+ */
+function hasHtmlAlternate(links: readonly XmlElement[]): boolean {
+  return links.some((link) => {
+    const rel = link.attributes.rel ?? 'alternate';
+    return (rel === 'alternate' || rel === ALTERNATE_IRI) && link.attributes.type?.split(';')[0]?.trim().toLowerCase() === 'text/html';
+  });
+}
+
 function jsonFields(fields: Record<string, unknown>): string {
   // Stored without braces: finish-entry.ts puts the seq first, where a human reading the JSON looks for it.
   return JSON.stringify(fields).slice(1, -1);
@@ -83,9 +99,10 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
   const titles = atom(entry, 'title');
   const authors = atom(entry, 'author');
   const clientPublished = atom(entry, 'published').length > 0;
-  // RFC 4287 4.1.1: an entry without content must link to an alternate; the member itself serves.
-  const needsAlternate = atom(entry, 'content').length === 0 &&
-    !atom(entry, 'link').some((l) => (l.attributes.rel ?? 'alternate') === 'alternate');
+  const links = atom(entry, 'link');
+  // The page a feed reader opens, unless the client named its own; either is also the alternate link
+  // RFC 4287 4.1.1 asks of an entry without content.
+  const page = hasHtmlAlternate(links) ? undefined : { rel: 'alternate', type: 'text/html', href: stamp.pagePath };
   const xml =
     `<entry ${ROOT_ATTRS}${entry.lang === undefined ? '' : attributesXml({ 'xml:lang': entry.lang })}>` +
     textTag('id', stamp.atomId) +
@@ -95,7 +112,7 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
     textTag('app:edited', stamp.updated) +
     (authors.length ? '' : serialize([authorElement(stamp.defaultAuthor)])) +
     emptyTag('link', { rel: 'edit', href: stamp.memberPath }) +
-    (needsAlternate ? emptyTag('link', { rel: 'alternate', href: stamp.memberPath }) : '') +
+    (page ? emptyTag('link', page) : '') +
     serialize(entry.children) +
     (stamp.deliverAfter ? textTag('am:deliver-after', stamp.deliverAfter) : '') +
     (stamp.expires ? textTag('am:expires', stamp.expires) : '');
@@ -115,7 +132,7 @@ export function renderEntry(entry: ParsedEntry, stamp: EntryStamp): Rendered {
     edited: stamp.updated,
     authors: authors.length ? authors.map(personOf) : [stamp.defaultAuthor],
     categories: atom(entry, 'category').map(jsonAttributes),
-    links: atom(entry, 'link').map(jsonAttributes),
+    links: [...links.map(jsonAttributes), ...(page ? [page] : [])],
     ...(stamp.deliverAfter ? { deliverAfter: stamp.deliverAfter } : {}),
     ...(stamp.expires ? { expires: stamp.expires } : {}),
   });

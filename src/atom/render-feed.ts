@@ -21,6 +21,8 @@ export interface FeedPage {
   /** Relative to `base`. */
   readonly selfPath: string;
   readonly nextPath?: string | undefined;
+  /** The feed's web page, relative to `base`; pages of a feed have one, a group's claims and dead letters none. */
+  readonly pagePath?: string | undefined;
   readonly updated: string;
   readonly items: readonly PageItem[];
   readonly lastid: number;
@@ -67,6 +69,7 @@ export function* renderFeedXml(page: FeedPage): Generator<string> {
   yield `${FEED_OPEN}${attributesXml({ 'xml:base': page.base })}>${head.identity}${textTag('updated', page.updated)}${head.author}` +
     emptyTag('link', { rel: 'self', href: page.selfPath }) +
     (page.nextPath ? emptyTag('link', { rel: 'next', href: page.nextPath }) : '') +
+    (page.pagePath ? emptyTag('link', { rel: 'alternate', type: 'text/html', href: page.pagePath }) : '') +
     GENERATOR;
   for (const item of page.items) yield xmlWithSeq(item.rendered, item.seq, item.deleted, item.am);
   yield '</feed>';

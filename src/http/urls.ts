@@ -38,3 +38,13 @@ export function feedPath(feed: string): string {
 export function memberPath(feed: string, key: string): string {
   return `feeds/${feed}/entries/${encodeURIComponent(key)}`;
 }
+
+/** The web page of a feed, for people: its URL is its document's with `ui/` before it. */
+export function feedPagePath(feed: string): string {
+  return `ui/${feedPath(feed)}`;
+}
+
+/** The web page of an entry, under its key, so that it stays the entry's page through every edit. */
+export function entryPagePath(feed: string, key: string): string {
+  return `ui/${memberPath(feed, key)}`;
+}

@@ -52,7 +52,7 @@ function refuseIfImmutable(feed: FeedConfig): void {
 }
 
 /** The live entry a request names: 404 if it never existed, 410 if it was deleted. */
-async function requireEntry(ctx: AppContext, feed: FeedConfig, req: Request): Promise<StoredEntry> {
+export async function requireEntry(ctx: AppContext, feed: FeedConfig, req: Request): Promise<StoredEntry> {
   const key = keyOf(req);
   const entry = await ctx.storeFor(feed).get(feed.name, key);
   if (!entry) throw new AtomMQError('ENTRY_NOT_FOUND', `feed "${feed.name}" has no entry "${key}"`);
@@ -65,7 +65,7 @@ export async function getMember(ctx: AppContext, req: Request, res: Response): P
   const entry = await requireEntry(ctx, feed, req);
   const view = requestView(ctx, req);
   if (noneMatch(view, entryEtag(entry))) {
-    res.status(304).set({ ETag: entryEtag(entry), Xlastid: String(entry.seq) }).end();
+    res.status(304).set({ ETag: entryEtag(entry), Xlastid: String(entry.seq), Vary: 'Accept' }).end();
     return;
   }
   sendEntry(res, entry, readFormat(view), view.baseUrl());

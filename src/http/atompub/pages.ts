@@ -9,7 +9,7 @@ import type { AppContext } from '../context.js';
 import { representationOf, type Format } from '../read-params.js';
 import type { RequestView } from '../request-view.js';
 import { sendParts } from '../respond.js';
-import { feedPath } from '../urls.js';
+import { feedPagePath, feedPath } from '../urls.js';
 
 /** Names the seqs retention removed before the reader read them: `<first>-<last>`. */
 export const GAP_HEADER = 'AtomMQ-Gap';
@@ -62,7 +62,7 @@ export async function sendPage(ctx: AppContext, req: Request, res: Response, vie
   const base = view.baseUrl();
   const search = req.originalUrl.indexOf('?');
   const doc: FeedPage = {
-    feed, base, nextPath, lastid: head.lastid,
+    feed, base, nextPath, lastid: head.lastid, pagePath: feedPagePath(feed.name),
     selfPath: feedPath(feed.name) + (search < 0 ? '' : req.originalUrl.slice(search)),
     updated: page.changes.reduce((newest, e) => (e.edited > newest ? e.edited : newest), head.updated),
     items: page.changes.map((e) => ({ seq: e.seq, deleted: e.deleted, rendered: e })),

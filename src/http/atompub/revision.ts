@@ -4,7 +4,7 @@ import type { ParsedEntry } from '../../atom/parse-entry.js';
 import { renderEntry, renderTombstone, type EntryStamp } from '../../atom/render-entry.js';
 import type { FeedConfig } from '../../config/feed-config.js';
 import type { Revision } from '../../store/store.js';
-import { memberPath } from '../urls.js';
+import { entryPagePath, memberPath } from '../urls.js';
 
 const randomPool = new Uint8Array(4096);
 let randomOffset = randomPool.length;
@@ -72,7 +72,8 @@ export function entryRevision(feed: FeedConfig, entry: ParsedEntry, identity: Id
   const published = entry.published ?? identity.published;
   const rendered = renderEntry(entry, {
     key: identity.key, atomId: identity.atomId, updated: now, published,
-    memberPath: memberPath(feed.name, identity.key), defaultAuthor: feed.author, ...schedule,
+    memberPath: memberPath(feed.name, identity.key), pagePath: entryPagePath(feed.name, identity.key),
+    defaultAuthor: feed.author, ...schedule,
   });
   return { atomId: identity.atomId, published, edited: now, ...rendered };
 }

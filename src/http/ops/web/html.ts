@@ -1,3 +1,4 @@
+import type { Response } from 'express';
 import { escapeAttribute } from '../../../atom/escape.js';
 
 /**
@@ -20,4 +21,17 @@ export function page(title: string, body: string, script?: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>${html(title)}</title>
 <style>${STYLE}</style>${scriptTag}</head><body>${body}</body></html>`;
+}
+
+/**
+ * What a page may load: the server's own scripts and streams, images from anywhere (as a feed reader
+ * shows an entry's), and nothing else. No inline script runs, so were markup an entry holds ever to
+ * reach a page unescaped, it could still run nothing; the content frame (entry-page.ts) inherits it.
+ */
+const POLICY = "default-src 'none'; script-src 'self'; connect-src 'self'; img-src * data:; style-src 'unsafe-inline'; "
+  + "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/** Sends a page: never cached, since every page shows the feeds as they are now. */
+export function sendHtml(res: Response, body: string): void {
+  res.set({ 'Cache-Control': 'no-store', 'Content-Security-Policy': POLICY }).type('html').send(body);
 }

@@ -7,6 +7,8 @@
 /** The fields of an entry's JSON (`?format=json`) the page shows. */
 interface EntryJson {
   seq: number;
+  key: string;
+  deleted?: boolean;
   title?: string;
   updated?: string;
   published?: string;
@@ -23,12 +25,22 @@ function element(tag: string, text: string, className?: string): HTMLElement {
   return node;
 }
 
-function show(list: HTMLElement, entry: EntryJson): void {
+/** The title, linking to the entry's own page while the entry lives. */
+function titleOf(entryPages: string, entry: EntryJson): HTMLElement {
+  const title = element('strong', entry.title ?? '');
+  if (entry.deleted) return title;
+  const link = document.createElement('a');
+  link.href = entryPages + encodeURIComponent(entry.key);
+  link.append(title);
+  return link;
+}
+
+function show(list: HTMLElement, entryPages: string, entry: EntryJson): void {
   const item = document.createElement('li');
   item.dataset.seq = String(entry.seq);
   const content = typeof entry.content === 'string' ? entry.content : JSON.stringify(entry.content ?? '');
   item.append(
-    element('strong', entry.title ?? ''),
+    titleOf(entryPages, entry),
     element('div', `seq ${entry.seq} · ${entry.updated ?? entry.published ?? ''}`, 'meta'),
     element('pre', content),
   );
@@ -38,9 +50,11 @@ function show(list: HTMLElement, entry: EntryJson): void {
 
 function tail(feedUrl: string, lastid: string, list: HTMLElement, state: HTMLElement): void {
   const source = new EventSource(`${feedUrl}?format=json&lastid=${encodeURIComponent(lastid)}`);
+  // An entry's page is its member URL with /ui before it (http/urls.ts).
+  const entryPages = `/ui${feedUrl}/entries/`;
   source.onopen = () => { state.textContent = 'live'; };
   source.onerror = () => { state.textContent = 'reconnecting…'; };
-  source.onmessage = (event: MessageEvent<string>) => show(list, JSON.parse(event.data) as EntryJson);
+  source.onmessage = (event: MessageEvent<string>) => show(list, entryPages, JSON.parse(event.data) as EntryJson);
 }
 
 function publishOnSubmit(feedUrl: string, form: HTMLFormElement, status: HTMLElement): void {
