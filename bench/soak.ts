@@ -147,7 +147,8 @@ async function main(): Promise<void> {
       + `${settings.publishers} publishers at ${settings.rate} msg/s in all (open loop); cursor readers from seq 0 over long-poll, SSE and WebSocket; `
       + `${settings.workers} work() workers of group "${GROUP}"; retention maxAgeSeconds ${settings.retentionS} (keepUnacked), swept every ${PRUNE_S} s.\n`
       + `Rates are per second over each row's interval; latencies in ms from just before the publish; RSS and fds are the server process's own `
-      + `(/proc/<pid>/status VmRSS and its RssAnon part, /proc/<pid>/fd); removed and stored from its /metrics (stored = published - removed); db = file + WAL.\n\n`);
+      + `(/proc/<pid>/status VmRSS and its RssAnon part, /proc/<pid>/fd); removed and stored from its /metrics (stored = published - removed); db = file + WAL.\n`
+      + `in flight: publishes sent and not yet answered at the row's end; CPU over the row's interval in % of one CPU: the server's (all its threads) and the bench process's; busy: the machine's CPUs, whoever used them.\n\n`);
     const load = await startLoad(server, dbPath);
     const { rows, reporter } = await reportUntilDone(load.probe);
     const { drainedInS, status } = await drain(load, server.baseUrl);

@@ -3,6 +3,7 @@
  * open handles, retention's removals and what the feed holds), printed as it comes.
  */
 import { statSync } from 'node:fs';
+import { meterCpu, type CpuUse } from './cpu.js';
 import { httpRequest } from './http-client.js';
 import { anonRssOf, openHandles, rssOf } from './proc.js';
 import type { Readers } from './soak-load.js';
@@ -22,8 +23,8 @@ export interface Row {
 }
 
 export const HEADER = ['t', 'pub/s', 'lp/s', 'sse/s', 'ws/s', 'acks/s', 'p99 pub', 'p99 lp', 'p99 sse', 'p99 ws', 'p99 grp',
-  'RSS MiB', 'anon', 'fds', 'removed', 'stored', 'db MiB'];
-const WIDTHS = HEADER.map((h) => Math.max(h.length, 7));
+  'in flight', 'srv CPU', 'bench', 'busy', 'RSS MiB', 'anon', 'fds', 'removed', 'stored', 'db MiB'];
+const WIDTHS = HEADER.map((h) => Math.max(h.length, 6));
 
 /** A row in fixed-width columns, so rows printed one at a time line up. */
 export function line(cells: readonly string[]): string {
@@ -44,6 +45,10 @@ export function clock(seconds: number): string {
 function counter(text: string, name: string, feed: string): number {
   const match = new RegExp(`^${name}\\{feed="${feed}"\\} (\\S+)$`, 'm').exec(text);
   return match ? Number(match[1]) : 0;
+}
+
+function percent(value: number): string {
+  return Number.isFinite(value) ? `${Math.round(value)}%` : 'n/a';
 }
 
 /** The database's size on disk: the file and its write-ahead log. */
@@ -72,10 +77,13 @@ export interface Probe {
 /** Measures intervals one after the other: each row covers the time since the previous one. */
 export class Reporter {
   private last = { at: 0, published: 0, lp: 0, sse: 0, ws: 0, acked: 0 };
+  private cpu: () => CpuUse;
   /** Retention's removals as /metrics counted them at the last row. */
   removed = 0;
 
-  constructor(private readonly probe: Probe) {}
+  constructor(private readonly probe: Probe) {
+    this.cpu = meterCpu([probe.pid]);
+  }
 
   async row(at: number): Promise<Row> {
     const { probe } = this;
@@ -83,6 +91,8 @@ export class Reporter {
     const rss = rssOf(probe.pid);
     const anon = anonRssOf(probe.pid);
     const handles = openHandles(probe.pid);
+    const cpu = this.cpu();
+    this.cpu = meterCpu([probe.pid]);
     const metrics = (await httpRequest(`${probe.baseUrl}/metrics`, { timeoutMs: 10_000 })).body.toString('utf8');
     const published = counter(metrics, 'atommq_published_total', probe.feed);
     this.removed = counter(metrics, 'atommq_retention_removed_total', probe.feed);
@@ -94,6 +104,7 @@ export class Reporter {
     const p99 = (window: LatencyWindow): string => fmtMs(window.take().p99);
     const cells = [clock(at), rate('published'), rate('lp'), rate('sse'), rate('ws'), rate('acked'),
       p99(probe.publish.latency), p99(readers.longPoll.latency), p99(readers.sse.latency), p99(readers.ws.latency), p99(probe.group.latency),
+      fmtInt(probe.publish.inFlight), percent(cpu.servers), percent(cpu.loadGenerator), percent(cpu.machine),
       (rss / MIB).toFixed(1), (anon / MIB).toFixed(1), String(handles), fmtInt(this.removed), fmtInt(published - this.removed), (dbBytes(probe.dbPath) / MIB).toFixed(1)];
     this.last = now;
     return { at, rss, handles, cells };
