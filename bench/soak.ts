@@ -127,7 +127,7 @@ function summary(probe: Probe, rows: readonly Row[], removed: number, drainedInS
       ...[readers.longPoll, readers.sse, readers.ws].map((t) => latencyLine(`publish to ${t.kind} reader`, t.latency.total.summary())),
       latencyLine('publish to group handler', group.latency.total.summary()),
       drainedInS === undefined ? `drain: not complete within ${settings.drainS} s` : `drain: complete ${drainedInS.toFixed(1)} s after the publishers stopped`],
-    failures: publish.failed > 0 ? [`${publish.failed} publishes failed after retries`] : [],
+    failures: publish.failed > 0 ? [`the load was not sustained: ${publish.failed} publishes failed after the client's retries (not acknowledged, so no loss)`] : [],
   };
   return [latency, ...readerChecks(publish, readers), groupCheck(publish, group, status), retentionCheck(removed), rssCheck(rows)];
 }
