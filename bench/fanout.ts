@@ -24,6 +24,7 @@ import { benchWorkDir, killStartedChildren, startChildServer, type ChildServer }
 import { machineSummary } from './lib/machine.js';
 import { atomMqCli, repoRoot } from './lib/paths.js';
 import { freePort } from './lib/ports.js';
+import { rssOf } from './lib/proc.js';
 import { DURABLE_FLOOR_NOTE, SERVER_LABEL } from './lib/report.js';
 import { startBaseline } from './lib/servers.js';
 import { Samples, type LatencySummary } from './lib/stats.js';
@@ -69,13 +70,6 @@ async function startServer(workDir: string, name: string): Promise<ChildServer> 
     cwd: repoRoot,
     logFile: join(dir, 'server.log'),
   });
-}
-
-/** VmRSS of a process, in bytes. */
-function rssOf(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(match[1]) * 1024;
 }
 
 /** CPU seconds (user + system) used so far, from stat(5): of a process, or of one of its threads. */

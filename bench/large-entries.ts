@@ -10,21 +10,20 @@
  *
  * The optional argument runs another build (e.g. one of the main branch) for comparison.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { benchWorkDir, startChildServer, type ChildServer } from './lib/child.js';
 import { atomMqCli, repoRoot } from './lib/paths.js';
 import { freePort } from './lib/ports.js';
+import { rssOf } from './lib/proc.js';
 import { atomMqPaths, FEED } from './lib/servers.js';
 
 const cli = process.argv[2] ?? atomMqCli;
 const MIB = 1024 * 1024;
 
 function rssMiB(pid: number): number {
-  const kib = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Math.round(Number(kib) / 1024);
+  return Math.round(rssOf(pid) / MIB);
 }
 
 /** The RSS once it has not grown by more than 1 MiB for a second (or after 20 s). */
