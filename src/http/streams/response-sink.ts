@@ -38,8 +38,18 @@ export interface ResponseFraming {
 /** How long an ended response may take to flush before its connection is cut. */
 const END_GRACE_MS = 5000;
 
-/** A sink over a long-lived HTTP response: server-sent events and comet. */
+/**
+ * A sink over a long-lived HTTP response: server-sent events and comet.
+ *
+ * The frames of one turn of the event loop (a commit's changes reach every stream in one turn) go
+ * out in one `write` at its end: a chunked response costs four socket writes per `write`, so
+ * a frame per write made each stream's share of a commit cost that many times over. Until then
+ * they count against the response's buffer as if written, so backpressure is what it was.
+ */
 export class ResponseSink implements StreamSink {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
   constructor(private readonly res: Response, private readonly framing: ResponseFraming) {}
 
   get writable(): boolean {
@@ -49,25 +59,48 @@ export class ResponseSink implements StreamSink {
   }
 
   write(change: Change): boolean {
-    return this.res.write(frameOf(change, this.framing.kind, this.framing.frame));
+    return this.queue(frameOf(change, this.framing.kind, this.framing.frame));
   }
 
   gap(gap: Gap): boolean {
-    return this.res.write(this.framing.gap(gap));
+    return this.queue(Buffer.from(this.framing.gap(gap)));
   }
 
   drained(): Promise<void> {
+    this.flush();
     return drained(this.res);
   }
 
   heartbeat(): void {
-    if (!this.res.writableNeedDrain) this.res.write(this.framing.heartbeat);
+    if (!this.res.writableNeedDrain && this.pendingBytes === 0) this.res.write(this.framing.heartbeat);
   }
 
   end(reason: StreamEnd): void {
+    this.flush();
     this.res.end(this.framing.closing(reason));
     const cut = setTimeout(() => this.res.destroy(), END_GRACE_MS);
     cut.unref();
     this.res.once('close', () => clearTimeout(cut));
   }
+
+  /** What `res.write` would answer: false once the buffer reaches the high-water mark. */
+  private queue(frame: Buffer): boolean {
+    if (this.pendingBytes === 0) process.nextTick(flushSink, this);
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+    return this.res.writableLength + this.pendingBytes < this.res.writableHighWaterMark;
+  }
+
+  /** Writes what this turn queued; called at its end, and before anything that must follow it. */
+  flush(): void {
+    if (this.pendingBytes === 0) return;
+    const frames = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
+  }
+}
+
+function flushSink(sink: ResponseSink): void {
+  sink.flush();
 }
