@@ -97,8 +97,19 @@ export class ResponseSink implements StreamSink {
     const frames = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    if (!this.res.writableEnded && !this.res.destroyed) this.res.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.write(joined(frames));
   }
+}
+
+/** The last frames joined, and what they were joined from. */
+let lastJoined: { readonly frames: readonly Buffer[]; readonly bytes: Buffer } = { frames: [], bytes: Buffer.alloc(0) };
+
+/** One buffer of a turn's frames: the streams of a broadcast get the same ones, joined once for all. */
+function joined(frames: readonly Buffer[]): Buffer {
+  if (frames.length === 1) return frames[0] as Buffer;
+  const last = lastJoined.frames;
+  if (last.length !== frames.length || frames.some((frame, i) => frame !== last[i])) lastJoined = { frames, bytes: Buffer.concat(frames) };
+  return lastJoined.bytes;
 }
 
 function flushSink(sink: ResponseSink): void {
