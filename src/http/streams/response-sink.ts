@@ -42,9 +42,10 @@ const END_GRACE_MS = 5000;
  * A sink over a long-lived HTTP response: server-sent events and comet.
  *
  * The frames of one turn of the event loop (a commit's changes reach every stream in one turn) go
- * out in one `write` at its end: a chunked response costs four socket writes per `write`, so
- * a frame per write made each stream's share of a commit cost that many times over. Until then
- * they count against the response's buffer as if written, so backpressure is what it was.
+ * out in one `write` at its end: each `write` of a chunked response is four writes to the socket
+ * (size, CRLF, data, CRLF) before Node gathers them into one system call, and with a hundred
+ * streams those per-frame writes were most of a commit's fan-out. Until then the frames count
+ * against the response's buffer as if written, so backpressure is what it was.
  */
 export class ResponseSink implements StreamSink {
   private pending: Buffer[] = [];
