@@ -58,6 +58,7 @@ async function startServer(workDir: string, name: string): Promise<ChildServer> 
   mkdirSync(join(dir, 'feeds'), { recursive: true });
   writeFileSync(join(dir, 'feeds', `${FEED}.json`), '{}');
   const port = await freePort();
+  const limit = Math.max(config.subscribers, config.idle) + 100;
   // FANOUT_CPU_PROF=DIR: the server writes a V8 CPU profile there when it stops.
   const profile = process.env.FANOUT_CPU_PROF;
   const node = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, atomMqCli] : [atomMqCli];
@@ -65,7 +66,9 @@ async function startServer(workDir: string, name: string): Promise<ChildServer> 
     name,
     script: node[0] as string,
     args: [...node.slice(1), 'serve', '--port', String(port), '--host', '127.0.0.1', '--feeds', join(dir, 'feeds'),
-      '--db', `sqlite:${join(dir, 'atommq.db')}`, '--durability', config.durability, '--log-level', 'warn'],
+      '--db', `sqlite:${join(dir, 'atommq.db')}`, '--durability', config.durability, '--log-level', 'warn',
+      // Every subscriber connects from this one address: the per-client caps would refuse most of them.
+      '--max-streams-per-client', String(limit), '--max-connections-per-client', String(limit)],
     port,
     cwd: repoRoot,
     logFile: join(dir, 'server.log'),

@@ -76,6 +76,12 @@ interface Consumer {
 interface FeedConsumers {
   /** Watchers and broadcast consumers: each gets every change. */
   readonly everyone: Map<string, Consumer>;
+  /**
+   * `everyone` as an array, made at the first change after it changed: a change goes to a copy
+   * (senders commonly unregister themselves: a long-poll answers once and leaves), and copying it
+   * for every change cost more than delivering to a hundred streams.
+   */
+  delivering: readonly Consumer[] | undefined;
   readonly ring: RoundRobin<Consumer>;
 }
 
@@ -120,7 +126,7 @@ export class Hub {
     this.byId.set(id, consumer);
     const feed = this.feed(registration.feed);
     if (delivery === 'roundrobin') feed.ring.add(consumer);
-    else feed.everyone.set(id, consumer);
+    else this.setEveryone(feed, (everyone) => everyone.set(id, consumer));
     this.log('debug', `registered ${id} on ${registration.feed} (${registration.role ?? 'consumer'}, ${delivery})`);
     return delivery;
   }
@@ -133,7 +139,7 @@ export class Hub {
     const feed = this.byFeed.get(consumer.registration.feed);
     if (feed) {
       feed.ring.remove(consumer);
-      feed.everyone.delete(id);
+      this.setEveryone(feed, (everyone) => everyone.delete(id));
       this.forgetIfUnused(consumer.registration.feed, feed);
     }
     this.log('debug', `unregistered ${id}`);
@@ -149,8 +155,8 @@ export class Hub {
     if (this.closed) return;
     let feed = this.byFeed.get(change.feed);
     if (feed && feed.everyone.size > 0) {
-      // A copy: senders commonly unregister themselves (a long-poll answers once and leaves).
-      for (const consumer of [...feed.everyone.values()]) this.deliver(consumer, change);
+      feed.delivering ??= [...feed.everyone.values()];
+      for (const consumer of feed.delivering) this.deliver(consumer, change);
     }
     if (elsewhere) return;
     if (!feed?.ring.members.length && this.policyOf(change.feed) !== 'roundrobin' && !feed?.ring.parked) return;
@@ -175,11 +181,11 @@ export class Hub {
     for (const consumer of all) {
       if (consumer.registration.role === 'watcher' || consumer.delivery === state.delivery) continue;
       if (state.delivery === 'roundrobin') {
-        feed.everyone.delete(consumer.id);
+        this.setEveryone(feed, (everyone) => everyone.delete(consumer.id));
         feed.ring.add(consumer);
       } else {
         feed.ring.remove(consumer);
-        feed.everyone.set(consumer.id, consumer);
+        this.setEveryone(feed, (everyone) => everyone.set(consumer.id, consumer));
       }
       consumer.delivery = state.delivery;
     }
@@ -286,9 +292,14 @@ export class Hub {
     let feed = this.byFeed.get(name);
     if (!feed) {
       const ring = new RoundRobin<Consumer>(this.maxParked, (c, change) => this.deliver(c, change), (m) => this.log('warn', `feed ${name}: ${m}`));
-      this.byFeed.set(name, (feed = { everyone: new Map(), ring }));
+      this.byFeed.set(name, (feed = { everyone: new Map(), delivering: undefined, ring }));
     }
     return feed;
+  }
+
+  private setEveryone(feed: FeedConsumers, change: (everyone: Map<string, Consumer>) => unknown): void {
+    change(feed.everyone);
+    feed.delivering = undefined;
   }
 
   private forgetIfUnused(name: string, feed: FeedConsumers): void {

@@ -108,6 +108,8 @@ export interface PageRequest {
    */
   readonly maxBytes?: number | undefined;
   readonly only?: Representation | undefined;
+  /** Also read the feed's bounds (`Page.bounds`), in the page's snapshot where the store can. */
+  readonly withBounds?: boolean | undefined;
 }
 
 /**
@@ -126,6 +128,8 @@ export interface Page {
   readonly more: boolean;
   /** Cursor view only: what retention removed after the cursor (see `Store.readAfter`). */
   readonly gap?: Gap | undefined;
+  /** When asked for (`PageRequest.withBounds`). */
+  readonly bounds?: FeedBounds | undefined;
 }
 
 export interface FeedBounds {

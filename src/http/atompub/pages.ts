@@ -32,17 +32,23 @@ function pagePath(feed: FeedConfig, spec: PageSpec, position: Record<string, num
 }
 
 /**
- * Reads one page. Cursor view: changes after the cursor, oldest first, tombstones included.
- * Collection view: live entries, newest first. A page holds `limit` entries, or fewer when they
- * would exceed the page's size; its next link then starts after the last entry it holds.
+ * Reads one page, with its feed's bounds. Cursor view: changes after the cursor, oldest first,
+ * tombstones included. Collection view: live entries, newest first. A page holds `limit` entries,
+ * or fewer when they would exceed the page's size; its next link then starts after the last entry
+ * it holds.
  */
-export function readPage(ctx: AppContext, feed: FeedConfig, spec: PageSpec): Promise<Page> {
+export async function readPage(ctx: AppContext, feed: FeedConfig, spec: PageSpec): Promise<BoundedPage> {
   const store = ctx.storeFor(feed);
-  const request = { limit: spec.limit, maxBytes: ctx.options.pageBytes, only: representationOf(spec.format) };
-  return spec.cursor !== undefined
-    ? store.readAfter(feed.name, spec.cursor, request)
-    : store.readBefore(feed.name, spec.before, request);
+  const request = { limit: spec.limit, maxBytes: ctx.options.pageBytes, only: representationOf(spec.format), withBounds: true };
+  const page = spec.cursor !== undefined
+    ? await store.readAfter(feed.name, spec.cursor, request)
+    : await store.readBefore(feed.name, spec.before, request);
+  if (!page.bounds) throw new Error(`the store read no bounds with a page of feed ${feed.name}`);
+  return page as BoundedPage;
 }
+
+/** A page read with its feed's bounds, which give its ETag and atom:updated. */
+export type BoundedPage = Page & { readonly bounds: FeedBounds };
 
 /** What a page says of itself besides its entries. */
 export interface PageHead {

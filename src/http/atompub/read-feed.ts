@@ -11,25 +11,28 @@ import { noneMatch, pageEtag, readPage, sendPage, type PageSpec } from './pages.
 /** A cursor read with a wait: held while nothing follows the cursor, then answered like any other. */
 async function sendWhenNews(ctx: AppContext, req: Request, res: Response, view: HttpRequestView, feed: FeedConfig,
   spec: PageSpec & { cursor: number }, wait: WaitRequest): Promise<void> {
-  const store = ctx.storeFor(feed);
   const page = await longPoll(ctx, res, feed.name, spec.cursor, wait, () => readPage(ctx, feed, spec), (p) => p.changes.length > 0 || p.gap !== undefined);
   if (!page) return;
-  const bounds = await store.bounds(feed.name);
   await sendPage(ctx, req, res, view, feed, spec, page,
-    { lastid: page.changes.at(-1)?.seq ?? spec.cursor, updated: bounds.newestEdited ?? ctx.startedAt });
+    { lastid: page.changes.at(-1)?.seq ?? spec.cursor, updated: page.bounds.newestEdited ?? ctx.startedAt });
 }
 
 /** A page answered at once, or 304 when the client's copy (If-None-Match) is still the page. */
 async function sendNow(ctx: AppContext, req: Request, res: Response, view: HttpRequestView, feed: FeedConfig,
   store: Store, spec: PageSpec): Promise<void> {
-  const bounds = await store.bounds(feed.name);
-  const etag = pageEtag(ctx, feed, spec, bounds);
-  res.set('ETag', etag);
-  if (noneMatch(view, etag)) {
-    res.status(304).set('Xlastid', String(spec.cursor ?? bounds.newestSeq)).end();
-    return;
+  // A client that holds a copy is answered from the bounds alone while its copy is current.
+  if (view.header('if-none-match') !== undefined) {
+    const bounds = await store.bounds(feed.name);
+    const etag = pageEtag(ctx, feed, spec, bounds);
+    if (noneMatch(view, etag)) {
+      res.status(304).set({ ETag: etag, Xlastid: String(spec.cursor ?? bounds.newestSeq) }).end();
+      return;
+    }
   }
+  // The page's own bounds, from its snapshot: they name exactly the page sent.
   const page = await readPage(ctx, feed, spec);
+  const { bounds } = page;
+  res.set('ETag', pageEtag(ctx, feed, spec, bounds));
   const lastid = spec.cursor === undefined ? bounds.newestSeq : page.changes.at(-1)?.seq ?? spec.cursor;
   await sendPage(ctx, req, res, view, feed, spec, page, { lastid, updated: bounds.newestEdited ?? ctx.startedAt });
 }

@@ -38,8 +38,19 @@ export interface ResponseFraming {
 /** How long an ended response may take to flush before its connection is cut. */
 const END_GRACE_MS = 5000;
 
-/** A sink over a long-lived HTTP response: server-sent events and comet. */
+/**
+ * A sink over a long-lived HTTP response: server-sent events and comet.
+ *
+ * The frames of one turn of the event loop (a commit's changes reach every stream in one turn) go
+ * out in one `write` at its end: each `write` of a chunked response is four writes to the socket
+ * (size, CRLF, data, CRLF) before Node gathers them into one system call, and with a hundred
+ * streams those per-frame writes were most of a commit's fan-out. Until then the frames count
+ * against the response's buffer as if written, so backpressure is what it was.
+ */
 export class ResponseSink implements StreamSink {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
   constructor(private readonly res: Response, private readonly framing: ResponseFraming) {}
 
   get writable(): boolean {
@@ -49,25 +60,59 @@ export class ResponseSink implements StreamSink {
   }
 
   write(change: Change): boolean {
-    return this.res.write(frameOf(change, this.framing.kind, this.framing.frame));
+    return this.queue(frameOf(change, this.framing.kind, this.framing.frame));
   }
 
   gap(gap: Gap): boolean {
-    return this.res.write(this.framing.gap(gap));
+    return this.queue(Buffer.from(this.framing.gap(gap)));
   }
 
   drained(): Promise<void> {
+    this.flush();
     return drained(this.res);
   }
 
   heartbeat(): void {
-    if (!this.res.writableNeedDrain) this.res.write(this.framing.heartbeat);
+    if (!this.res.writableNeedDrain && this.pendingBytes === 0) this.res.write(this.framing.heartbeat);
   }
 
   end(reason: StreamEnd): void {
+    this.flush();
     this.res.end(this.framing.closing(reason));
     const cut = setTimeout(() => this.res.destroy(), END_GRACE_MS);
     cut.unref();
     this.res.once('close', () => clearTimeout(cut));
   }
+
+  /** What `res.write` would answer: false once the buffer reaches the high-water mark. */
+  private queue(frame: Buffer): boolean {
+    if (this.pendingBytes === 0) process.nextTick(flushSink, this);
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+    return this.res.writableLength + this.pendingBytes < this.res.writableHighWaterMark;
+  }
+
+  /** Writes what this turn queued; called at its end, and before anything that must follow it. */
+  flush(): void {
+    if (this.pendingBytes === 0) return;
+    const frames = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.write(joined(frames));
+  }
+}
+
+/** The last frames joined, and what they were joined from. */
+let lastJoined: { readonly frames: readonly Buffer[]; readonly bytes: Buffer } = { frames: [], bytes: Buffer.alloc(0) };
+
+/** One buffer of a turn's frames: the streams of a broadcast get the same ones, joined once for all. */
+function joined(frames: readonly Buffer[]): Buffer {
+  if (frames.length === 1) return frames[0] as Buffer;
+  const last = lastJoined.frames;
+  if (last.length !== frames.length || frames.some((frame, i) => frame !== last[i])) lastJoined = { frames, bytes: Buffer.concat(frames) };
+  return lastJoined.bytes;
+}
+
+function flushSink(sink: ResponseSink): void {
+  sink.flush();
 }

@@ -154,11 +154,21 @@ export class PgStore implements Store {
   }
 
   readAfter(feed: string, seq: number, page: PageRequest): Promise<Page> {
-    return this.read(() => readAfter(this.pool, feed, seq, page));
+    return this.withBounds(feed, page, () => readAfter(this.pool, feed, seq, page));
   }
 
   readBefore(feed: string, seq: number | undefined, page: PageRequest): Promise<Page> {
-    return this.read(() => readBefore(this.pool, feed, seq ?? Number.MAX_SAFE_INTEGER, page));
+    return this.withBounds(feed, page, () => readBefore(this.pool, feed, seq ?? Number.MAX_SAFE_INTEGER, page));
+  }
+
+  /**
+   * A page, and its feed's bounds when asked for, read first (a statement of their own): bounds
+   * older than the page can only make its ETag miss later, never validate a page newer than it.
+   */
+  private async withBounds(feed: string, page: PageRequest, readPage: () => Promise<Page>): Promise<Page> {
+    const bounds = page.withBounds ? await this.bounds(feed) : undefined;
+    const read = await this.read(readPage);
+    return bounds ? { ...read, bounds } : read;
   }
 
   bounds(feed: string): Promise<FeedBounds> {

@@ -5,13 +5,13 @@ import { Worker } from 'node:worker_threads';
 import { AtomMQError } from '../../errors/index.js';
 import { checkQueueChange, type QueueChange, type QueueRecord, type QueueStore } from '../queues.js';
 import type {
-  AppendRequest, AppendResult, Change, ChangeRequest, CommitBatch, CommitListener, FeedBounds, Page, PageRequest, Representation, Retention, Store, StoredEntry,
+  AppendRequest, AppendResult, ChangeRequest, CommitBatch, CommitListener, FeedBounds, Page, PageRequest, Retention, Store, StoredEntry,
 } from '../store.js';
 import { CheckedGroups } from '../checked-groups.js';
-import { gapAfter, refuseAhead } from '../read-rules.js';
+import { FeedReads } from './feed-reads.js';
 import { GroupReads } from './group-reads.js';
 import { QueueReads } from './queue-table.js';
-import { changeColumns, COLUMNS, toChange, toEntry, type ChangeRow, type Row } from './schema.js';
+import { COLUMNS, toEntry, type Row } from './schema.js';
 import type { FromWriter, QueuedWrite, ToWriter, WriterData } from './writer-thread.js';
 import { openDatabase, type AppendOutcome, type Durability, type Outcome, type WriteOp, type WriteResult } from './writer.js';
 
@@ -56,7 +56,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly writer: Worker;
   private readonly s;
-  private readonly readAfterSnapshot: (feed: string, seq: number, page: PageRequest) => Page;
+  private readonly feedReads: FeedReads;
   readonly groups: CheckedGroups;
   readonly queues: QueueStore;
   private readonly pending = new Map<number, Pending>();
@@ -77,25 +77,9 @@ export class SqliteStore implements Store {
     this.s = {
       member: db.prepare<[string, string], Row>(`SELECT ${COLUMNS} FROM entries WHERE feed = ? AND key = ?`),
       atomId: db.prepare<[string, string], { seq: number }>('SELECT seq FROM entries WHERE atom_id = ? AND feed = ?'),
-      after: byRepresentation((columns) => db.prepare<[string, number, number], ChangeRow>(
-        `SELECT ${columns} FROM entries WHERE feed = ? AND seq > ? ORDER BY seq LIMIT ?`).raw(true)),
-      before: byRepresentation((columns) => db.prepare<[string, number, number], ChangeRow>(
-        `SELECT ${columns} FROM entries WHERE feed = ? AND deleted = 0 AND seq < ? ORDER BY seq DESC LIMIT ?`).raw(true)),
-      newest: db.prepare<[string], { seq: number; edited: string }>('SELECT seq, edited FROM entries WHERE feed = ? ORDER BY seq DESC LIMIT 1'),
-      oldest: db.prepare<[string], { seq: number }>('SELECT seq FROM entries WHERE feed = ? ORDER BY seq LIMIT 1'),
       ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
-      pruned: db.prepare<[string], { first_seq: number; through_seq: number; removed: number }>('SELECT first_seq, through_seq, removed FROM pruned WHERE feed = ?'),
-      // AUTOINCREMENT keeps the highest seq it ever handed out here, whatever was deleted since.
-      assigned: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'entries'"),
     };
-    // One snapshot: a prune committed between the page and the watermark would otherwise hide a gap.
-    this.readAfterSnapshot = db.transaction((feed: string, seq: number, page: PageRequest): Page => {
-      const read = readPage(this.s.after[page.only ?? 'both'], feed, seq, page);
-      if (read.changes.length === 0) refuseAhead(seq, this.s.assigned.get()?.seq ?? 0);
-      const pruned = this.s.pruned.get(feed);
-      const gap = gapAfter(seq, pruned && { first: pruned.first_seq, through: pruned.through_seq });
-      return gap ? { ...read, gap } : read;
-    });
+    this.feedReads = new FeedReads(db);
     const reads = new GroupReads(db);
     this.groups = new CheckedGroups({
       commit: async (request) => {
@@ -166,19 +150,15 @@ export class SqliteStore implements Store {
   }
 
   async readAfter(feed: string, seq: number, page: PageRequest): Promise<Page> {
-    return this.readAfterSnapshot(feed, seq, page);
+    return this.feedReads.readAfter(feed, seq, page);
   }
 
   async readBefore(feed: string, seq: number | undefined, page: PageRequest): Promise<Page> {
-    return readPage(this.s.before[page.only ?? 'both'], feed, seq ?? Number.MAX_SAFE_INTEGER, page);
+    return this.feedReads.readBefore(feed, seq ?? Number.MAX_SAFE_INTEGER, page);
   }
 
   async bounds(feed: string): Promise<FeedBounds> {
-    const newest = this.s.newest.get(feed);
-    return {
-      newestSeq: newest?.seq ?? 0, oldestSeq: this.s.oldest.get(feed)?.seq ?? 0, newestEdited: newest?.edited,
-      pruned: this.s.pruned.get(feed)?.removed ?? 0,
-    };
+    return this.feedReads.bounds(feed);
   }
 
   onCommit(listener: CommitListener): void {
@@ -274,30 +254,6 @@ export class SqliteStore implements Store {
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
   }
-}
-
-/**
- * Steps through the rows one at a time and stops at the page's count or size, so a page of large
- * entries never loads more than its budget and the one row that tells that more follow (`.all()`
- * would load every row the LIMIT allows first).
- */
-function readPage(statement: Database.Statement<[string, number, number], ChangeRow>, feed: string, seq: number, page: PageRequest): Page {
-  const changes: Change[] = [];
-  const maxBytes = page.maxBytes ?? Infinity;
-  let bytes = 0;
-  for (const row of statement.iterate(feed, seq, page.limit + 1)) {
-    const size = row[3].length + row[4].length;
-    // Leaving the loop resets the statement: the rows after this one are never read.
-    if (changes.length === page.limit || (changes.length > 0 && bytes + size > maxBytes)) return { changes, more: true };
-    changes.push(toChange(row));
-    bytes += size;
-  }
-  return { changes, more: false };
-}
-
-/** One prepared statement per set of columns a page read may load. */
-function byRepresentation<T>(prepare: (columns: string) => T): Record<Representation | 'both', T> {
-  return { both: prepare(changeColumns(undefined)), xml: prepare(changeColumns('xml')), json: prepare(changeColumns('json')) };
 }
 
 /** The entry an append stored, unless it found the one it retries. */
