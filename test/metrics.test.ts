@@ -83,11 +83,12 @@ eachStore('GET /metrics', (kind) => {
 
   test('a POST whose client leaves halfway through its body counts as the 400 it is', async () => {
     const connection = await rawConnection(server.url);
-    connection.socket.write(`POST /feeds/a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${ATOM}\r\nContent-Length: 500\r\n\r\n<entry`);
-    const key = 'atommq_http_responses_total{method="POST",route="/feeds/:name",status="400"}';
-    // Only once the server has the first bytes: a connection cut before them carries no request at all.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The 100 Continue says the server is reading the body: a connection cut before it carries no request at all.
+    connection.socket.write(`POST /feeds/a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${ATOM}\r\nContent-Length: 500\r\nExpect: 100-continue\r\n\r\n`);
+    await eventually(() => connection.answer().includes('100 Continue'), 'the 100 Continue');
+    connection.socket.write('<entry');
     connection.socket.destroy();
+    const key = 'atommq_http_responses_total{method="POST",route="/feeds/:name",status="400"}';
     await eventually(async () => (await scrape()).get(key) === 1, 'the aborted POST to be counted');
   });
 
