@@ -16,32 +16,19 @@ export class InFlight {
   private waiters: Array<() => void> = [];
   private draining = false;
 
-  /**
-   * The listeners every tracked response shares (`this` is the response): one pair for the server's
-   * lifetime rather than two closures per request. Each event comes at most once per response.
-   */
-  private readonly opened: (this: ServerResponse) => void;
-  private readonly closed: (this: ServerResponse) => void;
-
-  constructor(private readonly server: Server) {
-    const inFlight = this;
-    this.opened = function opened() {
-      inFlight.settle(this);
-    };
-    this.closed = function closed() {
-      inFlight.all.delete(this);
-      inFlight.settle(this);
-      // Its connection, kept alive, is idle now: while draining it is closed as soon as it is.
-      if (inFlight.draining) inFlight.server.closeIdleConnections();
-    };
-  }
+  constructor(private readonly server: Server) {}
 
   /** Tracks a response from its request on (the server's 'request' listener). */
   track(res: ServerResponse): void {
     this.all.add(res);
     this.answering.add(res);
-    res.on(STREAM_OPENED, this.opened);
-    res.on('close', this.closed);
+    res.once(STREAM_OPENED, () => this.settle(res));
+    res.once('close', () => {
+      this.all.delete(res);
+      this.settle(res);
+      // Its connection, kept alive, is idle now: while draining it is closed as soon as it is.
+      if (this.draining) this.server.closeIdleConnections();
+    });
   }
 
   /** Whether a response on `socket` has begun: nothing else can be written on that connection. */

@@ -29,13 +29,10 @@ export function metricsRouter(ctx: AppContext): Router {
  * counts as `unmatched`.
  */
 export function countAnswers(metrics: Metrics): (req: Request, res: Response) => void {
-  // One listener for every response (`this`), rather than a closure per request; 'close' comes once.
-  function count(this: Response): void {
-    const { req } = this;
-    const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-    metrics.answered(req.method, route, this.statusCode);
-  }
-  return (_req, res) => {
-    res.on('close', count);
+  return (req, res) => {
+    res.once('close', () => {
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      metrics.answered(req.method, route, res.statusCode);
+    });
   };
 }
