@@ -52,10 +52,11 @@ export function headerMediaType(media: string): string {
 }
 
 /**
- * Sends a whole text body with `headers` in one writeHead: what `res.status().set().type().send()`
- * does for a string, without the mime lookups, charset rewriting and freshness check Express repeats
- * on each call, for the answers sent most (a POST's 201, an entry). The caller handles conditional
- * requests itself. Like every body sent whole (app.ts), it ends with a newline.
+ * Sends a whole text body with `headers` (to which it adds Content-Length) in one writeHead: what
+ * `res.status().set().type().send()` does for a string, without the mime lookups, charset rewriting
+ * and freshness check Express repeats on each call, for the answers sent most (a POST's 201, an
+ * entry). The caller handles conditional requests itself. Like every body sent whole (app.ts), it
+ * ends with a newline.
  */
 export function sendWhole(res: ServerResponse, status: number, headers: Record<string, string | number>, body: string): void {
   const text = body.endsWith('\n') ? body : `${body}\n`;

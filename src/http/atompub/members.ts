@@ -18,13 +18,12 @@ const JSON_TYPE = headerMediaType(MEDIA.json);
 
 /** Sends one stored entry in the asked format, with the headers a worker or AtomPub client uses, after `first`. */
 export function sendEntry(res: Response, entry: StoredEntry, format: Format, base: string, status = 200, first: Record<string, string> = {}): void {
-  const headers = { ...first, ETag: entryEtag(entry), Xlastid: String(entry.seq), Vary: 'Accept' };
-  if (format === 'json') {
-    sendWhole(res, status, { ...headers, 'Content-Type': JSON_TYPE }, jsonWithSeq(entry, entry.seq));
-    return;
-  }
-  const xml = withXmlBase(xmlWithSeq(entry, entry.seq, entry.deleted), base);
-  sendWhole(res, status, { ...headers, 'Content-Type': ENTRY_TYPE }, `<?xml version="1.0" encoding="UTF-8"?>\n${xml}`);
+  const json = format === 'json';
+  const body = json ? jsonWithSeq(entry, entry.seq)
+    : `<?xml version="1.0" encoding="UTF-8"?>\n${withXmlBase(xmlWithSeq(entry, entry.seq, entry.deleted), base)}`;
+  sendWhole(res, status, {
+    ...first, ETag: entryEtag(entry), Xlastid: String(entry.seq), Vary: 'Accept', 'Content-Type': json ? JSON_TYPE : ENTRY_TYPE,
+  }, body);
 }
 
 function keyOf(req: Request): string {
