@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { claim } from './support/groups-http.js';
-import { entryXml, postAtom, startTestServer, type TestServer } from './support/server.js';
+import { rawConnection } from './support/raw-connection.js';
+import { ATOM, entryXml, postAtom, startTestServer, type TestServer } from './support/server.js';
 import { eventually, StreamClient } from './support/streams.js';
 import { eachStore } from './support/postgres.js';
 
@@ -78,6 +79,17 @@ eachStore('GET /metrics', (kind) => {
     held.abort();
     sse.destroy();
     await poll;
+  });
+
+  test('a POST whose client leaves halfway through its body counts as the 400 it is', async () => {
+    const connection = await rawConnection(server.url);
+    // The 100 Continue says the server is reading the body: a connection cut before it carries no request at all.
+    connection.socket.write(`POST /feeds/a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${ATOM}\r\nContent-Length: 500\r\nExpect: 100-continue\r\n\r\n`);
+    await eventually(() => connection.answer().includes('100 Continue'), 'the 100 Continue');
+    connection.socket.write('<entry');
+    connection.socket.destroy();
+    const key = 'atommq_http_responses_total{method="POST",route="/feeds/:name",status="400"}';
+    await eventually(async () => (await scrape()).get(key) === 1, 'the aborted POST to be counted');
   });
 
   test('only GET and HEAD', async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { AppContext } from './context.js';
 
 /**
@@ -30,18 +30,15 @@ export function requestIdFor(res: Response): string {
  * of the request) and logs one line at `info` (to `ctx.accessLogger`: `--access-log`) once the response is done: method, path, status,
  * milliseconds, bytes sent (headers included) and the id. A response cut short (the client left,
  * a stream ended by shutdown) says `aborted`. Streams log their opening too (src/http/streams/feed-stream.ts),
- * since their access line comes only when they end.
+ * since their access line comes only when they end. The app's one front middleware calls it first (app.ts).
  */
-export function accessLog(ctx: AppContext): RequestHandler {
-  return (req, res, next) => {
+export function accessLog(ctx: AppContext): (req: Request, res: Response) => void {
+  return (req, res) => {
     const requestId = requestIdOf(req.headers);
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
     const log = ctx.accessLogger ?? ctx.logger;
-    if (!log || !log.isLevelEnabled('info')) {
-      next();
-      return;
-    }
+    if (!log || !log.isLevelEnabled('info')) return;
     const started = performance.now();
     const { socket } = req;
     const bytesBefore = socket.bytesWritten;
@@ -53,6 +50,5 @@ export function accessLog(ctx: AppContext): RequestHandler {
         bytes: socket.bytesWritten - bytesBefore, ...(aborted ? { aborted } : {}),
       }, `${req.method} ${req.originalUrl} ${res.statusCode} ${ms} ms${aborted ? ' (aborted)' : ''}`);
     });
-    next();
   };
 }

@@ -1,4 +1,4 @@
-import express, { type Express, type Response } from 'express';
+import express, { type Express, type RequestHandler, type Response } from 'express';
 import { accessLog } from './access-log.js';
 import { cors } from './cors.js';
 import { entryRouter } from './atompub/entry-router.js';
@@ -28,6 +28,29 @@ function endBodiesWithNewline(app: Express): void {
 }
 
 /**
+ * What every request goes through first, in this order: its id and access line, CORS (which answers
+ * a preflight itself), its count in the metrics, and the checks that refuse it before any route
+ * runs. One middleware rather than one each: each layer of Express's router costs a pass of path
+ * matching on every request.
+ */
+function frontDoor(ctx: AppContext): RequestHandler {
+  const log = accessLog(ctx);
+  const allowOrigins = ctx.options.cors.length > 0 ? cors(ctx.options.cors) : undefined;
+  const count = ctx.metrics ? countAnswers(ctx.metrics) : undefined;
+  return (req, res, next) => {
+    log(req, res);
+    if (allowOrigins?.(req, res)) return;
+    count?.(req, res);
+    refuseWhileShuttingDown(ctx);
+    ctx.clients?.checkConnection(req.socket);
+    // A Host that no URL can be built from is refused before anything is done: a POST must not be
+    // stored and then fail to answer with its Location.
+    requestView(ctx, req).baseUrl();
+    next();
+  };
+}
+
+/**
  * The Express application: one router per face (AtomPub, streams, operations), and the one error
  * handler. It holds no state of its own; everything comes in through `ctx`.
  */
@@ -37,17 +60,7 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   // Feeds and entries compute their own validators; Express's body hash would cost a pass over every page.
   app.set('etag', false);
   endBodiesWithNewline(app);
-  app.use(accessLog(ctx));
-  if (ctx.options.cors.length > 0) app.use(cors(ctx.options.cors));
-  if (ctx.metrics) app.use(countAnswers(ctx.metrics));
-  app.use((req, _res, next) => {
-    refuseWhileShuttingDown(ctx);
-    ctx.clients?.checkConnection(req.socket);
-    // A Host that no URL can be built from is refused before anything is done: a POST must not be
-    // stored and then fail to answer with its Location.
-    requestView(ctx, req).baseUrl();
-    next();
-  });
+  app.use(frontDoor(ctx));
   // The feed router first: publishing and reading feeds is nearly all of the traffic.
   app.use(feedRouter(ctx));
   app.use(entryRouter(ctx));

@@ -42,3 +42,25 @@ export async function sendParts(res: ServerResponse, parts: Iterable<string>): P
   // Like every body sent whole (app.ts), it ends with a newline.
   res.end(`${pending.join('')}\n`);
 }
+
+/**
+ * A media type as Express's `res.type` then `res.send` write it (`a/b; type=entry; charset=utf-8`),
+ * so that answers sent with sendWhole carry the same Content-Type as those Express sends.
+ */
+export function headerMediaType(media: string): string {
+  return media.split(';').join('; ');
+}
+
+/**
+ * Sends a whole text body with `headers` (to which it adds Content-Length) in one writeHead: what
+ * `res.status().set().type().send()` does for a string, without the mime lookups, charset rewriting
+ * and freshness check Express repeats on each call, for the answers sent most (a POST's 201, an
+ * entry). The caller handles conditional requests itself. Like every body sent whole (app.ts), it
+ * ends with a newline.
+ */
+export function sendWhole(res: ServerResponse, status: number, headers: Record<string, string | number>, body: string): void {
+  const text = body.endsWith('\n') ? body : `${body}\n`;
+  headers['Content-Length'] = Buffer.byteLength(text);
+  res.writeHead(status, headers);
+  res.end(text);
+}

@@ -1,6 +1,6 @@
 /** Member entries: `GET`, `PUT` and `DELETE /feeds/<name>/entries/<key>`, and the answer that carries one. */
 import type { Request, Response } from 'express';
-import { withSeq, withXmlBase } from '../../atom/finish-entry.js';
+import { jsonWithSeq, withXmlBase, xmlWithSeq } from '../../atom/finish-entry.js';
 import { MEDIA } from '../../atom/media.js';
 import type { FeedConfig } from '../../config/feed-config.js';
 import { AtomMQError } from '../../errors/index.js';
@@ -8,19 +8,22 @@ import type { StoredEntry } from '../../store/store.js';
 import { requireFeed, type AppContext } from '../context.js';
 import { readFormat, type Format } from '../read-params.js';
 import { requestView, type RequestView } from '../request-view.js';
+import { headerMediaType, sendWhole } from '../respond.js';
 import { isJsonBody, readEntry } from './entry-body.js';
 import { entityTags, entryEtag, noneMatch } from './pages.js';
 import { entryRevision, tombstoneRevision } from './revision.js';
 
-/** Sends one stored entry in the asked format, with the headers a worker or AtomPub client uses. */
-export function sendEntry(res: Response, entry: StoredEntry, format: Format, base: string, status = 200): void {
-  const rendered = withSeq(entry, entry.seq, entry.deleted);
-  res.status(status).set({ ETag: entryEtag(entry), Xlastid: String(entry.seq), Vary: 'Accept' });
-  if (format === 'json') {
-    res.type(MEDIA.json).send(rendered.json);
-    return;
-  }
-  res.type(MEDIA.entry).send(`<?xml version="1.0" encoding="UTF-8"?>\n${withXmlBase(rendered.xml, base)}`);
+const ENTRY_TYPE = headerMediaType(MEDIA.entry);
+const JSON_TYPE = headerMediaType(MEDIA.json);
+
+/** Sends one stored entry in the asked format, with the headers a worker or AtomPub client uses, after `first`. */
+export function sendEntry(res: Response, entry: StoredEntry, format: Format, base: string, status = 200, first: Record<string, string> = {}): void {
+  const json = format === 'json';
+  const body = json ? jsonWithSeq(entry, entry.seq)
+    : `<?xml version="1.0" encoding="UTF-8"?>\n${withXmlBase(xmlWithSeq(entry, entry.seq, entry.deleted), base)}`;
+  sendWhole(res, status, {
+    ...first, ETag: entryEtag(entry), Xlastid: String(entry.seq), Vary: 'Accept', 'Content-Type': json ? JSON_TYPE : ENTRY_TYPE,
+  }, body);
 }
 
 function keyOf(req: Request): string {

@@ -48,6 +48,5 @@ export async function postEntry(ctx: AppContext, req: Request, res: Response): P
   }
   const base = view.baseUrl();
   const location = base + memberPath(feed.name, stored.key);
-  res.set({ Location: location, 'Content-Location': location });
-  sendEntry(res, stored, format, base, created ? 201 : 200);
+  sendEntry(res, stored, format, base, created ? 201 : 200, { Location: location, 'Content-Location': location });
 }

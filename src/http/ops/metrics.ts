@@ -1,4 +1,4 @@
-import { Router, type RequestHandler, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context.js';
 import { methodNotAllowed } from '../error-handler.js';
 import { EVERY_FEED, grant } from '../grant.js';
@@ -28,12 +28,11 @@ export function metricsRouter(ctx: AppContext): Router {
  * path: no names, keys or cursors beyond the pattern) and status. An answer no route matched
  * counts as `unmatched`.
  */
-export function countAnswers(metrics: Metrics): RequestHandler {
-  return (req, res, next) => {
+export function countAnswers(metrics: Metrics): (req: Request, res: Response) => void {
+  return (req, res) => {
     res.once('close', () => {
       const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
       metrics.answered(req.method, route, res.statusCode);
     });
-    next();
   };
 }
