@@ -28,7 +28,7 @@ describe('CORS (--cors)', () => {
     pagePort = await freePort();
     origin = `http://127.0.0.1:${pagePort}`;
     pages = await pageServer(pagePort);
-    server = await startTestServer({ news: {} }, { cors: `https://elsewhere.example, ${origin}` });
+    server = await startTestServer({ news: {}, varied: {} }, { cors: `https://elsewhere.example, ${origin}` });
   });
   after(async () => {
     await browser?.close();
@@ -50,6 +50,26 @@ describe('CORS (--cors)', () => {
     const get = await fetch(server.feedUrl('news'), { headers: { Origin: origin } });
     assert.equal(get.headers.get('access-control-allow-origin'), origin);
     assert.match(String(get.headers.get('access-control-expose-headers')), /Xlastid/);
+  });
+
+  it('keeps Vary: Origin beside the Vary of feeds and entries, so a cache never hands one origin the answer of another', async () => {
+    const headers = { Origin: origin };
+    const varies = (res: Response): string[] => String(res.headers.get('vary')).split(',').map((v) => v.trim().toLowerCase());
+    const posted = await fetch(server.feedUrl('varied'), {
+      method: 'POST', headers: { ...headers, 'Content-Type': 'application/atom+xml' },
+      body: '<entry xmlns="http://www.w3.org/2005/Atom"><title>vary</title><content>v</content></entry>',
+    });
+    assert.equal(posted.status, 201);
+    const member = String(posted.headers.get('location'));
+    const got = await fetch(member, { headers });
+    const notModified = await fetch(member, { headers: { ...headers, 'If-None-Match': String(got.headers.get('etag')) } });
+    assert.equal(notModified.status, 304);
+    const page = await fetch(`${server.feedUrl('varied')}?lastid=0`, { headers });
+    for (const [what, res] of [['201', posted], ['member', got], ['304', notModified], ['page', page]] as const) {
+      await res.arrayBuffer();
+      assert.ok(varies(res).includes('origin'), `${what}: Vary ${res.headers.get('vary')} lacks Origin`);
+      assert.ok(varies(res).includes('accept'), `${what}: Vary ${res.headers.get('vary')} lacks Accept`);
+    }
   });
 
   it('lets an EventSource on a page of a listed origin stream a feed', { timeout: 60_000, skip: noChromium }, async () => {

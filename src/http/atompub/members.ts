@@ -21,8 +21,10 @@ export function sendEntry(res: Response, entry: StoredEntry, format: Format, bas
   const json = format === 'json';
   const body = json ? jsonWithSeq(entry, entry.seq)
     : `<?xml version="1.0" encoding="UTF-8"?>\n${withXmlBase(xmlWithSeq(entry, entry.seq, entry.deleted), base)}`;
+  // Appended to what is there (CORS's Origin): writeHead would replace a Vary set before it.
+  res.vary('Accept');
   sendWhole(res, status, {
-    ...first, ETag: entryEtag(entry), Xlastid: String(entry.seq), Vary: 'Accept', 'Content-Type': json ? JSON_TYPE : ENTRY_TYPE,
+    ...first, ETag: entryEtag(entry), Xlastid: String(entry.seq), 'Content-Type': json ? JSON_TYPE : ENTRY_TYPE,
   }, body);
 }
 
@@ -68,7 +70,7 @@ export async function getMember(ctx: AppContext, req: Request, res: Response): P
   const entry = await requireEntry(ctx, feed, req);
   const view = requestView(ctx, req);
   if (noneMatch(view, entryEtag(entry))) {
-    res.status(304).set({ ETag: entryEtag(entry), Xlastid: String(entry.seq), Vary: 'Accept' }).end();
+    res.status(304).vary('Accept').set({ ETag: entryEtag(entry), Xlastid: String(entry.seq) }).end();
     return;
   }
   sendEntry(res, entry, readFormat(view), view.baseUrl());

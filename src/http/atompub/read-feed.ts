@@ -57,7 +57,7 @@ export async function getFeed(ctx: AppContext, req: Request, res: Response): Pro
     format: readFormat(view),
   };
   const wait = cursor === undefined ? undefined : readWait(view, feed);
-  res.set('Vary', 'Accept, Xlastid, Prefer');
+  res.vary('Accept').vary('Xlastid').vary('Prefer');
   res.set('Cache-Control', 'no-cache');
   if (cursor !== undefined && wait) await sendWhenNews(ctx, req, res, view, feed, { ...spec, cursor }, wait);
   else await sendNow(ctx, req, res, view, feed, store, spec);

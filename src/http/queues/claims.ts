@@ -27,7 +27,7 @@ export async function postClaims(ctx: AppContext, req: Request, res: Response): 
   };
   const wait = readWait(group.view, group.feed);
   if (wait?.preferred) res.set('Preference-Applied', `wait=${wait.seconds}`);
-  res.set({ 'Cache-Control': 'no-store', Vary: 'Accept, Prefer' });
+  res.set('Cache-Control', 'no-store').vary('Accept').vary('Prefer');
   const messages = await claimOrHold(ctx, res, group, request, wait);
   if (res.destroyed) return;
   await sendClaimed(ctx, req, res, group, messages, format);

@@ -41,7 +41,7 @@ export async function getDead(ctx: AppContext, req: Request, res: Response): Pro
   };
   const base = view.baseUrl();
   const nextPath = letters.length === limit ? query(lastid) : undefined;
-  res.set({ Xlastid: String(lastid), 'Cache-Control': 'no-store', Vary: 'Accept, Xlastid' });
+  res.set({ Xlastid: String(lastid), 'Cache-Control': 'no-store' }).vary('Accept').vary('Xlastid');
   if (nextPath) res.set('Link', `<${base}${nextPath}>; rel="next"`);
   res.type(format === 'json' ? MEDIA.json : MEDIA.feed);
   const page = {
