@@ -51,6 +51,9 @@ const PHASES = {
 
 type Servers = Record<Side, ChildServer>;
 
+/** A fan-out p99 beyond this is a backlog, not a delivery time. */
+const FELL_BEHIND_MS = 1_000;
+
 /** Server CPU µs per message over a run that handled `messages`. */
 const perMessage = (cpu: RunFigures['cpu'], messages: number): number => (cpu.serverS * 1e6) / messages;
 
@@ -83,7 +86,11 @@ class FanOutRig {
     await publishAtRate(this.feed, this.agent, config.rate, seconds, sent);
     const delivery = await collectDelivery(this.subscribers, sent);
     const cpu = meter();
-    const problems = delivery.missing > 0 ? [`${fmtInt(delivery.missing)} events missing`] : [];
+    const problems = [
+      ...delivery.missing > 0 ? [`${fmtInt(delivery.missing)} events missing`] : [],
+      // Open loop: a server that cannot keep up builds a backlog, and its p99 is the backlog's age.
+      ...delivery.latency.p99 > FELL_BEHIND_MS ? [`fell behind the publisher (p99 over ${FELL_BEHIND_MS / 1000} s): this run's latency is a backlog's`] : [],
+    ];
     return { value: delivery.latency.p99, cpuUs: perMessage(cpu, sent.length), cpu, problems };
   }
 

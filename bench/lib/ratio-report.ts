@@ -56,6 +56,8 @@ export interface PhaseOutcome {
 
 /** A load generator this busy may be what bounds the run, not the server. */
 export const LOAD_GENERATOR_BUSY = 90;
+/** Other tenants taking this much of a CPU (median over a phase's runs) make it a busy-machine phase. */
+const OTHERS_BUSY = 20;
 
 const compare = (target: Target, round: Round): number =>
   target.kind === 'max-excess-ms' ? round.atommq.value - round.floor.value : round.atommq.value / round.floor.value;
@@ -78,13 +80,36 @@ export function verdict(outcome: PhaseOutcome): { median: number; pass: boolean 
 
 const pair = (round: Round, f: (r: RunFigures) => number): string => SIDES.map((s) => fmtInt(f(round[s]))).join(' / ');
 const serverPercent = (r: RunFigures): number => (100 * r.cpu.serverS) / r.cpu.elapsedS;
-/** What the rest of the machine took of a CPU: its busy share less what this run's server or load generator used there. */
-const others = (r: RunFigures, cpu: number, ours: number): number => Math.max(0, (r.cpu.perCpu[cpu] ?? Number.NaN) - ours);
+/** What the rest of the machine took of CPU 0 or 1: its busy share less what this run's server (on 0) or load generator (on 1) used. */
+const others = (cpu: 0 | 1) => (r: RunFigures): number =>
+  Math.max(0, (r.cpu.perCpu[cpu] ?? Number.NaN) - (cpu === 0 ? serverPercent(r) : r.cpu.loadGenerator));
 
 /** Medians of the server's CPU µs per message, AtomMQ's and the floor's. */
 export function cpuMedians(outcome: PhaseOutcome): Record<Side, number> {
   const of = (side: Side): number => median(outcome.rounds.map((r) => r[side].cpuUs ?? Number.NaN));
   return { atommq: of('atommq'), floor: of('floor') };
+}
+
+/** Lines flagging what makes a phase's figures suspect: a saturated load generator, a busy machine, failed requests. */
+function warnings(rounds: readonly Round[]): string[] {
+  const out: string[] = [];
+  const busy = rounds.flatMap((r) => SIDES.filter((s) => r[s].cpu.loadGenerator >= LOAD_GENERATOR_BUSY));
+  if (busy.length > 0) {
+    out.push(`! the load generator used ${LOAD_GENERATOR_BUSY}% or more of its CPU in ${busy.length} run(s): ` +
+      'there the load generator, not the server, may be the limit');
+  }
+  const othersOn = (cpu: 0 | 1): number => median(rounds.flatMap((r) => SIDES.map((s) => others(cpu)(r[s]))));
+  const [cpu0, cpu1] = [othersOn(0), othersOn(1)];
+  if (cpu0 > OTHERS_BUSY || cpu1 > OTHERS_BUSY) {
+    out.push(`! busy machine: other tenants took a median ${fmtInt(cpu0)}% of CPU 0 (the servers') and ${fmtInt(cpu1)}% of CPU 1 ` +
+      'during these runs; the servers had less than a core, and CPU per message rises too: compare only with runs as busy');
+  }
+  for (const [i, round] of rounds.entries()) {
+    for (const s of SIDES) {
+      if (round[s].problems.length > 0) out.push(`! round ${i + 1}, ${SIDE_LABEL[s]}: ${round[s].problems.join('; ')}`);
+    }
+  }
+  return out;
 }
 
 export function renderPhase(outcome: PhaseOutcome): string {
@@ -98,8 +123,8 @@ export function renderPhase(outcome: PhaseOutcome): string {
     ...(spec.cpuUnit ? SIDES.map((s) => fmtInt(round[s].cpuUs ?? Number.NaN)) : []),
     pair(round, serverPercent),
     pair(round, (r) => r.cpu.loadGenerator),
-    pair(round, (r) => others(r, 0, serverPercent(r))),
-    pair(round, (r) => others(r, 1, r.cpu.loadGenerator)),
+    pair(round, others(0)),
+    pair(round, others(1)),
   ]);
   const out = [`== ${spec.name}: ${spec.title}`];
   out.push(renderTable(
@@ -116,16 +141,7 @@ export function renderPhase(outcome: PhaseOutcome): string {
     out.push(`server CPU per ${spec.cpuUnit} (medians): AtomMQ ${fmtInt(cpu.atommq)} µs, floor ${fmtInt(cpu.floor)} µs: ` +
       `${(cpu.atommq / cpu.floor).toFixed(2)}x`);
   }
-  const busy = rounds.flatMap((r) => SIDES.filter((s) => r[s].cpu.loadGenerator >= LOAD_GENERATOR_BUSY));
-  if (busy.length > 0) {
-    out.push(`! the load generator used ${LOAD_GENERATOR_BUSY}% or more of its CPU in ${busy.length} run(s): ` +
-      'there the load generator, not the server, may be the limit');
-  }
-  for (const [i, round] of rounds.entries()) {
-    for (const s of SIDES) {
-      if (round[s].problems.length > 0) out.push(`! round ${i + 1}, ${SIDE_LABEL[s]}: ${round[s].problems.join('; ')}`);
-    }
-  }
+  out.push(...warnings(rounds));
   out.push(...outcome.notes);
   if (outcome.error) out.push(`! FAILED: ${outcome.error}`);
   return out.join('\n');
@@ -142,7 +158,8 @@ export function renderSummary(outcomes: readonly PhaseOutcome[]): string {
       fmtCompare(o.spec.target, m),
       o.error ? 'FAILED' : pass === undefined ? 'n/a' : pass ? 'PASS' : 'MISS',
       cpu ? `${fmtInt(cpu.atommq)} / ${fmtInt(cpu.floor)} µs per ${o.spec.cpuUnit}` : '-',
+      String(warnings(o.rounds).length),
     ];
   });
-  return renderTable(['phase', 'target', 'median', 'result', 'server CPU, AtomMQ / floor'], rows);
+  return renderTable(['phase', 'target', 'median', 'result', 'server CPU, AtomMQ / floor', '! lines'], rows);
 }
