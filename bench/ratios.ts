@@ -33,6 +33,8 @@ const config = {
   rounds: envCount('RATIO_ROUNDS', 3),
   seconds: envCount('RATIO_SECONDS', 5),
   warmupS: 1,
+  /** The first run of each server in a phase warms up longer: a fresh server's first seconds are JIT and heap growth. */
+  primeS: 3,
   postConnections: 32,
   getConnections: 8,
   /** Entries both servers hold before the GET phase, POSTed to each. */
@@ -51,6 +53,9 @@ const PHASES = {
 
 type Servers = Record<Side, ChildServer>;
 
+/** Unmeasured long-poll rounds per second of warm-up (a round takes some 15 ms). */
+const WAKE_WARMUP_PER_S = 20;
+
 /** A fan-out p99 beyond this is a backlog, not a delivery time. */
 const FELL_BEHIND_MS = 1_000;
 
@@ -58,8 +63,8 @@ const FELL_BEHIND_MS = 1_000;
 const perMessage = (cpu: RunFigures['cpu'], messages: number): number => (cpu.serverS * 1e6) / messages;
 
 /** One autocannon run after an unmeasured warm-up: req/s and the server's CPU per answer. */
-async function loadRun(server: ChildServer, spec: LoadSpec): Promise<RunFigures> {
-  await runLoad({ ...spec, durationS: config.warmupS, recordLatency: false });
+async function loadRun(server: ChildServer, spec: LoadSpec, warmupS: number): Promise<RunFigures> {
+  await runLoad({ ...spec, durationS: warmupS, recordLatency: false });
   const meter = meterRun(server.pid);
   const r = await runLoad({ ...spec, durationS: config.seconds, recordLatency: false });
   const cpu = meter();
@@ -128,11 +133,11 @@ class Ratios {
   }
 
   /** Rounds of one run against each server in turn: A, B, A, B... */
-  private async interleave(outcome: PhaseOutcome, servers: Servers, run: (server: ChildServer, side: Side) => Promise<RunFigures>): Promise<void> {
+  private async interleave(outcome: PhaseOutcome, servers: Servers, run: (server: ChildServer, side: Side, warmupS: number) => Promise<RunFigures>): Promise<void> {
     const fmt = outcome.spec.metric === 'req/s' ? fmtInt : fmtMs;
     for (let i = 1; i <= config.rounds; i++) {
       const round: Partial<Round> = {};
-      for (const side of SIDES) round[side] = await run(servers[side], side);
+      for (const side of SIDES) round[side] = await run(servers[side], side, i === 1 ? config.primeS : config.warmupS);
       outcome.rounds.push(round as Round);
       log(`${outcome.spec.name}, round ${i}: ` + SIDES.map((s) => {
         const r = (round as Round)[s];
@@ -143,7 +148,7 @@ class Ratios {
 
   post(): Promise<void> {
     return this.phase('post', (servers, outcome) =>
-      this.interleave(outcome, servers, (server) => loadRun(server, postLoad(server.baseUrl, config.postConnections))));
+      this.interleave(outcome, servers, (server, _side, warmupS) => loadRun(server, postLoad(server.baseUrl, config.postConnections), warmupS)));
   }
 
   get(): Promise<void> {
@@ -162,7 +167,7 @@ class Ratios {
       }
       outcome.notes.push(`both seeded with ${fmtInt(config.entries)} entries POSTed before the rounds; a page is ` +
         `${fmtBytes(sizes.atommq ?? 0)} from AtomMQ (50 rendered entries), ${fmtBytes(sizes.floor ?? 0)} from the floor (the 50 stored bodies in a bare <feed>)`);
-      await this.interleave(outcome, servers, (server, side) => loadRun(server, loads[side] as LoadSpec));
+      await this.interleave(outcome, servers, (server, side, warmupS) => loadRun(server, loads[side] as LoadSpec, warmupS));
       const cpu = cpuMedians(outcome);
       outcome.notes.push(`server CPU per entry served (medians): AtomMQ ${(cpu.atommq / PAGE_LIMIT).toFixed(1)} µs, floor ${(cpu.floor / PAGE_LIMIT).toFixed(1)} µs`);
     });
@@ -173,8 +178,8 @@ class Ratios {
       const rigs = { atommq: new FanOutRig(servers.atommq), floor: new FanOutRig(servers.floor) };
       try {
         await Promise.all(SIDES.flatMap((s) => rigs[s].subscribers.map((sub) => sub.ready)));
-        await this.interleave(outcome, servers, async (_server, side) => {
-          await rigs[side].run(config.warmupS);
+        await this.interleave(outcome, servers, async (_server, side, warmupS) => {
+          await rigs[side].run(warmupS);
           await sleep(200);
           return rigs[side].run(config.seconds);
         });
@@ -189,9 +194,9 @@ class Ratios {
 
   wake(): Promise<void> {
     return this.phase('wake', (servers, outcome) =>
-      this.interleave(outcome, servers, async (server) => {
+      this.interleave(outcome, servers, async (server, _side, warmupS) => {
         const meter = meterRun(server.pid);
-        const w = await measureWakeLatency(server.baseUrl, { iterations: config.wakeRounds, settleMs: 10 });
+        const w = await measureWakeLatency(server.baseUrl, { iterations: config.wakeRounds, settleMs: 10, warmup: WAKE_WARMUP_PER_S * warmupS });
         const problems = w.early + w.mismatched > 0 ? [`${w.early} answered before the POST, ${w.mismatched} with another entry`] : [];
         return { value: w.latency.p99, cpu: meter(), problems };
       }));
@@ -206,7 +211,7 @@ function header(pinning: string, loadAtStart: number[], minutes: number): string
     `pinning:   ${pinning}`,
     `load avg:  ${load(loadAtStart)} at start, ${load(loadavg())} at the end (1/5/15 min, whole machine); took ${minutes.toFixed(1)} min`,
     `rounds:    ${config.rounds} per phase, AtomMQ then the floor in each; a run is ${config.seconds} s measured after ${config.warmupS} s of warm-up ` +
-      `(long-poll: ${config.wakeRounds} rounds after 20 unmeasured)`,
+      `(${config.primeS} s in round 1); long-poll: ${config.wakeRounds} rounds after ${WAKE_WARMUP_PER_S} unmeasured a second of warm-up`,
     'server CPU per message: the server\'s utime+stime over the run (/proc/<pid>/stat, all threads, 10 ms ticks) over the messages it handled',
     '',
     ...DURABLE_FLOOR_NOTE,

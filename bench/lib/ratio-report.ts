@@ -156,10 +156,12 @@ export function renderSummary(outcomes: readonly PhaseOutcome[]): string {
       o.spec.name,
       describeTarget(o.spec.target),
       fmtCompare(o.spec.target, m),
-      o.error ? 'FAILED' : pass === undefined ? 'n/a' : pass ? 'PASS' : 'MISS',
+      o.error ? 'FAILED' : pass === undefined ? 'n/a' : `${pass ? 'PASS' : 'MISS'}${warnings(o.rounds).length > 0 ? '?' : ''}`,
       cpu ? `${fmtInt(cpu.atommq)} / ${fmtInt(cpu.floor)} µs per ${o.spec.cpuUnit}` : '-',
-      String(warnings(o.rounds).length),
     ];
   });
-  return renderTable(['phase', 'target', 'median', 'result', 'server CPU, AtomMQ / floor', '! lines'], rows);
+  return [
+    renderTable(['phase', 'target', 'median', 'result', 'server CPU, AtomMQ / floor'], rows),
+    '?: the phase has ! lines (a busy machine, a saturated load generator, runs that failed requests or fell behind): read them before the verdict',
+  ].join('\n');
 }
