@@ -38,7 +38,8 @@ export function pinServersAndLoad(): Pinning {
 function unpinned(reason: string): Pinning {
   return {
     pinned: false,
-    summary: `UNPINNED (${reason}): servers and load generator share every CPU, so runs are NOT comparable with pinned ones`,
+    summary: `UNPINNED (${reason}): servers and load generator share every CPU, so runs are NOT comparable with pinned ones, ` +
+      'and the "others" CPU columns and busy-machine warnings count their work on the other CPU as others\'',
   };
 }
 
