@@ -12,6 +12,7 @@ import { benchWorkDir, killStartedChildren, type ChildServer } from './lib/child
 import { readConfig } from './lib/config.js';
 import { runLoad, type LoadSpec } from './lib/load.js';
 import { startAtomMq } from './lib/servers.js';
+import { median } from './lib/stats.js';
 import { fmtInt } from './lib/table.js';
 import { postLoad } from './lib/workload.js';
 
@@ -41,8 +42,6 @@ async function measure(spec: LoadSpec, durationS: number, warmupS: number): Prom
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${fmtInt(result.non2xx)} non-2xx answers, ${fmtInt(result.errors)} errors`);
   return result.rps;
 }
-
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 /** The check alone, in this process, once the token's verdict is cached: microseconds per request. */
 async function checkMicros(path: string, token: string): Promise<number> {

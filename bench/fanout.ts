@@ -13,21 +13,23 @@
  * otherwise); this process only publishes, subscribes and measures. Progress goes to stderr, the
  * report to stdout.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_PAGE_BYTES } from './baselines/payloads.js';
 import { benchWorkDir, killStartedChildren, startChildServer, type ChildServer } from './lib/child.js';
+import { cpuSecondsOf } from './lib/cpu.js';
 import { machineSummary } from './lib/machine.js';
 import { atomMqCli, repoRoot } from './lib/paths.js';
 import { freePort } from './lib/ports.js';
 import { rssOf } from './lib/proc.js';
 import { DURABLE_FLOOR_NOTE, SERVER_LABEL } from './lib/report.js';
-import { startBaseline } from './lib/servers.js';
-import { Samples, type LatencySummary } from './lib/stats.js';
+import { ONE_CLIENT_LIMITS, startBaseline } from './lib/servers.js';
+import { collectDelivery, publishAtRate, publishFlatOut, Subscriber, type Sent } from './lib/sse-fanout.js';
+import type { LatencySummary } from './lib/stats.js';
 import { fmtInt, fmtMs, renderTable } from './lib/table.js';
 
 const env = (name: string, fallback: number): number => {
@@ -58,7 +60,6 @@ async function startServer(workDir: string, name: string): Promise<ChildServer> 
   mkdirSync(join(dir, 'feeds'), { recursive: true });
   writeFileSync(join(dir, 'feeds', `${FEED}.json`), '{}');
   const port = await freePort();
-  const limit = Math.max(config.subscribers, config.idle) + 100;
   // FANOUT_CPU_PROF=DIR: the server writes a V8 CPU profile there when it stops.
   const profile = process.env.FANOUT_CPU_PROF;
   const node = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, atomMqCli] : [atomMqCli];
@@ -66,21 +67,11 @@ async function startServer(workDir: string, name: string): Promise<ChildServer> 
     name,
     script: node[0] as string,
     args: [...node.slice(1), 'serve', '--port', String(port), '--host', '127.0.0.1', '--feeds', join(dir, 'feeds'),
-      '--db', `sqlite:${join(dir, 'atommq.db')}`, '--durability', config.durability, '--log-level', 'warn',
-      // Every subscriber connects from this one address: the per-client caps would refuse most of them.
-      '--max-streams-per-client', String(limit), '--max-connections-per-client', String(limit)],
+      '--db', `sqlite:${join(dir, 'atommq.db')}`, '--durability', config.durability, '--log-level', 'warn', ...ONE_CLIENT_LIMITS],
     port,
     cwd: repoRoot,
     logFile: join(dir, 'server.log'),
   });
-}
-
-/** CPU seconds (user + system) used so far, from stat(5): of a process, or of one of its threads. */
-function cpuSeconds(statPath: string): number {
-  const stat = readFileSync(statPath, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** CPU used during a phase, each figure in cores (1 is one core busy for the whole phase). */
@@ -99,150 +90,21 @@ function meterCpu(serverPid: number): () => CpuShares {
   const serverStat = `/proc/${serverPid}/stat`;
   const httpStat = `/proc/${serverPid}/task/${serverPid}/stat`;
   const started = performance.now();
-  const server = cpuSeconds(serverStat);
-  const http = cpuSeconds(httpStat);
+  const server = cpuSecondsOf(serverStat);
+  const http = cpuSecondsOf(httpStat);
   const own = process.cpuUsage();
   return () => {
     const seconds = (performance.now() - started) / 1000;
     const usage = process.cpuUsage(own);
     return {
-      server: (cpuSeconds(serverStat) - server) / seconds,
-      http: (cpuSeconds(httpStat) - http) / seconds,
+      server: (cpuSecondsOf(serverStat) - server) / seconds,
+      http: (cpuSecondsOf(httpStat) - http) / seconds,
       bench: (usage.user + usage.system) / 1e6 / seconds,
     };
   };
 }
 
 const percent = (share: number): string => `${Math.round(share * 100)}% busy`;
-
-const ID_LINE = Buffer.from('\nid: ');
-
-/**
- * One SSE subscriber on a raw socket: it only looks for `id:` lines, in the bytes as they come,
- * and time-stamps each with the arrival of the chunk that carried it, so that receiving costs
- * this process (which shares the machine with the server) as little as it can.
- */
-class Subscriber {
-  /** Arrival time by seq; NaN until received. */
-  arrivals = new Float64Array(1 << 16).fill(Number.NaN);
-  received = 0;
-  private readonly socket: Socket;
-  /** Bytes of an `id:` line cut by a chunk boundary. */
-  private tail: Buffer | undefined;
-  private headerDone = false;
-  readonly ready: Promise<void>;
-
-  constructor(port: number, path: string) {
-    this.socket = connect({ host: '127.0.0.1', port });
-    this.socket.setNoDelay(true);
-    this.socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
-    this.ready = new Promise((resolve, reject) => {
-      // Every error, not just the first: one left unhandled would end this process, servers and all.
-      this.socket.on('error', reject);
-      this.socket.on('data', (chunk: Buffer) => {
-        const now = performance.now();
-        let data = this.tail ? Buffer.concat([this.tail, chunk]) : chunk;
-        this.tail = undefined;
-        if (!this.headerDone) {
-          const end = data.indexOf('\r\n\r\n');
-          if (end < 0) {
-            this.tail = data;
-            return;
-          }
-          if (data.toString('latin1', 0, 12) !== 'HTTP/1.1 200') reject(new Error(`subscriber: ${data.toString('latin1', 0, data.indexOf('\r\n'))}`));
-          this.headerDone = true;
-          data = data.subarray(end + 2);
-          resolve();
-        }
-        let at = 0;
-        for (;;) {
-          const id = data.indexOf(ID_LINE, at);
-          if (id < 0) {
-            // The last few bytes may be the start of an `id:` line.
-            this.tail = Buffer.from(data.subarray(Math.max(at, data.length - ID_LINE.length)));
-            break;
-          }
-          let seq = 0;
-          let i = id + ID_LINE.length;
-          for (; i < data.length && data[i] !== 10; i++) seq = seq * 10 + ((data[i] as number) - 48);
-          if (i === data.length) {
-            this.tail = Buffer.from(data.subarray(id));
-            break;
-          }
-          this.record(seq, now);
-          at = i;
-        }
-      });
-    });
-  }
-
-  private record(seq: number, now: number): void {
-    if (seq >= this.arrivals.length) {
-      const grown = new Float64Array(Math.max(seq + 1, this.arrivals.length * 2)).fill(Number.NaN);
-      grown.set(this.arrivals);
-      this.arrivals = grown;
-    }
-    if (Number.isNaN(this.arrivals[seq] as number)) this.received++;
-    this.arrivals[seq] = now;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-interface Sent {
-  readonly at: number;
-  seq: number;
-}
-
-const entry = (n: number): string =>
-  `<entry xmlns="http://www.w3.org/2005/Atom"><title>fanout ${n}</title><content type="text">message ${n} ${'x'.repeat(200)}</content></entry>`;
-
-/** POSTs one message; fills in its seq once answered. */
-function publish(baseUrl: string, agent: Agent, n: number, sent: Sent[]): Promise<void> {
-  const body = entry(n);
-  const record: Sent = { at: performance.now(), seq: 0 };
-  sent.push(record);
-  return new Promise((resolve, reject) => {
-    const req = request(`${baseUrl}/feeds/${FEED}`, {
-      method: 'POST', agent,
-      headers: { 'content-type': 'application/atom+xml', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      res.resume();
-      res.once('end', () => {
-        if (res.statusCode !== 201) reject(new Error(`POST answered ${res.statusCode}`));
-        record.seq = Number(res.headers.xlastid);
-        resolve();
-      });
-    });
-    req.once('error', reject);
-    req.end(body);
-  });
-}
-
-/** Open loop: each message is sent when it is due, `rate` per second, for `seconds`. */
-async function publishAtRate(baseUrl: string, agent: Agent, rate: number, seconds: number, sent: Sent[]): Promise<void> {
-  const started = performance.now();
-  const total = Math.round(rate * seconds);
-  const inFlight: Array<Promise<void>> = [];
-  let n = 0;
-  while (n < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
-    while (n < due) inFlight.push(publish(baseUrl, agent, n++, sent));
-    await sleep(1);
-  }
-  await Promise.all(inFlight);
-}
-
-/** Closed loop: `concurrency` publishers, each sending its next message when the last is answered. */
-async function publishFlatOut(baseUrl: string, agent: Agent, concurrency: number, seconds: number, sent: Sent[]): Promise<void> {
-  const until = performance.now() + seconds * 1000;
-  let n = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < until) await publish(baseUrl, agent, n++, sent);
-  }));
-}
 
 interface PhaseResult {
   readonly server: string;
@@ -256,41 +118,10 @@ interface PhaseResult {
   readonly cpu: CpuShares;
 }
 
-/** Waits until every subscriber has every message (or gives up), then computes the figures. */
+/** Waits for every subscriber to have every message (or gives up), then computes the figures. */
 async function collect(server: string, label: string, subscribers: Subscriber[], sent: Sent[], publishSeconds: number, cpu: CpuShares): Promise<PhaseResult> {
-  const seqs = sent.map((s) => s.seq);
-  const deadline = Date.now() + 10_000;
-  const has = (s: Subscriber): boolean => seqs.every((seq) => !Number.isNaN(s.arrivals[seq] ?? Number.NaN));
-  while (!subscribers.every(has) && Date.now() < deadline) await sleep(50);
-  const samples = new Samples();
-  let delivered = 0;
-  let missing = 0;
-  let first = Number.POSITIVE_INFINITY;
-  let last = 0;
-  for (const s of sent) first = Math.min(first, s.at);
-  for (const subscriber of subscribers) {
-    for (const s of sent) {
-      const arrival = subscriber.arrivals[s.seq] ?? Number.NaN;
-      if (Number.isNaN(arrival)) {
-        missing++;
-        continue;
-      }
-      delivered++;
-      last = Math.max(last, arrival);
-      samples.add(arrival - s.at);
-    }
-  }
-  return {
-    server,
-    label,
-    published: sent.length,
-    publishRate: sent.length / publishSeconds,
-    delivered,
-    deliveredRate: delivered / ((last - first) / 1000),
-    missing,
-    latency: samples.summary(),
-    cpu,
-  };
+  const delivery = await collectDelivery(subscribers, sent);
+  return { server, label, published: sent.length, publishRate: sent.length / publishSeconds, ...delivery, cpu };
 }
 
 /** The steady and the flat-out phase against one server, which it starts and stops. */
@@ -301,24 +132,25 @@ async function fanOut(name: string, start: () => Promise<ChildServer>): Promise<
   const subscribers: Subscriber[] = [];
   try {
     log(`server pid ${server.pid}; ${config.subscribers} SSE subscribers`);
+    const feed = `${server.baseUrl}/feeds/${FEED}`;
     for (let i = 0; i < config.subscribers; i++) subscribers.push(new Subscriber(port, `/feeds/${FEED}?format=json`));
     await Promise.all(subscribers.map((s) => s.ready));
 
     log(`warm-up: ${config.warmupSeconds} s at ${config.rate} msg/s`);
-    await publishAtRate(server.baseUrl, agent, config.rate, config.warmupSeconds, []);
+    await publishAtRate(feed, agent, config.rate, config.warmupSeconds, []);
     await sleep(500);
 
     const results: PhaseResult[] = [];
     log(`measuring: ${config.seconds} s at ${config.rate} msg/s`);
     const steady: Sent[] = [];
     let phase = meterCpu(server.pid);
-    await publishAtRate(server.baseUrl, agent, config.rate, config.seconds, steady);
+    await publishAtRate(feed, agent, config.rate, config.seconds, steady);
     results.push(await collect(name, `${fmtInt(config.rate)} msg/s`, subscribers, steady, config.seconds, phase()));
 
     log(`measuring: ${config.burstSeconds} s flat out, ${config.burstConcurrency} POSTs in flight`);
     const burst: Sent[] = [];
     phase = meterCpu(server.pid);
-    await publishFlatOut(server.baseUrl, agent, config.burstConcurrency, config.burstSeconds, burst);
+    await publishFlatOut(feed, agent, config.burstConcurrency, config.burstSeconds, burst);
     results.push(await collect(name, `flat out (${config.burstConcurrency} in flight)`, subscribers, burst, config.burstSeconds, phase()));
     for (const r of results) {
       log(`${name}, ${r.label}: published ${fmtInt(r.publishRate)}/s, delivered ${fmtInt(r.deliveredRate)}/s, ` +

@@ -179,8 +179,8 @@ class Bench {
         for (const c of config.postConnections) {
           report.post.set(postKey(kind, c), await this.measure(`${label} POST c=${c}`, postLoad(server.baseUrl, c)));
         }
-        // The durable floor is about what a durable commit costs: POST and a long-poll it wakes.
-        // Its page GET would be bare Express's.
+        // Here the durable floor is about what a durable commit costs: POST and a long-poll it wakes.
+        // Its page GET is measured against AtomMQ's by bench:ratios.
         if (kind === 'durable') {
           report.wakeFloor = await measureWakeLatency(server.baseUrl, { iterations: config.wakeRounds, settleMs: WAKE_SETTLE_MS });
           log(`${label} long-poll: p50 ${fmtMs(report.wakeFloor.latency.p50)} ms, p99 ${fmtMs(report.wakeFloor.latency.p99)} ms`);

@@ -15,6 +15,7 @@ import { parseEntryXml, type ParsedEntry } from '../src/atom/parse-entry.js';
 import { parseEntryJson } from '../src/atom/parse-json-entry.js';
 import { renderEntry } from '../src/atom/render-entry.js';
 import { AtomMQError } from '../src/errors/index.js';
+import { median } from './lib/stats.js';
 import { fmtMs, renderTable } from './lib/table.js';
 
 const EXPONENT_LIMIT = 1.75;
@@ -83,11 +84,6 @@ function handle(body: string, json: boolean | undefined): string {
   }
   renderEntry(parsed, STAMP);
   return 'stored';
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 function time(shape: Shape, bytes: number): { ms: number; outcome: string } {

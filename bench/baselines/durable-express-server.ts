@@ -6,8 +6,11 @@
  * - `POST /feeds/<any>`: the body goes to a writer thread that appends it to a one-table SQLite
  *   log (WAL, one fsync per group commit, as AtomMQ commits); the 201 goes out after the commit.
  *   No Atom parsing, no rendering, no secondary index.
- * - `GET /feeds/<any>` with an `Xlastid` at the newest seq: held until the next commit, then
- *   answered with its seq (a long-poll woken by a durable commit).
+ * - `GET /feeds/<any>?limit=N` (default 50) with an `Xlastid` cursor: the next N rows after the
+ *   cursor, read on the HTTP thread through a prepared statement (as AtomMQ reads), their stored
+ *   bodies concatenated inside a bare `<feed>`, `Xlastid` the last row's seq. With `?wait=` and
+ *   the cursor at the newest seq it is held until the next commit, then answered the same way (a
+ *   long-poll woken by a durable commit).
  * - `GET /feeds/<any>` with `Accept: text/event-stream`: live server-sent events, each commit's
  *   bodies framed once and written to every stream.
  *
@@ -15,24 +18,42 @@
  */
 import express, { type Response } from 'express';
 import { Worker } from 'node:worker_threads';
+import { openLog } from './durable-log.js';
 import type { Append, Committed } from './durable-writer.js';
-import { ATOM_CONTENT_TYPE, createdEntry, parseArgs } from './payloads.js';
+import { ATOM_CONTENT_TYPE, createdEntry, PAGE_ENTRIES, parseArgs } from './payloads.js';
 
 const { port } = parseArgs(process.argv);
 const path = process.argv[4];
 if (!path) throw new Error(`usage: ${process.argv[1] ?? 'server'} <port> <pageBytes> <database path>`);
 
+// Opened before the writer starts, so the table exists before the page statement is prepared.
+const log = openLog(path);
+const pageAfter = log.prepare<[number, number], [number, string]>('SELECT seq, body FROM log WHERE seq > ? ORDER BY seq LIMIT ?').raw(true);
 const writer = new Worker(new URL('./durable-writer.js', import.meta.url), { workerData: { path } });
 const waiting = new Map<number, { res: Response; body: string }>();
 let outbox: Append[] = [];
 let nextId = 1;
-/** Long-polls waiting for the next commit. */
-let held: Response[] = [];
-const streams = new Set<Response>();
-let newest = 0;
 
-function answerPoll(res: Response): void {
-  res.status(200).set({ 'content-type': ATOM_CONTENT_TYPE, xlastid: String(newest) }).send(createdEntry(newest));
+interface PageRead {
+  readonly res: Response;
+  readonly cursor: number;
+  readonly limit: number;
+}
+
+/** Long-polls waiting for the next commit. */
+let held: PageRead[] = [];
+const streams = new Set<Response>();
+let newest = log.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM log').pluck().get() ?? 0;
+
+// The least a page can be: the stored bodies as they are, inside one element.
+const PAGE_HEAD = '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">';
+const PAGE_TAIL = '</feed>';
+
+function sendPage({ res, cursor, limit }: PageRead): void {
+  const rows = pageAfter.all(cursor, limit);
+  let page = PAGE_HEAD;
+  for (const [, body] of rows) page += body;
+  res.status(200).set({ 'content-type': ATOM_CONTENT_TYPE, xlastid: String(rows.at(-1)?.[0] ?? cursor) }).send(page + PAGE_TAIL);
 }
 
 writer.on('message', ({ ids, seqs }: Committed) => {
@@ -53,7 +74,7 @@ writer.on('message', ({ ids, seqs }: Committed) => {
   newest = seqs.at(-1) ?? newest;
   const woken = held;
   held = [];
-  for (const res of woken) answerPoll(res);
+  for (const read of woken) sendPage(read);
 });
 
 const app = express();
@@ -80,11 +101,11 @@ app.get('/feeds/:name', (req, res) => {
     res.write('retry: 2000\n\n');
     streams.add(res);
     res.once('close', () => streams.delete(res));
-  } else if (Number(req.get('xlastid') ?? 0) < newest) {
-    answerPoll(res);
-  } else {
-    held.push(res);
+    return;
   }
+  const read = { res, cursor: Number(req.get('xlastid') ?? 0), limit: Number(req.query.limit ?? PAGE_ENTRIES) };
+  if (req.query.wait !== undefined && read.cursor >= newest) held.push(read);
+  else sendPage(read);
 });
 
 app.get('/healthz', (_req, res) => {

@@ -4,8 +4,8 @@
  * commits (group commit, one fsync a batch). Nothing else: no indexes beyond the rowid, no
  * parsing, no rendering.
  */
-import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
+import { openLog } from './durable-log.js';
 
 export interface Append {
   readonly id: number;
@@ -19,10 +19,8 @@ export interface Committed {
 
 const port = parentPort;
 if (!port) throw new Error('durable-writer.ts runs as a worker thread');
-const db = new Database((workerData as { path: string }).path);
-db.pragma('journal_mode = WAL');
+const db = openLog((workerData as { path: string }).path);
 db.pragma('synchronous = FULL');
-db.exec('CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)');
 const insert = db.prepare<[string], never>('INSERT INTO log (body) VALUES (?)');
 const commit = db.transaction((batch: readonly Append[]) => batch.map((a) => Number(insert.run(a.body).lastInsertRowid)));
 

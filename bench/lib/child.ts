@@ -28,6 +28,18 @@ export interface ChildServerSpec {
 
 const live = new Set<ChildProcess>();
 
+/** The CPUs (a `taskset -c` list) the servers started from now on are confined to; anywhere when unset. */
+let serverCpus: string | undefined;
+
+/**
+ * Confines every server started after this call to `cpus`, all its threads (SQLite writer thread,
+ * libuv pool, V8 helpers), by starting it under `taskset -c`, which execs node in its own place:
+ * the child's pid stays node's.
+ */
+export function pinServers(cpus: string): void {
+  serverCpus = cpus;
+}
+
 /**
  * Last-resort cleanup when the bench itself dies: kill exactly the children
  * this process spawned, by pid, so no server is left holding a port or a
@@ -46,7 +58,9 @@ export async function startChildServer(spec: ChildServerSpec): Promise<ChildServ
   const logFd = openSync(spec.logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [spec.script, ...spec.args], {
+    const node = [process.execPath, spec.script, ...spec.args];
+    const [command, ...args] = serverCpus === undefined ? node : ['taskset', '-c', serverCpus, ...node];
+    child = spawn(command as string, args, {
       cwd: spec.cwd,
       stdio: ['ignore', logFd, logFd],
       env: process.env,

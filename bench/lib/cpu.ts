@@ -8,12 +8,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 /** Clock ticks per second, as /proc counts them (USER_HZ, 100 on Linux). */
 const TICKS = 100;
 
+/**
+ * CPU seconds (user + system) used so far, from stat(5): `/proc/<pid>/stat` for a process (all its
+ * threads, those that ended included), `/proc/<pid>/task/<tid>/stat` for one thread.
+ */
+export function cpuSecondsOf(statPath: string): number {
+  // Fields after the command (which may hold spaces, hence from the last ')'): utime is the 12th, stime the 13th.
+  const stat = readFileSync(statPath, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
 function procTicks(pid: number): number {
   try {
-    // Fields after the command (which may hold spaces, hence from the last ')'): utime is the 12th, stime the 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
+    return cpuSecondsOf(`/proc/${pid}/stat`) * TICKS;
   } catch {
     return 0;
   }
@@ -33,16 +41,28 @@ function postgresPids(): number[] {
   }
 }
 
-/** Busy and total ticks of all CPUs. */
-function machineTicks(): { busy: number; total: number } {
+interface Ticks {
+  readonly busy: number;
+  readonly total: number;
+}
+
+/** Busy and total ticks: of all CPUs first, then of each CPU (cpu0, cpu1, ...). */
+function cpuTicks(): Ticks[] {
   try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const total = fields.reduce((a, b) => a + b, 0);
-    return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total };
+    const lines = readFileSync('/proc/stat', 'utf8').split('\n').filter((line) => /^cpu\d* /.test(line));
+    return lines.map((line) => {
+      const fields = line.trim().split(/\s+/).slice(1).map(Number);
+      const total = fields.reduce((a, b) => a + b, 0);
+      // idle and iowait are the 4th and 5th.
+      return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total };
+    });
   } catch {
-    return { busy: Number.NaN, total: Number.NaN };
+    return [{ busy: Number.NaN, total: Number.NaN }];
   }
 }
+
+const busyShare = (start: Ticks | undefined, end: Ticks | undefined): number =>
+  start && end ? (100 * (end.busy - start.busy)) / (end.total - start.total) : Number.NaN;
 
 export interface CpuUse {
   /** % of one CPU. */
@@ -58,7 +78,7 @@ interface Snapshot {
   readonly servers: number;
   readonly postgres: Map<number, number>;
   readonly self: NodeJS.CpuUsage;
-  readonly machine: { busy: number; total: number };
+  readonly machine: Ticks;
 }
 
 function snapshot(serverPids: readonly number[]): Snapshot {
@@ -67,7 +87,7 @@ function snapshot(serverPids: readonly number[]): Snapshot {
     servers: serverPids.reduce((sum, pid) => sum + procTicks(pid), 0),
     postgres: new Map(postgresPids().map((pid) => [pid, procTicks(pid)])),
     self: process.cpuUsage(),
-    machine: machineTicks(),
+    machine: cpuTicks()[0] ?? { busy: Number.NaN, total: Number.NaN },
   };
 }
 
@@ -86,7 +106,37 @@ export function meterCpu(serverPids: readonly number[]): () => CpuUse {
       servers: pct(end.servers - start.servers),
       postgres: pct(postgres),
       loadGenerator: (100 * (self.user + self.system)) / 1e6 / seconds,
-      machine: (100 * (end.machine.busy - start.machine.busy)) / (end.machine.total - start.machine.total),
+      machine: busyShare(start.machine, end.machine),
+    };
+  };
+}
+
+/** CPU over one measured run against one server, for figures per message. */
+export interface RunCpu {
+  readonly elapsedS: number;
+  /** CPU seconds the server used, all its threads. */
+  readonly serverS: number;
+  /** % of one CPU used by this process: the load generator. */
+  readonly loadGenerator: number;
+  /** % busy of each CPU (cpu0 first), whoever used it: what else ran beside the server and the load. */
+  readonly perCpu: readonly number[];
+}
+
+/** Measures a run from now until the returned function is called. */
+export function meterRun(serverPid: number): () => RunCpu {
+  const at = performance.now();
+  const server = procTicks(serverPid);
+  const self = process.cpuUsage();
+  const cpus = cpuTicks().slice(1);
+  return () => {
+    const elapsedS = (performance.now() - at) / 1000;
+    const used = process.cpuUsage(self);
+    const end = cpuTicks().slice(1);
+    return {
+      elapsedS,
+      serverS: (procTicks(serverPid) - server) / TICKS,
+      loadGenerator: (100 * (used.user + used.system)) / 1e6 / elapsedS,
+      perCpu: cpus.map((start, i) => busyShare(start, end[i])),
     };
   };
 }

@@ -19,8 +19,9 @@ export const SERVER_LABEL: Record<ServerKey, string> = {
 export const DURABLE_FLOOR_NOTE = [
   `${SERVER_LABEL.durable}: bare Express 5 that appends each POST body to a one-table SQLite log, group-committed with`,
   'one fsync per commit by a writer thread as AtomMQ commits; after the commit it answers the POST, answers held',
-  'long-polls and writes the message, framed once, to every SSE stream. The least a durable bus costs on Express on',
-  'this machine: no parsing, rendering, index or hub.',
+  'long-polls and writes the message, framed once, to every SSE stream. A cursor GET reads the next rows after the',
+  'cursor from the log on the HTTP thread and sends their stored bodies, concatenated. The least a durable bus costs',
+  'on Express on this machine: no parsing, rendering, index or hub.',
 ];
 
 export interface SeedStats {

@@ -27,6 +27,12 @@ export function atomMqPaths(workDir: string, name: string): { dir: string; feeds
   return { dir, feedsDir, feedFile, dbPath: join(dir, 'atommq.db') };
 }
 
+/**
+ * A bench's load all comes from one address, 127.0.0.1: these lift AtomMQ's caps per client address
+ * (256 connections, 64 streams by default) past what any bench opens, for the benches that open more.
+ */
+export const ONE_CLIENT_LIMITS: readonly string[] = ['--max-connections-per-client', '100000', '--max-streams-per-client', '100000'];
+
 /** `db`: the --db to serve from; by default a SQLite file of the instance's own. */
 export async function startAtomMq(workDir: string, name: string, db?: string, extraArgs: readonly string[] = []): Promise<ChildServer> {
   const { dir, feedsDir } = atomMqPaths(workDir, name);
@@ -64,12 +70,13 @@ const BASELINE_SCRIPT: Record<BaselineKind, string> = {
   durable: durableBaselineScript,
 };
 
-export async function startBaseline(workDir: string, kind: BaselineKind, pageBytes: number): Promise<ChildServer> {
-  const dir = join(workDir, `baseline-${kind}`);
+/** `name`: the server's directory under `workDir` (and its log's label); one of its own gives the durable floor a fresh log. */
+export async function startBaseline(workDir: string, kind: BaselineKind, pageBytes: number, name = `baseline-${kind}`): Promise<ChildServer> {
+  const dir = join(workDir, name);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   return startChildServer({
-    name: `baseline-${kind}`,
+    name,
     script: BASELINE_SCRIPT[kind],
     args: [String(port), String(pageBytes), ...(kind === 'durable' ? [join(dir, 'floor.db')] : [])],
     port,

@@ -54,3 +54,11 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   const index = Math.min(sorted.length, Math.max(1, rank)) - 1;
   return sorted[index] ?? Number.NaN;
 }
+
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
