@@ -9,8 +9,11 @@ import type { FeedConfig } from '../src/config/feed-config.js';
 import { resolveOptions } from '../src/config/server-options.js';
 import { AtomMQError } from '../src/errors/index.js';
 import type { AppContext } from '../src/http/context.js';
-import { FeedStream, type StreamEnd, type StreamSink } from '../src/http/streams/feed-stream.js';
-import { Hub, type DeliveryPolicy } from '../src/hub/hub.js';
+import { FeedStream } from '../src/http/streams/feed-stream.js';
+import type { StreamEnd } from '../src/http/streams/stream-end.js';
+import type { StreamSink } from '../src/http/streams/stream-sink.js';
+import type { DeliveryPolicy } from '../src/hub/delivery.js';
+import { Hub } from '../src/hub/hub.js';
 import type { Gap, Page, PageRequest, Store, StoredEntry } from '../src/store/store.js';
 
 /** A change whose Atom is `size` characters long. */

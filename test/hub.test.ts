@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Hub, type DeliveryPolicy, type LogLevel } from '../src/hub/hub.js';
+import type { DeliveryPolicy, LogLevel } from '../src/hub/delivery.js';
+import { Hub } from '../src/hub/hub.js';
 import type { StoredEntry } from '../src/store/store.js';
 
 function change(feed: string, seq: number): StoredEntry {

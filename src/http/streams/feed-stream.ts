@@ -2,31 +2,13 @@ import type { Socket } from 'node:net';
 import { v4 as uuidv4 } from 'uuid';
 import type { FeedConfig } from '../../config/feed-config.js';
 import { AtomMQError } from '../../errors/index.js';
-import type { DeliveryPolicy, DeliveryState } from '../../hub/hub.js';
-import type { Change, Gap } from '../../store/store.js';
+import type { DeliveryPolicy, DeliveryState } from '../../hub/delivery.js';
+import type { Change } from '../../store/store.js';
 import type { AppContext } from '../context.js';
 import { representationOf, type Format, type StreamCursor } from '../read-params.js';
 import { ChangeQueue } from './change-queue.js';
 import { endOf, type StreamEnd } from './stream-end.js';
-
-export type { StreamEnd } from './stream-end.js';
-export { frameOf, renderChange } from './stream-frames.js';
-
-/** One transport's way of writing to one peer: an SSE or comet response, a WebSocket. */
-export interface StreamSink {
-  /** False once the peer has gone or is going: nothing more can reach it. */
-  readonly writable: boolean;
-  /** Writes one change; false when the transport's buffer is above its high-water mark. */
-  write(change: Change): boolean;
-  /** Tells the peer that retention removed these seqs before it read them; false as `write`. */
-  gap(gap: Gap): boolean;
-  /** Resolves once the transport's buffer has drained, or the peer has gone. */
-  drained(): Promise<void>;
-  /** Keeps an idle connection open through proxies (and, for WebSocket, finds dead peers). */
-  heartbeat(): void;
-  /** Ends the stream after what was written, telling the peer why. */
-  end(reason: StreamEnd): void;
-}
+import type { StreamSink } from './stream-sink.js';
 
 export interface FeedStreamOptions {
   /** Names the stream in hub ids and logs. */

@@ -1,7 +1,8 @@
 /** Long-lived HTTP responses that carry a feed stream: server-sent events and comet. */
 import type { Response } from 'express';
 import type { Change, Gap } from '../../store/store.js';
-import type { StreamEnd, StreamSink } from './feed-stream.js';
+import type { StreamEnd } from './stream-end.js';
+import type { StreamSink } from './stream-sink.js';
 import { frameOf } from './stream-frames.js';
 import { drained } from '../respond.js';
 

@@ -1,4 +1,4 @@
-import type { CloseReason } from '../../hub/hub.js';
+import type { CloseReason } from '../../hub/delivery.js';
 
 /** Why the server ends a stream. Transports tell the peer: an SSE event, a WebSocket close code, a last JSON line. */
 export interface StreamEnd {

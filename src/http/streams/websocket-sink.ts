@@ -1,7 +1,8 @@
 import { WebSocket } from 'ws';
 import type { Change, Gap } from '../../store/store.js';
 import type { Format } from '../read-params.js';
-import type { StreamEnd, StreamSink } from './feed-stream.js';
+import type { StreamEnd } from './stream-end.js';
+import type { StreamSink } from './stream-sink.js';
 import { frameOf, gapJson, renderChange } from './stream-frames.js';
 
 /** Above this many bytes queued for a peer, the stream waits before writing more. */
