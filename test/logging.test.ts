@@ -135,6 +135,9 @@ describe('server logs', () => {
       await eventually(async () => output.includes('AtomMQ listening'), 'the start-up line on the terminal');
       // Answering means start-up is over, signal handlers included.
       assert.ok((await fetch(`http://127.0.0.1:${args.port}/healthz`)).ok);
+      // Its access line must have been read off the terminal first: the interrupt character makes the
+      // terminal discard the output it still holds (termios(3), NOFLSH unset), under load a line or two.
+      await eventually(async () => output.includes('GET /healthz'), 'the access line on the terminal');
       // Ctrl-C on the terminal: SIGINT to the server, as a person stops it.
       child.stdin.write('\x03');
       await eventually(async () => output.includes('stopped'), 'the graceful shutdown on the terminal');
