@@ -13,6 +13,7 @@ import { groupsRouter } from './queues/groups-router.js';
 import { qstRouter } from './queues/qst/qst-router.js';
 import { restmqRouter } from './queues/restmq/restmq-router.js';
 import { requestView } from './request-view.js';
+import { endingInNewline } from './respond.js';
 import { streamsRouter } from './streams/streams-router.js';
 
 /**
@@ -23,7 +24,7 @@ import { streamsRouter } from './streams/streams-router.js';
 function endBodiesWithNewline(app: Express): void {
   const send = app.response.send;
   app.response.send = function sendLine(this: Response, body?: unknown) {
-    return send.call(this, typeof body === 'string' && !body.endsWith('\n') ? `${body}\n` : body);
+    return send.call(this, typeof body === 'string' ? endingInNewline(body) : body);
   };
 }
 

@@ -51,6 +51,11 @@ export function headerMediaType(media: string): string {
   return media.split(';').join('; ');
 }
 
+/** A whole body as every one is sent (app.ts, sendWhole): ending with a newline. */
+export function endingInNewline(body: string): string {
+  return body.endsWith('\n') ? body : `${body}\n`;
+}
+
 /**
  * Sends a whole text body with `headers` (to which it adds Content-Length) in one writeHead: what
  * `res.status().set().type().send()` does for a string, without the mime lookups, charset rewriting
@@ -59,7 +64,7 @@ export function headerMediaType(media: string): string {
  * ends with a newline.
  */
 export function sendWhole(res: ServerResponse, status: number, headers: Record<string, string | number>, body: string): void {
-  const text = body.endsWith('\n') ? body : `${body}\n`;
+  const text = endingInNewline(body);
   headers['Content-Length'] = Buffer.byteLength(text);
   res.writeHead(status, headers);
   res.end(text);
