@@ -15,11 +15,22 @@ interface Answer {
   body: string;
 }
 
-/** One request with a Host header of the test's choosing (fetch will not send one). */
-function withHost(url: string, host: string, options: { method?: string; body?: string } = {}): Promise<Answer> {
+interface Asking {
+  method?: string;
+  body?: string;
+  /** The Host header (fetch will not send one of the test's choosing); the URL's by default. */
+  host?: string;
+  /** The request-target as sent: a path, or an absolute URL (fetch sends neither as is); the URL's path by default. */
+  target?: string;
+}
+
+/** One request as the test words it. */
+function ask(url: string, options: Asking = {}): Promise<Answer> {
+  const parsed = new URL(url);
+  const headers: Record<string, string> = { Host: options.host ?? parsed.host, ...(options.body === undefined ? {} : { 'Content-Type': ATOM }) };
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { Host: host, ...(options.body === undefined ? {} : { 'Content-Type': ATOM }) };
-    const req = request(url, { method: options.method ?? 'GET', headers }, (res) => {
+    const path = options.target ?? parsed.pathname + parsed.search;
+    const req = request({ hostname: parsed.hostname, port: parsed.port, path, method: options.method ?? 'GET', headers }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => { body += d.toString(); });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -27,6 +38,10 @@ function withHost(url: string, host: string, options: { method?: string; body?: 
     req.on('error', reject);
     req.end(options.body);
   });
+}
+
+function withHost(url: string, host: string, options: Asking = {}): Promise<Answer> {
+  return ask(url, { ...options, host });
 }
 
 const EVIL_HOST = 'a>; rel="next", <http://evil.example/x';
@@ -58,6 +73,46 @@ describe('the Host header', () => {
       assert.match(res.body, new RegExp(`xml:base="http://${host.replace(/[.[\]]/g, '\\$&')}/"`));
       assert.equal(res.headers.link, `<http://${host}/feeds/test?before=${/<am:seq>(\d+)/.exec(res.body)?.[1]}>; rel="next"`);
     }
+  });
+});
+
+describe("a feed's URL written another way", () => {
+  // GET and POST /feeds/<name> exactly are served without Express's router (src/http/direct-routes.ts);
+  // every other spelling of the same URL goes through it. Both must give the same answers.
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ test: {} });
+  });
+  after(() => server.close());
+
+  test('a trailing slash, another case, a percent-encoded name and an absolute URL publish to and read the same feed', async () => {
+    const { url } = server;
+    const spellings = ['/feeds/test', '/feeds/test/', '/FEEDS/test', '/feeds/t%65st', `${url}/feeds/test`];
+    for (const [i, target] of spellings.entries()) {
+      const post = await ask(url, { target, method: 'POST', body: entryXml(`via ${i}`) });
+      assert.equal(post.status, 201, `POST ${target}`);
+      assert.match(String(post.headers.location), new RegExp(`^${url}/feeds/test/entries/`), `POST ${target}`);
+    }
+    const pages = await Promise.all(spellings.slice(0, 4).map(async (target) => {
+      const res = await fetch(`${url}${target}?format=json`, { headers: { Xlastid: '0' } });
+      assert.equal(res.status, 200, `GET ${target}`);
+      return { lastid: res.headers.get('xlastid'), titles: ((await res.json()) as JsonPage).entries.map((e) => e.title) };
+    }));
+    assert.deepEqual(pages[0]?.titles, ['via 0', 'via 1', 'via 2', 'via 3', 'via 4']);
+    for (const page of pages) assert.deepEqual(page, pages[0]);
+  });
+
+  test('HEAD of a feed answers as its GET does, without the body', async () => {
+    const [get, head] = await Promise.all(['GET', 'HEAD'].map((method) => fetch(server.feedUrl('test'), { method, headers: { Xlastid: '0' } })));
+    assert.equal(head?.status, 200);
+    assert.equal(await head?.text(), '');
+    for (const name of ['content-type', 'etag', 'xlastid', 'vary']) assert.equal(head?.headers.get(name), get?.headers.get(name), name);
+  });
+
+  test('a method a feed does not take is a 405 with Allow, as on the router', async () => {
+    const res = await fetch(server.feedUrl('test'), { method: 'PUT', headers: { 'Content-Type': ATOM }, body: entryXml('x') });
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'GET, HEAD, POST');
   });
 });
 

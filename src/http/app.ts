@@ -1,11 +1,13 @@
+import type { RequestListener } from 'node:http';
 import express, { type Express, type RequestHandler, type Response } from 'express';
 import { accessLog } from './access-log.js';
 import { cors } from './cors.js';
 import { entryRouter } from './atompub/entry-router.js';
-import { feedRouter } from './atompub/feed-router.js';
+import { feedHandlers, feedRouter } from './atompub/feed-router.js';
 import { serviceRouter } from './atompub/service-router.js';
 import { refuseWhileShuttingDown, type AppContext } from './context.js';
 import { errorHandler, notFound } from './error-handler.js';
+import { withDirectRoutes } from './direct-routes.js';
 import { countAnswers, metricsRouter } from './ops/metrics.js';
 import { healthzRouter } from './ops/healthz.js';
 import { webRouter } from './ops/web/web-router.js';
@@ -53,17 +55,20 @@ function frontDoor(ctx: AppContext): RequestHandler {
 
 /**
  * The Express application: one router per face (AtomPub, streams, operations), and the one error
- * handler. It holds no state of its own; everything comes in through `ctx`.
+ * handler, behind the direct routes to a feed (src/http/direct-routes.ts). It holds no state of its
+ * own; everything comes in through `ctx`.
  */
-export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Express {
+export function createApp(ctx: AppContext, pingStores: () => Promise<void>): RequestListener {
+  const door = frontDoor(ctx);
+  const feeds = feedHandlers(ctx);
+  const onError = errorHandler(ctx);
   const app = express();
   app.disable('x-powered-by');
   // Feeds and entries compute their own validators; Express's body hash would cost a pass over every page.
   app.set('etag', false);
   endBodiesWithNewline(app);
-  app.use(frontDoor(ctx));
-  // The feed router first: publishing and reading feeds is nearly all of the traffic.
-  app.use(feedRouter(ctx));
+  app.use(door);
+  app.use(feedRouter(feeds));
   app.use(entryRouter(ctx));
   app.use(groupsRouter(ctx));
   app.use(qstRouter(ctx));
@@ -76,6 +81,6 @@ export function createApp(ctx: AppContext, pingStores: () => Promise<void>): Exp
   app.use(metricsRouter(ctx));
   app.use(streamsRouter(ctx));
   app.use(notFound);
-  app.use(errorHandler(ctx));
-  return app;
+  app.use(onError);
+  return withDirectRoutes(app, { frontDoor: door, feeds, onError, logger: ctx.logger });
 }

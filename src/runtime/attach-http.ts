@@ -1,7 +1,6 @@
-import { createServer, type Server, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerOptions as HttpServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Express } from 'express';
 import type { ServerOptions } from '../config/server-options.js';
 import { AtomMQError } from '../errors/index.js';
 import type { AppContext } from '../http/context.js';
@@ -68,7 +67,7 @@ function localUrl(address: AddressInfo, scheme: string): string {
  * Serves `app` over HTTP as the options say (port, host, timeouts), with WebSocket upgrades and the
  * requests Node's parser refuses, and listens.
  */
-export async function attachHttp(ctx: AppContext, app: Express): Promise<AttachedHttp> {
+export async function attachHttp(ctx: AppContext, app: RequestListener): Promise<AttachedHttp> {
   const { options } = ctx;
   // An https.Server is an http.Server that reads its connections through TLS: everything below holds for both.
   const server: Server = options.tls ? createTlsServer({ ...timeouts(options), ...options.tls }) : createServer(timeouts(options));
