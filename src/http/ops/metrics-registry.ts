@@ -3,6 +3,7 @@ import type { Hub } from '../../hub/hub.js';
 import type { GroupStatus } from '../../store/groups.js';
 import type { FeedConfig } from '../../config/feed-config.js';
 import type { CommitBatch, Store, StoredEntry } from '../../store/store.js';
+import { TallyCounter } from './tally-counter.js';
 import { RecentCounts } from './web/recent-counts.js';
 
 /**
@@ -42,12 +43,12 @@ export class Metrics {
 
   constructor(private readonly sources: MetricsSources) {
     const registers = [this.registry];
-    this.published = new Counter({ name: 'atommq_published_total', help: 'Changes committed to a feed: entries published, replaced or deleted', labelNames: ['feed'], registers });
-    this.publishedBytes = new Counter({ name: 'atommq_published_bytes_total', help: 'Bytes of the Atom documents committed to a feed', labelNames: ['feed'], registers });
-    this.readEntries = new Counter({ name: 'atommq_read_entries_total', help: 'Entries sent to readers: pages and streams', labelNames: ['feed'], registers });
-    this.readBytes = new Counter({ name: 'atommq_read_bytes_total', help: 'Bytes of the entries sent to readers, in the form sent (Atom or JSON)', labelNames: ['feed'], registers });
+    this.published = new TallyCounter({ name: 'atommq_published_total', help: 'Changes committed to a feed: entries published, replaced or deleted', labelNames: ['feed'], registers });
+    this.publishedBytes = new TallyCounter({ name: 'atommq_published_bytes_total', help: 'Bytes of the Atom documents committed to a feed', labelNames: ['feed'], registers });
+    this.readEntries = new TallyCounter({ name: 'atommq_read_entries_total', help: 'Entries sent to readers: pages and streams', labelNames: ['feed'], registers });
+    this.readBytes = new TallyCounter({ name: 'atommq_read_bytes_total', help: 'Bytes of the entries sent to readers, in the form sent (Atom or JSON)', labelNames: ['feed'], registers });
     this.removed = new Counter({ name: 'atommq_retention_removed_total', help: 'Changes removed by retention', labelNames: ['feed'], registers });
-    this.answers = new Counter({ name: 'atommq_http_responses_total', help: 'HTTP answers by method, route pattern and status', labelNames: ['method', 'route', 'status'], registers });
+    this.answers = new TallyCounter({ name: 'atommq_http_responses_total', help: 'HTTP answers by method, route pattern and status', labelNames: ['method', 'route', 'status'], registers });
     this.batchSize = new Histogram({ name: 'atommq_commit_batch_size', help: 'Writes per commit (group commit)', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], registers });
     this.commitSeconds = new Histogram({ name: 'atommq_commit_seconds', help: 'Time of a commit, fsync included', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
     this.scrapedGauges();
@@ -56,10 +57,11 @@ export class Metrics {
 
   /** The changes of a commit (the store's onCommit). */
   committed(changes: readonly StoredEntry[]): void {
-    for (const change of changes) {
-      this.published.inc({ feed: change.feed });
-      this.recentPublishes.add(change.feed, 1);
-      this.publishedBytes.inc({ feed: change.feed }, Buffer.byteLength(change.xml));
+    for (const { feed, xml } of changes) {
+      const labels = (): { feed: string } => ({ feed });
+      this.published.add(feed, labels);
+      this.recentPublishes.add(feed, 1);
+      this.publishedBytes.add(feed, labels, Buffer.byteLength(xml));
     }
   }
 
@@ -72,8 +74,9 @@ export class Metrics {
   /** Entries sent to a reader: `bytes` of the form sent, counted as page sizes are (characters). */
   read(feed: string, entries: number, bytes: number): void {
     if (entries === 0) return;
-    this.readEntries.inc({ feed }, entries);
-    this.readBytes.inc({ feed }, bytes);
+    const labels = (): { feed: string } => ({ feed });
+    this.readEntries.add(feed, labels, entries);
+    this.readBytes.add(feed, labels, bytes);
   }
 
   retentionRemoved(feed: string, count: number): void {
@@ -82,7 +85,7 @@ export class Metrics {
 
   /** An HTTP answer; `route` is the pattern that matched (`/feeds/:name`), never the path itself. */
   answered(method: string, route: string, status: number): void {
-    this.answers.inc({ method, route, status: String(status) });
+    this.answers.add(`${method} ${route} ${status}`, () => ({ method, route, status: String(status) }));
   }
 
   private scrapedGauges(): void {
