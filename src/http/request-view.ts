@@ -36,15 +36,29 @@ function once(name: string, values: readonly unknown[]): string | undefined {
   return values[0] as string | undefined;
 }
 
-/** The view of a request Express routes. */
+const views = new WeakMap<Request, HttpRequestView>();
+
+/**
+ * The view of a request Express routes: one per request, whoever asks. It parses the query string
+ * and builds the base URL once, where Express's `req.query` parses the query string again on every
+ * read, and a page read asks for half a dozen parameters.
+ */
 export function requestView(ctx: AppContext, req: Request): HttpRequestView {
+  let view = views.get(req);
+  if (view === undefined) views.set(req, (view = expressView(ctx, req)));
+  return view;
+}
+
+function expressView(ctx: AppContext, req: Request): HttpRequestView {
+  let query: Request['query'] | undefined;
+  let baseUrl: string | undefined;
   return {
     header: (name) => req.get(name),
     query: (name) => {
-      const value: unknown = req.query[name];
+      const value: unknown = (query ??= req.query)[name];
       return once(name, value === undefined ? [] : [value]);
     },
-    baseUrl: () => baseUrlFor(ctx, req.protocol, req.get('host')),
+    baseUrl: () => (baseUrl ??= baseUrlFor(ctx, req.protocol, req.get('host'))),
     accepts: (types) => req.accepts(types),
   };
 }

@@ -8,6 +8,8 @@ import type { CommitBatch, CommitListener, Store } from './store.js';
  */
 export class StoreSet {
   private readonly stores = new Map<string, Store>();
+  /** The same stores by the DSN objects asked with (a feed's, the server's): every request asks, and the key costs a JSON.stringify. */
+  private readonly byObject = new WeakMap<Dsn, Store>();
 
   constructor(
     private readonly serverDsn: Dsn,
@@ -18,6 +20,8 @@ export class StoreSet {
 
   /** The store for a DSN (the server's when undefined). */
   get(dsn: Dsn = this.serverDsn): Store {
+    const known = this.byObject.get(dsn);
+    if (known) return known;
     const id = JSON.stringify(dsn);
     let store = this.stores.get(id);
     if (!store) {
@@ -26,6 +30,7 @@ export class StoreSet {
       if (this.onBatch) store.onBatch?.(this.onBatch);
       this.stores.set(id, store);
     }
+    this.byObject.set(dsn, store);
     return store;
   }
 
