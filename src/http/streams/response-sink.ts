@@ -87,7 +87,7 @@ export class ResponseSink implements StreamSink {
 
   /** What `res.write` would answer: false once the buffer reaches the high-water mark. */
   private queue(frame: Buffer): boolean {
-    if (this.pendingBytes === 0) process.nextTick(flushSink, this);
+    if (this.pendingBytes === 0) flushAtEndOfTurn(this);
     this.pending.push(frame);
     this.pendingBytes += frame.length;
     return this.res.writableLength + this.pendingBytes < this.res.writableHighWaterMark;
@@ -114,6 +114,17 @@ function joined(frames: readonly Buffer[]): Buffer {
   return lastJoined.bytes;
 }
 
-function flushSink(sink: ResponseSink): void {
-  sink.flush();
+/** Sinks with frames queued this turn. */
+let unflushed: ResponseSink[] = [];
+
+/** One tick for every sink a commit reached, not one each: a broadcast reaches a hundred. */
+function flushAtEndOfTurn(sink: ResponseSink): void {
+  if (unflushed.length === 0) process.nextTick(flushAll);
+  unflushed.push(sink);
+}
+
+function flushAll(): void {
+  const sinks = unflushed;
+  unflushed = [];
+  for (const sink of sinks) sink.flush();
 }
