@@ -30,7 +30,7 @@ import { feedUrl, PAGE_LIMIT, pageLoad, postLoad, probePage, seqRange } from './
 const log = benchLog('ratios');
 
 const config = {
-  rounds: envCount('RATIO_ROUNDS', 3),
+  rounds: envCount('RATIO_ROUNDS', 5),
   seconds: envCount('RATIO_SECONDS', 5),
   warmupS: 1,
   /** The first run of each server in a phase warms up longer: a fresh server's first seconds are JIT and heap growth. */
@@ -41,7 +41,8 @@ const config = {
   entries: envCount('RATIO_ENTRIES', 1_000),
   subscribers: 100,
   rate: 1_000,
-  wakeRounds: envCount('RATIO_WAKE_ROUNDS', 200),
+  /** A run's p99 is its 10th-worst wake: with 200, the 2nd-worst, which moved by a millisecond from run to run. */
+  wakeRounds: envCount('RATIO_WAKE_ROUNDS', 1_000),
 };
 
 const PHASES = {
