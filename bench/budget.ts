@@ -121,7 +121,7 @@ async function main(): Promise<void> {
       '',
       budgetTable(`GET ${PAGE_LIMIT}-entry cursor page, ${config.getConnections} readers`, getFloor, 0.8, [
         { what: `serve AtomMQ's Atom rows rather than the posted bytes (the floor holding them; page ${fmtBytes(pages[2]?.pageBytes ?? 0)}, not ${fmtBytes(pages[1]?.pageBytes ?? 0)})`, us: getAtomFloor - getFloor },
-        { what: 'read them row by row within the byte budget, with the bounds, not .all()', us: read.atommq - read.floor },
+        { what: 'read them as AtomMQ must: row by row within the byte budget, with seq, deleted and edited, and the feed\'s bounds', us: read.atommq - read.floor },
       ], getAtomMq),
       `(AtomMQ's page: ${fmtBytes(pages[0]?.pageBytes ?? 0)}; page reads alone: AtomMQ ${read.atommq.toFixed(1)} µs, the floor's .all() ${read.floor.toFixed(1)} µs; ` +
         `${fmtInt(config.entries)} entries stored)`,
