@@ -37,15 +37,19 @@ const config = {
   getConnections: 8,
 };
 
-/** Median CPU µs per request of a server under a load, over interleaved runs (each after 1 s of warm-up). */
-async function cpuPerRequest(servers: readonly ChildServer[], loadOf: (server: ChildServer) => LoadSpec): Promise<number[]> {
-  const samples = servers.map((): number[] => []);
+interface Measured {
+  readonly server: ChildServer;
+  readonly load: LoadSpec;
+}
+
+/** Median CPU µs per request of each server under its load, over interleaved runs (each after 1 s of warm-up, 3 s the first time). */
+async function cpuPerRequest(runs: readonly Measured[]): Promise<number[]> {
+  const samples = runs.map((): number[] => []);
   for (let round = 0; round < config.rounds; round++) {
-    for (const [i, server] of servers.entries()) {
-      const spec = loadOf(server);
-      await runLoad({ ...spec, durationS: round === 0 ? 3 : 1, recordLatency: false });
+    for (const [i, { server, load }] of runs.entries()) {
+      await runLoad({ ...load, durationS: round === 0 ? 3 : 1, recordLatency: false });
       const meter = meterRun(server.pid);
-      const r = await runLoad({ ...spec, durationS: config.seconds, recordLatency: false });
+      const r = await runLoad({ ...load, durationS: config.seconds, recordLatency: false });
       if (r.non2xx + r.errors > 0) throw new Error(`${server.name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
       samples[i]?.push((meter().serverS * 1e6) / r.ok);
     }
@@ -53,12 +57,13 @@ async function cpuPerRequest(servers: readonly ChildServer[], loadOf: (server: C
   return samples.map(median);
 }
 
-async function seed(server: ChildServer, body: string): Promise<{ load: LoadSpec; pageBytes: number }> {
+/** POSTs the bench's entries to `server` (`body` each); its page load, and the size of a page. */
+async function seed(server: ChildServer, body: string): Promise<Measured & { pageBytes: number }> {
   const seeded = await runLoad({ ...postLoad(server.baseUrl, 16), body, amount: config.entries, recordLatency: false, timeoutS: 60 });
   if (seeded.ok < config.entries) throw new Error(`${server.name}: seeding stored ${seeded.ok} of ${config.entries} entries`);
   const range = await seqRange(server.baseUrl);
   const page = await probePage(server.baseUrl, range.first - 1 + Math.floor((range.last - range.first - PAGE_LIMIT) / 2));
-  return { load: pageLoad(server.baseUrl, config.getConnections, range), pageBytes: page.bytes };
+  return { server, load: pageLoad(server.baseUrl, config.getConnections, range), pageBytes: page.bytes };
 }
 
 interface Line {
@@ -92,12 +97,11 @@ async function main(): Promise<void> {
     const atomFloor = await startBaseline(workDir, 'durable', DEFAULT_PAGE_BYTES, 'floor-atom-rows');
     started.push(atommq, floor, atomFloor);
     log('POST: AtomMQ and the floor, interleaved');
-    const [postAtomMq = 0, postFloor = 0] = await cpuPerRequest([atommq, floor], (s) => postLoad(s.baseUrl, config.postConnections));
+    const [postAtomMq = 0, postFloor = 0] = await cpuPerRequest([atommq, floor].map((server) => ({ server, load: postLoad(server.baseUrl, config.postConnections) })));
     log('GET: seeding, then AtomMQ, the floor and the floor holding AtomMQ\'s Atom rows, interleaved');
     const atomRow = benchRevision().revision.xml;
     const pages = [await seed(atommq, POST_BODY), await seed(floor, POST_BODY), await seed(atomFloor, atomRow)];
-    const servers = [atommq, floor, atomFloor];
-    const [getAtomMq = 0, getFloor = 0, getAtomFloor = 0] = await cpuPerRequest(servers, (s) => pages[servers.indexOf(s)]?.load as LoadSpec);
+    const [getAtomMq = 0, getFloor = 0, getAtomFloor = 0] = await cpuPerRequest(pages);
     await Promise.all(started.map((s) => s.stop()));
     started.length = 0;
     await sleep(500);

@@ -16,11 +16,14 @@ import { median } from './stats.js';
 import { FEED } from './servers.js';
 import { PAGE_LIMIT, POST_BODY } from './workload.js';
 
-/** CPU µs per unit of `work` (which does `units` of it), GC included: the median of `loops` timed loops after one untimed. */
-export function cpuPerUnit(work: () => void, units: number, loops = 7): number {
+/** Timed loops per measurement; one untimed loop goes first. */
+const LOOPS = 7;
+
+/** CPU µs per unit of `work` (which does `units` of it), GC included: the median of LOOPS timed loops after one untimed. */
+export function cpuPerUnit(work: () => void, units: number): number {
   work();
   const samples: number[] = [];
-  for (let i = 0; i < loops; i++) {
+  for (let i = 0; i < LOOPS; i++) {
     const start = process.cpuUsage();
     work();
     const used = process.cpuUsage(start);
@@ -73,7 +76,7 @@ export function writeCosts(dir: string, batch: number, commits = 60): { atommq: 
   const commitFloor = log.transaction((bodies: readonly string[]) => bodies.forEach((body) => insert.run(body)));
   try {
     // The requests are built outside the timed loops: building them is the HTTP thread's work, measured above.
-    const requests = Array.from({ length: commits * 8 }, () => Array.from({ length: batch }, () => ({ op: 'append', request: appendOf() }) as const));
+    const requests = Array.from({ length: commits * (LOOPS + 1) }, () => Array.from({ length: batch }, () => ({ op: 'append', request: appendOf() }) as const));
     let next = 0;
     const bodies = Array.from({ length: batch }, () => POST_BODY);
     return {
