@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AccessControl } from '../src/access/access-control.js';
-import { hashSecret, newToken } from '../src/access/secrets.js';
+import { newToken, tokenDigest } from '../src/access/secrets.js';
 import { benchWorkDir, killStartedChildren, type ChildServer } from './lib/child.js';
 import { readConfig } from './lib/config.js';
 import { runLoad, type LoadSpec } from './lib/load.js';
@@ -28,9 +28,9 @@ const log = (message: string): void => {
 /** Several principals, as a real file has: a token is looked for among all of them the first time it is seen. */
 function accessFile(dir: string, token: string): string {
   const principals: Record<string, object> = {
-    producer: { tokenHashes: [hashSecret(token)], grants: { bench: ['publish', 'read'] } },
+    producer: { tokenHashes: [tokenDigest(token)], grants: { bench: ['publish', 'read'] } },
   };
-  for (let i = 0; i < 4; i++) principals[`other-${i}`] = { tokenHashes: [hashSecret(newToken())], grants: { [`feed-${i}`]: ['read'] } };
+  for (let i = 0; i < 4; i++) principals[`other-${i}`] = { tokenHashes: [tokenDigest(newToken())], grants: { [`feed-${i}`]: ['read'] } };
   const path = join(dir, 'access.json');
   writeFileSync(path, JSON.stringify({ principals }));
   return path;

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AccessControl } from '../src/access/access-control.js';
 import { loadAccessFile } from '../src/access/access-file.js';
-import { parseHash, verifySecret, type SecretHash } from '../src/access/secrets.js';
+import { parseHash, tokenDigest, verifySecret, type SecretHash } from '../src/access/secrets.js';
 import { AtomMQError, ConfigError } from '../src/errors/index.js';
-import { bearer, startLoggedServer, writeAccessFile } from './support/access.js';
+import { bearer, startLoggedServer, writeAccessFile, type TestPrincipal } from './support/access.js';
 import { CLI, tempDir } from './support/server.js';
 import { eventually } from './support/streams.js';
 
@@ -31,6 +31,12 @@ describe('the access file', () => {
     assert.match(refusal({ principals: { ops: { grants: { orders: ['write'] } } } }).message, /field "principals\.ops\.grants\.orders\.0"/);
     assert.match(refusal({ principals: { ops: { tokenHash: [] } } }).message, /unknown field "principals\.ops\.tokenHash"/);
     assert.match(refusal({ principals: { ops: { tokenHashes: ['plain-text-token'] } } }).message, /field "principals\.ops\.tokenHashes\.0"/);
+    assert.match(refusal({ principals: { ops: { tokenHashes: ['sha256$too-short'] } } }).message, /field "principals\.ops\.tokenHashes\.0".*atommq token/);
+    assert.match(refusal({ principals: { ops: { passwordHash: tokenDigest('x'), user: 'ops' } } }).message, /field "principals\.ops\.passwordHash"/,
+      'a password is hashed with scrypt, never a bare digest');
+    const shared = tokenDigest('shared');
+    assert.match(refusal({ principals: { a: { tokenHashes: [shared] }, b: { tokenHashes: [shared] } } }).message,
+      /field "principals\.b\.tokenHashes\.0": the same token is also principal "a"'s/);
     assert.match(refusal({ principals: { ops: { user: 'ops', grants: {} } } }).message, /field "principals\.ops\.passwordHash"/);
     assert.match(refusal('{"principals": {,}}').message, /not valid JSON at line 1, column \d+/);
   });
@@ -67,7 +73,7 @@ describe('the verdict cache', () => {
   it('checks a secret by scrypt once: later checks of the same credentials answer at once, without a promise', async () => {
     const dir = tempDir();
     try {
-      const access = new AccessControl(writeAccessFile(dir, { reader: { tokens: ['cached-token'], grants: { orders: ['read'] } } }));
+      const access = new AccessControl(writeAccessFile(dir, { reader: { scryptTokens: ['cached-token'], grants: { orders: ['read'] } } }));
       const first = access.require('Bearer cached-token', 'orders', 'read');
       assert.ok(first instanceof Promise, 'the first check runs scrypt');
       await first;
@@ -81,6 +87,56 @@ describe('the verdict cache', () => {
   });
 });
 
+describe('tokens written as digests', () => {
+  it('are found by lookup: a known token and an unknown one are both answered at once, without scrypt', () => {
+    const dir = tempDir();
+    try {
+      const access = new AccessControl(writeAccessFile(dir, { reader: { tokens: ['digest-token'], grants: { orders: ['read'] } } }));
+      assert.equal(access.require('Bearer digest-token', 'orders', 'read'), undefined, 'no promise: nothing was hashed slowly');
+      assert.throws(() => access.require('Bearer digest-token', 'orders', 'publish'), (e) => e instanceof AtomMQError && e.code === 'FORBIDDEN');
+      for (let i = 0; i < 100; i++) {
+        assert.throws(() => access.require(`Bearer unknown-${i}`, 'orders', 'read'), (e) => e instanceof AtomMQError && e.code === 'UNAUTHORIZED');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sit beside the scrypt hashes of older files, which still work and are still tried for unknown tokens', async () => {
+    const dir = tempDir();
+    try {
+      const access = new AccessControl(writeAccessFile(dir, {
+        reader: { tokens: ['new-token'], grants: { orders: ['read'] } },
+        writer: { scryptTokens: ['old-token'], grants: { orders: ['publish'] } },
+      }));
+      assert.equal(access.require('Bearer new-token', 'orders', 'read'), undefined);
+      const old = access.require('Bearer old-token', 'orders', 'publish');
+      assert.ok(old instanceof Promise, 'a token under an scrypt hash is checked by scrypt');
+      await old;
+      const unknown = access.require('Bearer unknown', 'orders', 'read');
+      assert.ok(unknown instanceof Promise, 'an unknown token may be under an scrypt hash: it is tried');
+      await assert.rejects(unknown, (e) => e instanceof AtomMQError && e.code === 'UNAUTHORIZED');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a server whose access file has scrypt token hashes', () => {
+  it('warns at start-up, naming the principals, and one with digests alone does not', async () => {
+    const cases: Array<[TestPrincipal, boolean]> = [[{ scryptTokens: ['old'], grants: {} }, true], [{ tokens: ['new'], grants: {} }, false]];
+    for (const [principal, warns] of cases) {
+      const dir = tempDir();
+      const server = await startLoggedServer({ orders: {} }, { access: writeAccessFile(dir, { svc: principal }) }, dir);
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+      const warning = server.logs.find((line) => line.includes('tokens hashed with scrypt'));
+      assert.equal(warning !== undefined, warns);
+      if (warning) assert.match(warning, /"level":40.*"principals":\["svc"\]/);
+    }
+  });
+});
+
 describe('atommq passwd and atommq token', () => {
   it('passwd hashes the password read from stdin', async () => {
     const hash = execFileSync(process.execPath, [CLI, 'passwd'], { input: 'hunter2\n', encoding: 'utf8' }).trim();
@@ -89,9 +145,19 @@ describe('atommq passwd and atommq token', () => {
     assert.equal(await verifySecret('hunter3', parsed), false);
   });
 
-  it('token prints a new token and its hash', async () => {
+  it('token prints a new token and its digest, which an access file takes', () => {
     const { token, hash } = JSON.parse(execFileSync(process.execPath, [CLI, 'token', '--json'], { encoding: 'utf8' })) as { token: string; hash: string };
     assert.match(token, /^[A-Za-z0-9_-]{43}$/);
-    assert.equal(await verifySecret(token, parseHash(hash) as SecretHash), true);
+    assert.match(hash, /^sha256\$[A-Za-z0-9_-]{43}$/);
+    const dir = tempDir();
+    try {
+      const path = join(dir, 'access.json');
+      writeFileSync(path, JSON.stringify({ principals: { svc: { tokenHashes: [hash], grants: { orders: ['publish'] } } } }));
+      const access = new AccessControl(path);
+      assert.equal(access.require(`Bearer ${token}`, 'orders', 'publish'), undefined);
+      assert.throws(() => access.require(`Bearer ${token}x`, 'orders', 'publish'), (e) => e instanceof AtomMQError && e.code === 'UNAUTHORIZED');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,7 @@ import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { AtomMQError, ConfigError } from '../errors/index.js';
 import { loadAccessFile, type AccessRules, type Grant, type Principal } from './access-file.js';
-import { fingerprint, hashSecret, parseHash, verifySecret, type SecretHash } from './secrets.js';
+import { fingerprint, hashSecret, parseHash, tokenDigest, verifySecret, type SecretHash } from './secrets.js';
 
 /** Both schemes a client may answer with (RFC 9110 11.6.1 allows several challenges in one header). */
 export const CHALLENGE = 'Bearer realm="atommq", Basic realm="atommq"';
@@ -28,9 +28,10 @@ function known(verdict: Principal | null): Principal {
 }
 
 /**
- * Who a request is, from the access file (`--access`), kept current while the server runs. Secrets
- * are checked by scrypt, which is slow by design; the verdict for each presented Authorization is
- * kept, under a digest of it, until the file changes.
+ * Who a request is, from the access file (`--access`), kept current while the server runs. Tokens
+ * are looked up by their digest; passwords (and the tokens of older files) are checked by scrypt,
+ * which is slow by design. The verdict for each presented Authorization is kept, under a digest
+ * of it, until the file changes.
  */
 export class AccessControl {
   private rules: AccessRules;
@@ -59,17 +60,23 @@ export class AccessControl {
     const key = fingerprint(authorization);
     let verdict = this.verdicts.get(key);
     if (verdict === undefined) {
-      const pending = this.verify(authorization).then((principal) => {
-        // Settled in place, unless the file was reloaded meanwhile (the map was cleared) or the entry evicted.
-        if (this.verdicts.get(key) === pending) this.verdicts.set(key, principal);
-        return principal;
-      });
+      const checked = this.verify(authorization);
+      verdict = checked instanceof Promise ? this.settled(key, checked) : checked;
       // Insertion order is age: the oldest goes first.
       if (this.verdicts.size >= CACHE_SIZE) this.verdicts.delete(this.verdicts.keys().next().value as string);
-      this.verdicts.set(key, pending);
-      verdict = pending;
+      this.verdicts.set(key, verdict);
     }
     return verdict instanceof Promise ? verdict.then(known) : known(verdict);
+  }
+
+  /** A verdict still under way, which puts itself in its place once known. */
+  private settled(key: string, checking: Promise<Principal | null>): Promise<Principal | null> {
+    const pending = checking.then((principal) => {
+      // Unless the file was reloaded meanwhile (the map was cleared) or the entry evicted.
+      if (this.verdicts.get(key) === pending) this.verdicts.set(key, principal);
+      return principal;
+    });
+    return pending;
   }
 
   /**
@@ -89,7 +96,8 @@ export class AccessControl {
     throw new AtomMQError('FORBIDDEN', `principal "${principal.name}" has no "${grant}" grant on feed "${feed}"`);
   }
 
-  private async verify(authorization: string): Promise<Principal | null> {
+  /** The principal, or null: at once for a token found by its digest, or for any when there is no scrypt to try. */
+  private verify(authorization: string): Principal | null | Promise<Principal | null> {
     const space = authorization.indexOf(' ');
     const scheme = authorization.slice(0, space).toLowerCase();
     const credentials = authorization.slice(space + 1).trim();
@@ -99,13 +107,22 @@ export class AccessControl {
     const decoded = Buffer.from(credentials, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) return null;
-    const user = decoded.slice(0, colon);
+    return this.byPassword(decoded.slice(0, colon), decoded.slice(colon + 1));
+  }
+
+  private async byPassword(user: string, password: string): Promise<Principal | null> {
     const principal = this.rules.principals.find((p) => p.user === user);
-    const ok = await verifySecret(decoded.slice(colon + 1), principal?.passwordHash ?? (decoy ??= parseHash(hashSecret('decoy')) as SecretHash));
+    const ok = await verifySecret(password, principal?.passwordHash ?? (decoy ??= parseHash(hashSecret('decoy')) as SecretHash));
     return ok && principal ? principal : null;
   }
 
-  private async byToken(token: string): Promise<Principal | null> {
+  private byToken(token: string): Principal | null | Promise<Principal | null> {
+    const principal = this.rules.byTokenDigest.get(tokenDigest(token));
+    if (principal) return principal;
+    return this.rules.principals.some((p) => p.tokenHashes.length > 0) ? this.byScryptToken(token) : null;
+  }
+
+  private async byScryptToken(token: string): Promise<Principal | null> {
     for (const principal of this.rules.principals) {
       for (const hash of principal.tokenHashes) {
         if (await verifySecret(token, hash)) return principal;

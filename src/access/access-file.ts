@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { describeJsonError } from '../config/json-error.js';
 import { describeIssue } from '../errors/describe-issue.js';
 import { ConfigError } from '../errors/index.js';
-import { parseHash, type SecretHash } from './secrets.js';
+import { parseHash, parseTokenHash, type SecretHash } from './secrets.js';
 
 /** What a principal may do with the feeds a grant names (DESIGN.md section 14; the README's table lists the routes). */
 export const GRANTS = ['read', 'publish', 'consume', 'admin'] as const;
@@ -12,8 +12,9 @@ export type Grant = typeof GRANTS[number];
 /** The principal whose grants apply to a request without credentials. */
 export const ANONYMOUS = 'anonymous';
 
-const hash = z.string().superRefine((text, issue) => {
-  const parsed = parseHash(text);
+/** A string that `parse` takes, or refused with the reason it gives. */
+const checkedBy = (parse: (text: string) => unknown) => z.string().superRefine((text, issue) => {
+  const parsed = parse(text);
   if (typeof parsed === 'string') issue.addIssue({ code: 'custom', message: parsed });
 });
 
@@ -21,9 +22,9 @@ const hash = z.string().superRefine((text, issue) => {
 const pattern = z.string().regex(/^[A-Za-z0-9._*-]+$/, 'a feed name or pattern is letters, digits, ".", "_", "-" and "*"');
 
 const principal = z.strictObject({
-  tokenHashes: z.array(hash).default([]),
+  tokenHashes: z.array(checkedBy(parseTokenHash)).default([]),
   user: z.string().min(1).regex(/^[^:]+$/, 'a user name has no ":"').optional(),
-  passwordHash: hash.optional(),
+  passwordHash: checkedBy(parseHash).optional(),
   grants: z.record(pattern, z.array(z.enum(GRANTS))).default({}),
 }).refine((p) => (p.user === undefined) === (p.passwordHash === undefined), {
   path: ['passwordHash'], message: '"user" and "passwordHash" go together',
@@ -31,10 +32,16 @@ const principal = z.strictObject({
 
 const accessFile = z.strictObject({ principals: z.record(z.string().min(1), principal) }).superRefine((file, issue) => {
   const users = new Map<string, string>();
+  const tokens = new Map<string, string>();
   for (const [name, p] of Object.entries(file.principals)) {
     if (name === ANONYMOUS && (p.user !== undefined || p.tokenHashes.length > 0)) {
       issue.addIssue({ code: 'custom', path: ['principals', name], message: 'the anonymous principal has no credentials, only grants' });
     }
+    p.tokenHashes.forEach((hash, i) => {
+      const other = tokens.get(hash);
+      if (other !== undefined) issue.addIssue({ code: 'custom', path: ['principals', name, 'tokenHashes', i], message: `the same token is also principal "${other}"'s` });
+      tokens.set(hash, name);
+    });
     if (p.user === undefined) continue;
     const other = users.get(p.user);
     if (other !== undefined) issue.addIssue({ code: 'custom', path: ['principals', name, 'user'], message: `user "${p.user}" is also principal "${other}"'s` });
@@ -45,6 +52,9 @@ const accessFile = z.strictObject({ principals: z.record(z.string().min(1), prin
 /** One principal of the access file, its hashes parsed and its grants compiled. */
 export interface Principal {
   readonly name: string;
+  /** Its tokens' `sha256$` digests. */
+  readonly tokenDigests: readonly string[];
+  /** Its tokens hashed with scrypt, as access files made before digests have them. */
   readonly tokenHashes: readonly SecretHash[];
   readonly user?: string | undefined;
   readonly passwordHash?: SecretHash | undefined;
@@ -54,6 +64,8 @@ export interface Principal {
 
 export interface AccessRules {
   readonly principals: readonly Principal[];
+  /** Whose each token digest is. */
+  readonly byTokenDigest: ReadonlyMap<string, Principal>;
   /** What needs no credentials: the `anonymous` principal, or one that may do nothing. */
   readonly anonymous: Principal;
 }
@@ -68,12 +80,13 @@ function compileGrants(grants: Record<string, Grant[]>): Principal['may'] {
 
 function toPrincipal(name: string, p: z.infer<typeof principal>): Principal {
   // The schema has checked every hash.
-  const parsed = (text: string): SecretHash => parseHash(text) as SecretHash;
+  const tokens = p.tokenHashes.map((text) => parseTokenHash(text) as Exclude<ReturnType<typeof parseTokenHash>, string>);
   return Object.freeze({
     name,
-    tokenHashes: p.tokenHashes.map(parsed),
+    tokenDigests: tokens.flatMap((hash) => ('digest' in hash ? [hash.digest] : [])),
+    tokenHashes: tokens.flatMap((hash) => ('digest' in hash ? [] : [hash])),
     user: p.user,
-    passwordHash: p.passwordHash === undefined ? undefined : parsed(p.passwordHash),
+    passwordHash: p.passwordHash === undefined ? undefined : parseHash(p.passwordHash) as SecretHash,
     may: compileGrants(p.grants),
   });
 }
@@ -105,5 +118,6 @@ export function loadAccessFile(path: string): AccessRules {
   if (!parsed.success) throw new ConfigError(`--access ${path}: ${parsed.error.issues.map(describeIssue).join('; ')}`);
   const principals = Object.entries(parsed.data.principals).map(([name, p]) => toPrincipal(name, p));
   const anonymous = principals.find((p) => p.name === ANONYMOUS) ?? toPrincipal(ANONYMOUS, { tokenHashes: [], grants: {} });
-  return Object.freeze({ principals: principals.filter((p) => p !== anonymous), anonymous });
+  const byTokenDigest = new Map(principals.flatMap((p) => p.tokenDigests.map((digest) => [digest, p] as const)));
+  return Object.freeze({ principals: principals.filter((p) => p !== anonymous), byTokenDigest, anonymous });
 }

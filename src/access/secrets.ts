@@ -1,4 +1,4 @@
-/** Hashing and checking the secrets of the access file: passwords and Bearer tokens, both as scrypt hashes. */
+/** Hashing and checking the secrets of the access file: passwords as scrypt hashes, Bearer tokens as digests (or, in older files, scrypt hashes). */
 import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
@@ -25,7 +25,7 @@ export interface SecretHash {
 /** The parts of a hash, or a reason it is not one (a message for the access file's validation). */
 export function parseHash(hash: string): SecretHash | string {
   const match = HASH_PATTERN.exec(hash);
-  if (!match) return 'is not a hash made by `atommq passwd` or `atommq token` (scrypt$N$r$p$salt$key)';
+  if (!match) return 'is not a hash made by `atommq passwd` (scrypt$N$r$p$salt$key)';
   const [N, r, p] = [Number(match[1]), Number(match[2]), Number(match[3])];
   if (N < 2 || (N & (N - 1)) !== 0 || r < 1 || p < 1 || 128 * N * r * p > MAX_MEM / 2) return 'has scrypt parameters out of range';
   return { N, r, p, salt: Buffer.from(match[4] as string, 'base64url'), key: Buffer.from(match[5] as string, 'base64url') };
@@ -46,6 +46,32 @@ export function hashSecret(secret: string): string {
 export async function verifySecret(secret: string, hash: SecretHash): Promise<boolean> {
   const key = await scryptAsync(secret, hash.salt, hash.key.length, { N: hash.N, r: hash.r, p: hash.p, maxmem: MAX_MEM });
   return timingSafeEqual(key, hash.key);
+}
+
+/** `sha256$<digest>`, the digest in base64url: the hash of a token `atommq token` made. */
+const DIGEST_PATTERN = /^sha256\$[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The hash of a Bearer token as `atommq token` writes it: a SHA-256 digest, not scrypt. Such a
+ * token is 256 random bits, which nobody can guess, so a slow hash would protect nothing; and a
+ * digest is found by lookup, where scrypt hashes must each be tried in turn, so that every request
+ * with an unknown token cost the server one scrypt (~50 ms of a libuv thread) per token hash in
+ * the file: a few requests a second kept its thread pool busy.
+ *
+ * @example tokenDigest('abc') // 'sha256$ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0'
+ */
+export function tokenDigest(token: string): string {
+  return `sha256$${fingerprint(token)}`;
+}
+
+/** A token hash of the access file: a digest (as tokenDigest writes it), or an scrypt hash (as earlier versions wrote them). */
+export type TokenHash = { readonly digest: string } | SecretHash;
+
+/** The token hash, or a reason it is not one. */
+export function parseTokenHash(hash: string): TokenHash | string {
+  if (DIGEST_PATTERN.test(hash)) return { digest: hash };
+  const scrypt = parseHash(hash);
+  return typeof scrypt === 'string' ? 'is not a hash made by `atommq token` (sha256$digest), nor an scrypt hash (scrypt$N$r$p$salt$key)' : scrypt;
 }
 
 /** A new Bearer token: 32 random bytes, base64url. */

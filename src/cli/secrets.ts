@@ -1,5 +1,5 @@
 /** `atommq passwd` and `atommq token`: the secrets of an access file (DESIGN.md section 14). */
-import { hashSecret, newToken } from '../access/secrets.js';
+import { hashSecret, newToken, tokenDigest } from '../access/secrets.js';
 import { out, parse, UsageError } from './common.js';
 
 export const PASSWD_HELP = `Usage: atommq passwd
@@ -10,8 +10,9 @@ Reads a password from stdin (without echo on a terminal) and prints its scrypt h
 
 export const TOKEN_HELP = `Usage: atommq token [--json]
 
-Prints a new random Bearer token and its scrypt hash, for the "tokenHashes" of a principal in the
-access file (--access). Give the token to the client (--token, ATOMMQ_TOKEN); keep only the hash.
+Prints a new random Bearer token (256 bits) and its SHA-256 digest, for the "tokenHashes" of a
+principal in the access file (--access). Give the token to the client (--token, ATOMMQ_TOKEN);
+keep only the digest.
 `;
 
 /** A line typed at a terminal, not echoed. */
@@ -62,6 +63,6 @@ export async function token(args: string[]): Promise<void> {
   if (values.help) return out(TOKEN_HELP);
   if (positionals.length > 0) throw new UsageError(`token takes no arguments, not "${positionals[0]}"`);
   const secret = newToken();
-  const hash = hashSecret(secret);
+  const hash = tokenDigest(secret);
   await out(values.json ? `${JSON.stringify({ token: secret, hash })}\n` : `token: ${secret}\nhash:  ${hash}\n`);
 }

@@ -7,11 +7,23 @@ import type { ServerOptions } from '../config/server-options.js';
 export function startAccess(options: ServerOptions, logger: Logger): AccessControl | undefined {
   if (options.access === undefined) return undefined;
   const access = new AccessControl(options.access);
+  warnOfScryptTokens(access, logger);
   access.watch((event) => {
     if (event.type === 'invalid') logger.error(event.error.message);
-    else logger.info({ access: options.access }, 'access file reloaded');
+    else {
+      logger.info({ access: options.access }, 'access file reloaded');
+      warnOfScryptTokens(access, logger);
+    }
   });
   return access;
+}
+
+/** Tokens under scrypt hashes (as earlier versions wrote them) make every unknown token cost the server a scrypt each. */
+function warnOfScryptTokens(access: AccessControl, logger: Logger): void {
+  const principals = access.principals.filter((p) => p.tokenHashes.length > 0).map((p) => p.name);
+  if (principals.length === 0) return;
+  logger.warn({ access: access.path, principals },
+    'tokens hashed with scrypt: each request with an unknown token costs one scrypt (~50 ms) per such hash; re-issue them with `atommq token`, whose digests are looked up');
 }
 
 /** Whether anyone beyond this machine can connect to `address`. */

@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { hashSecret } from '../../src/access/secrets.js';
+import { hashSecret, tokenDigest } from '../../src/access/secrets.js';
 import { resolveOptions, type RawOptions } from '../../src/config/server-options.js';
 import { startServer, type RunningServer } from '../../src/runtime/runtime.js';
 import { makeFeedsDir, tempDir } from './server.js';
@@ -32,7 +32,10 @@ export async function startLoggedServer(feeds: Record<string, object>, options: 
 
 /** A principal of an access file as a test describes it: its secrets in clear, hashed when written. */
 export interface TestPrincipal {
+  /** Written as `atommq token` writes them: digests. */
   tokens?: string[];
+  /** Written with scrypt, as access files made before digests hold them. */
+  scryptTokens?: string[];
   user?: string;
   password?: string;
   grants: Record<string, string[]>;
@@ -42,7 +45,7 @@ export interface TestPrincipal {
 export function accessJson(principals: Record<string, TestPrincipal>): string {
   return JSON.stringify({
     principals: Object.fromEntries(Object.entries(principals).map(([name, p]) => [name, {
-      ...(p.tokens ? { tokenHashes: p.tokens.map(hashSecret) } : {}),
+      ...(p.tokens || p.scryptTokens ? { tokenHashes: [...(p.tokens ?? []).map(tokenDigest), ...(p.scryptTokens ?? []).map(hashSecret)] } : {}),
       ...(p.user !== undefined ? { user: p.user, passwordHash: hashSecret(p.password ?? '') } : {}),
       grants: p.grants,
     }])),
