@@ -3,6 +3,8 @@
  * feed's page tails it live and publishes, checked over plain HTTP and in headless Chromium.
  */
 import assert from 'node:assert/strict';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -44,8 +46,8 @@ describe('the web page', () => {
     assert.match(String(page.headers.get('content-type')), /^text\/html/);
     assert.match(String(page.headers.get('vary')), /Accept/);
     const html = await page.text();
-    assert.match(html, /href="\/ui\/feeds\/news"/);
-    assert.match(html, /href="\/ui\/feeds\/orders"/);
+    assert.ok(html.includes(`href="${server.url}/ui/feeds/news"`), 'each feed links to its page');
+    assert.ok(html.includes(`href="${server.url}/ui/feeds/orders"`));
     assert.match(html, /mailer \(lag 2\)/);
   });
 
@@ -101,3 +103,73 @@ describe('the web page', () => {
     await page.screenshot({ path: join(shots, 'web-feed-page.png') });
   });
 });
+
+/**
+ * A reverse proxy that serves the server under `/bus/` (as `--base-url http://host/bus/` says it
+ * is), passing everything through as it streams, SSE included.
+ */
+async function pathProxy(upstream: () => string): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    if (!req.url?.startsWith('/bus/')) {
+      res.writeHead(404).end();
+      return;
+    }
+    const target = new URL(upstream());
+    const forwarded = request({ hostname: target.hostname, port: target.port, path: req.url.slice('/bus'.length), method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+    forwarded.on('error', () => res.destroy());
+    req.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/bus`, server };
+}
+
+describe('the web page behind a proxy that serves it under a path (--base-url)', () => {
+  let server: TestServer;
+  let proxy: { url: string; server: Server };
+  let browser: Browser | undefined;
+  before(async () => {
+    proxy = await pathProxy(() => server.url);
+    server = await startTestServer({ news: {} }, { baseUrl: `${proxy.url}/` });
+    await publishMany(server.feedUrl('news'), 1, 1, 'old');
+  });
+  after(async () => {
+    await browser?.close();
+    proxy.server.closeAllConnections();
+    proxy.server.close();
+    await server.close();
+  });
+
+  it('every link, script and stream URL of the pages keeps the path', async () => {
+    const pages = [
+      await (await fetch(`${proxy.url}/`, { headers: { Accept: BROWSER_ACCEPT } })).text(),
+      await (await fetch(`${proxy.url}/ui/feeds/news`)).text(),
+    ];
+    for (const html of pages) {
+      assert.doesNotMatch(html, /(?:href|src)="\//, 'nothing root-relative');
+      for (const [, url] of html.matchAll(/(?:href|src|data-feed-url|data-entry-pages)="(http[^"]*)"/g)) assert.ok(url?.startsWith(`${proxy.url}/`), url);
+    }
+    assert.ok(pages[1]?.includes(`src="${proxy.url}/ui/tail.js"`));
+    assert.ok(pages[1]?.includes(`data-feed-url="${proxy.url}/feeds/news"`));
+  });
+
+  it('in Chromium: from the dashboard to a feed page, publish, and on to the entry\'s page, all through the proxy', { timeout: 60_000, skip: noChromium }, async () => {
+    browser = await launchChromium();
+    const page = await browser.newPage();
+    await page.goto(`${proxy.url}/`);
+    await page.click('text=news');
+    await page.waitForURL(`${proxy.url}/ui/feeds/news`);
+    await page.locator('#entries li').first().waitFor();
+    await page.fill('input[name=title]', 'through the proxy');
+    await page.click('button[type=submit]');
+    await page.locator('#entries li strong', { hasText: 'through the proxy' }).waitFor();
+    assert.equal(await page.locator('#state').textContent(), 'live');
+    await page.click('text=through the proxy');
+    await page.waitForURL(new RegExp(`^${proxy.url}/ui/feeds/news/entries/`));
+    assert.match(String(await page.locator('h1').textContent()), /through the proxy/);
+  });
+});
+

@@ -1,5 +1,6 @@
 import type { FeedConfig } from '../../../config/feed-config.js';
 import type { AppContext } from '../../context.js';
+import { feedPagePath } from '../../urls.js';
 import { html, page } from './html.js';
 
 /**
@@ -34,14 +35,15 @@ async function feedRow(ctx: AppContext, feed: FeedConfig): Promise<FeedRow> {
 }
 
 /** `GET /` for a browser: the feeds the caller may read, each linking to its live page. */
-export async function dashboardHtml(ctx: AppContext, feeds: readonly FeedConfig[]): Promise<string> {
+export async function dashboardHtml(ctx: AppContext, feeds: readonly FeedConfig[], baseUrl: string): Promise<string> {
   const rows = await Promise.all(feeds.map((feed) => feedRow(ctx, feed)));
-  const body = rows.map((row) => `<tr><td><a href="/ui/feeds/${html(encodeURIComponent(row.name))}">${html(row.name)}</a></td>`
+  // Absolute, as on every page (feed-page.ts): a root-relative link would leave out a proxy's path.
+  const body = rows.map((row) => `<tr><td><a href="${html(baseUrl + feedPagePath(encodeURIComponent(row.name)))}">${html(row.name)}</a></td>`
     + `<td class="n">${row.entries}</td><td class="n">${row.lastMinute}</td><td class="n">${row.newestSeq}</td>`
     + `<td>${row.groups}</td></tr>`).join('\n');
   return page('AtomMQ', `<h1>AtomMQ</h1>
 <table id="feeds"><thead><tr><th>Feed</th><th class="n">Entries</th><th class="n">Published, last minute</th>
 <th class="n">Newest seq</th><th>Groups (lag)</th></tr></thead><tbody>
 ${body || '<tr><td colspan="5">No feeds.</td></tr>'}</tbody></table>
-<p class="meta">AtomPub clients get the service document at this URL; <a href="/metrics">/metrics</a> has the Prometheus figures.</p>`);
+<p class="meta">AtomPub clients get the service document at this URL; <a href="${html(baseUrl)}metrics">/metrics</a> has the Prometheus figures.</p>`);
 }

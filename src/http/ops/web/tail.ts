@@ -48,10 +48,8 @@ function show(list: HTMLElement, entryPages: string, entry: EntryJson): void {
   while (list.children.length > SHOWN) list.lastElementChild?.remove();
 }
 
-function tail(feedUrl: string, lastid: string, list: HTMLElement, state: HTMLElement): void {
+function tail(feedUrl: string, entryPages: string, lastid: string, list: HTMLElement, state: HTMLElement): void {
   const source = new EventSource(`${feedUrl}?format=json&lastid=${encodeURIComponent(lastid)}`);
-  // An entry's page is its member URL with /ui before it (http/urls.ts).
-  const entryPages = `/ui${feedUrl}/entries/`;
   source.onopen = () => { state.textContent = 'live'; };
   source.onerror = () => { state.textContent = 'reconnecting…'; };
   source.onmessage = (event: MessageEvent<string>) => show(list, entryPages, JSON.parse(event.data) as EntryJson);
@@ -75,7 +73,9 @@ function publishOnSubmit(feedUrl: string, form: HTMLFormElement, status: HTMLEle
 
 const main = document.querySelector<HTMLElement>('main[data-feed]');
 if (main) {
-  const feedUrl = `/feeds/${encodeURIComponent(main.dataset.feed ?? '')}`;
-  tail(feedUrl, main.dataset.lastid ?? '0', document.getElementById('entries') as HTMLElement, document.getElementById('state') as HTMLElement);
+  // The server writes the URLs (feed-page.ts): it knows the base URL the browser reached it by.
+  const feedUrl = main.dataset.feedUrl ?? '';
+  tail(feedUrl, main.dataset.entryPages ?? '', main.dataset.lastid ?? '0', document.getElementById('entries') as HTMLElement,
+    document.getElementById('state') as HTMLElement);
   publishOnSubmit(feedUrl, document.getElementById('publish') as HTMLFormElement, document.getElementById('status') as HTMLElement);
 }

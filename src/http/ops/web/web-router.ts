@@ -28,11 +28,11 @@ export function webRouter(ctx: AppContext): Router {
     res.vary('Accept');
     if (!wantsPage(req, SERVICE_DOCUMENTS)) return next();
     const feeds = (await readableFeeds(ctx, requestView(ctx, req))).sort((a, b) => a.name.localeCompare(b.name));
-    sendHtml(res, await dashboardHtml(ctx, feeds));
+    sendHtml(res, await dashboardHtml(ctx, feeds, requestView(ctx, req).baseUrl()));
   });
   router.get('/ui/feeds/:name', grant(ctx, 'read'), pageRoute(ctx, feedPage));
   router.get('/ui/feeds/:name/entries/:key', grant(ctx, 'read'), pageRoute(ctx, entryPage));
-  router.get(TAIL_SCRIPT, (_req, res) => { res.type('text/javascript').send(script); });
-  router.all(['/ui/feeds/:name', '/ui/feeds/:name/entries/:key', TAIL_SCRIPT], methodNotAllowed('GET, HEAD'));
+  router.get(`/${TAIL_SCRIPT}`, (_req, res) => { res.type('text/javascript').send(script); });
+  router.all(['/ui/feeds/:name', '/ui/feeds/:name/entries/:key', `/${TAIL_SCRIPT}`], methodNotAllowed('GET, HEAD'));
   return router;
 }
