@@ -98,6 +98,24 @@ eachStore('consumer groups: delayed and expiring messages', (kind) => {
     assert.deepEqual(messages.map((m) => [m.seq, m.expires]), [[stored.seq, expires]]);
   });
 
+  test('a PUT keeps the entry\'s time and expiry: an edit neither brings it forward nor lets it outlive its expiry', async () => {
+    const group = await fresh();
+    const expiry = new Date(Math.floor(Date.now() / 1000) * 1000 + 3600_000);
+    const res = await postAtom(url, entryXml('draft'), { 'AtomMQ-Deliver-After': '2', 'AtomMQ-Expires': expiry.toUTCString() });
+    assert.equal(res.status, 201);
+    const expires = expiry.toISOString();
+    const posted = await atomTimes(Number(res.headers.get('xlastid')));
+    assert.equal(posted.expires, expires);
+    const put = await fetch(String(res.headers.get('location')), { method: 'PUT', headers: { 'Content-Type': 'application/atom+xml' }, body: entryXml('edited') });
+    assert.equal(put.status, 200);
+    const seq = Number(put.headers.get('xlastid'));
+    assert.deepEqual(await atomTimes(seq), posted, 'the new version carries the same times');
+    assert.deepEqual((await claim(url, group)).messages, [], 'not before its time, edit or not');
+    const { messages } = await claim(url, group, { wait: 10 });
+    assert.ok(Date.now() >= Date.parse(posted.deliverAfter!), 'handed out once due');
+    assert.deepEqual(messages.map((m) => [m.seq, m.title, m.deliverAfter, m.expires]), [[seq, 'edited', posted.deliverAfter, expires]]);
+  });
+
   test('a message that expires while it waits for its time is never handed out', async () => {
     const group = await fresh();
     await fetch(url, {

@@ -86,9 +86,12 @@ export interface ChangeRequest {
   readonly expectedSeqs?: readonly number[] | undefined;
   /**
    * The new version. It may be rendered from an earlier read of the entry: what it takes from it
-   * (key, atom:id, published) never changes while the entry lives.
+   * (key, atom:id, published, its schedule) never changes while the entry lives.
    */
   readonly revision: Revision;
+  /** A replacement keeps its entry's schedule (epoch ms, as AppendRequest's): an edit neither brings a delayed message forward nor lets an expiring one live on. */
+  readonly deliverAfter?: number | undefined;
+  readonly expires?: number | undefined;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { FeedConfig } from '../../config/feed-config.js';
 import { AtomMQError } from '../../errors/index.js';
 import type { StoredEntry } from '../../store/store.js';
 import { requireFeed, type AppContext } from '../context.js';
+import { scheduleStamp, storedSchedule } from '../queues/schedule.js';
 import { readFormat, type Format } from '../read-params.js';
 import { requestView, type RequestView } from '../request-view.js';
 import { headerMediaType, sendWhole } from '../respond.js';
@@ -83,11 +84,13 @@ export async function putMember(ctx: AppContext, req: Request, res: Response): P
   refuseIfImmutable(feed);
   const entry = readEntry(req);
   const current = await requireEntry(ctx, feed, req);
+  const schedule = storedSchedule(current);
   const stored = await ctx.storeFor(feed).replace({
     feed: feed.name,
     key: current.key,
     expectedSeqs: expectedSeqs(view),
-    revision: entryRevision(feed, entry, current, new Date().toISOString()),
+    revision: entryRevision(feed, entry, current, new Date().toISOString(), scheduleStamp(schedule)),
+    ...schedule,
   });
   sendEntry(res, stored, readFormat(view, isJsonBody(req) ? 'json' : 'atom'), view.baseUrl());
 }

@@ -8,6 +8,7 @@ import { isDateTime } from '../../atom/values.js';
 import { AtomMQError, type ErrorCode } from '../../errors/index.js';
 import { quoted } from '../../errors/quote.js';
 import type { RequestView } from '../request-view.js';
+import type { StoredEntry } from '../../store/store.js';
 
 /** The JSON members a POST takes out of the entry it reads (see readEntryWith). */
 export const SCHEDULE_FIELDS = ['deliverAfter', 'expires'] as const;
@@ -97,4 +98,11 @@ export function scheduleStamp(schedule: Schedule): { deliverAfter?: string; expi
     ...(schedule.deliverAfter === undefined ? {} : { deliverAfter: new Date(schedule.deliverAfter).toISOString() }),
     ...(schedule.expires === undefined ? {} : { expires: new Date(schedule.expires).toISOString() }),
   };
+}
+
+/** The schedule an entry was stored with, as its JSON form records it (render-entry.ts). */
+export function storedSchedule(entry: Pick<StoredEntry, 'json'>): Schedule {
+  // The stored JSON is the entry's fields without their braces (finish-entry.ts adds the seq first).
+  const { deliverAfter, expires } = JSON.parse(`{${entry.json}}`) as { deliverAfter?: string; expires?: string };
+  return { deliverAfter: deliverAfter === undefined ? undefined : Date.parse(deliverAfter), expires: expires === undefined ? undefined : Date.parse(expires) };
 }

@@ -146,7 +146,9 @@ export class SqliteWriter {
   private change(request: ChangeRequest, deleting: boolean): number {
     const current = this.s.member.get(request.feed, request.key);
     this.s.deleteSeq.run(checkChange(request, current));
-    return this.insert(request.feed, request.key, current!, deleting, request.revision);
+    const seq = this.insert(request.feed, request.key, current!, deleting, request.revision);
+    if (!deleting) this.groups.schedule(seq, request.deliverAfter, request.expires);
+    return seq;
   }
 
   private insert(feed: string, key: string, origin: Origin, deleted: boolean, r: Revision): number {
