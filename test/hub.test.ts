@@ -4,8 +4,8 @@ import type { DeliveryPolicy, LogLevel } from '../src/hub/delivery.js';
 import { Hub } from '../src/hub/hub.js';
 import type { StoredEntry } from '../src/store/store.js';
 
-function change(feed: string, seq: number): StoredEntry {
-  return { seq, feed, key: `k${seq}`, atomId: `urn:uuid:${seq}`, deleted: false, published: '', edited: '', xml: '', json: '' };
+function change(feed: string, seq: number, xml = ''): StoredEntry {
+  return { seq, feed, key: `k${seq}`, atomId: `urn:uuid:${seq}`, deleted: false, published: '', edited: '', xml, json: '' };
 }
 
 describe('hub', () => {
@@ -53,7 +53,7 @@ describe('hub', () => {
 });
 
 /** A hub whose feeds' policies a test sets; `got` records who received which seq. */
-function policyHub(policies: Record<string, DeliveryPolicy>, options: { maxParked?: number } = {}) {
+function policyHub(policies: Record<string, DeliveryPolicy>, options: { maxParked?: number; maxParkedBytes?: number } = {}) {
   const logs: Array<[LogLevel, string]> = [];
   const hub = new Hub({
     logger: (level, message) => logs.push([level, message]),
@@ -146,6 +146,20 @@ describe('hub: round-robin', () => {
     consumer('a', 'jobs');
     hub.resume('a');
     assert.deepEqual(got.get('a'), [8, 9, 10]);
+  });
+
+  test('parking is bounded in size too: large messages push the oldest out, and the newest is kept however large', () => {
+    const { hub, got, consumer, logs } = policyHub({ jobs: 'roundrobin' }, { maxParkedBytes: 1000 });
+    for (let seq = 1; seq <= 10; seq++) hub.distribute(change('jobs', seq, 'x'.repeat(300)));
+    assert.equal(hub.parked('jobs'), 3, 'three of 300 fit in 1,000');
+    hub.distribute(change('jobs', 11, 'x'.repeat(5000)));
+    assert.equal(hub.parked('jobs'), 1, 'one larger than the bound is still parked, alone');
+    assert.equal(logs.filter(([level]) => level === 'warn').length, 1, 'one warning for the episode');
+    consumer('a', 'jobs');
+    hub.resume('a');
+    assert.deepEqual(got.get('a'), [11]);
+    hub.distribute(change('jobs', 12, 'x'.repeat(300)));
+    assert.deepEqual(got.get('a'), [11, 12], 'once drained, nothing is held back');
   });
 
   test('broadcast feeds park nothing, and the policy does not leak across feeds', () => {

@@ -62,4 +62,10 @@ export interface HubOptions {
    * (they stay in the feed, for cursor readers). @defaultValue 1000
    */
   readonly maxParked?: number;
+  /**
+   * The same bound in characters of the parked messages' stored forms: a thousand entries of a
+   * megabyte each would otherwise hold gigabytes. The newest message is parked whatever its size.
+   * @defaultValue 64 MiB
+   */
+  readonly maxParkedBytes?: number;
 }

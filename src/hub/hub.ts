@@ -1,6 +1,6 @@
 import type { StoredEntry } from '../store/store.js';
 import type { CloseReason, DeliveryPolicy, DeliveryState, HubLogger, HubOptions, Registration, Sender } from './delivery.js';
-import { RoundRobin } from './round-robin.js';
+import { RoundRobin, type ParkedLimits } from './round-robin.js';
 
 interface Consumer {
   readonly id: string;
@@ -38,7 +38,7 @@ export class Hub {
   private readonly log: HubLogger;
   private readonly policyOf: (feed: string) => DeliveryPolicy;
   private readonly pausedOf: (feed: string) => boolean;
-  private readonly maxParked: number;
+  private readonly parkedLimits: ParkedLimits;
   private closed = false;
 
   /** Takes options, or just a logger as jQluster::Server does. */
@@ -47,7 +47,7 @@ export class Hub {
     this.log = o.logger ?? (() => {});
     this.policyOf = o.policyOf ?? (() => 'broadcast');
     this.pausedOf = o.pausedOf ?? (() => false);
-    this.maxParked = o.maxParked ?? 1000;
+    this.parkedLimits = { count: o.maxParked ?? 1000, bytes: o.maxParkedBytes ?? 64 * 1024 * 1024 };
   }
 
   /**
@@ -229,7 +229,7 @@ export class Hub {
   private feed(name: string): FeedConsumers {
     let feed = this.byFeed.get(name);
     if (!feed) {
-      const ring = new RoundRobin<Consumer>(this.maxParked, (c, change) => this.deliver(c, change), (m) => this.log('warn', `feed ${name}: ${m}`));
+      const ring = new RoundRobin<Consumer>(this.parkedLimits, (c, change) => this.deliver(c, change), (m) => this.log('warn', `feed ${name}: ${m}`));
       this.byFeed.set(name, (feed = { everyone: new Map(), delivering: undefined, ring }));
     }
     return feed;

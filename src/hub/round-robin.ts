@@ -1,5 +1,13 @@
 import type { StoredEntry } from '../store/store.js';
 
+/** How much may wait for a consumer: messages, and characters of their stored forms. */
+export interface ParkedLimits {
+  readonly count: number;
+  readonly bytes: number;
+}
+
+const sizeOf = (change: StoredEntry): number => change.xml.length + change.json.length;
+
 /**
  * The round-robin side of one feed: its consumers in registration order, whose turn it is, and the
  * messages waiting for a consumer that can take them (parked), oldest first.
@@ -8,15 +16,16 @@ export class RoundRobin<C> {
   readonly members: C[] = [];
   private next = 0;
   private readonly waiting: StoredEntry[] = [];
+  private waitingBytes = 0;
   /** Messages dropped from `waiting` since it last emptied, logged once per episode. */
   private dropped = 0;
 
   /**
    * @param deliver offers a change to one consumer; true when it took it.
-   * @param warn told once per episode that parked messages overflowed `maxParked`.
+   * @param warn told once per episode that parked messages overflowed `limits`.
    */
   constructor(
-    private readonly maxParked: number,
+    private readonly limits: ParkedLimits,
     private readonly deliver: (consumer: C, change: StoredEntry) => boolean,
     private readonly warn: (message: string) => void,
   ) {}
@@ -51,7 +60,7 @@ export class RoundRobin<C> {
 
   /** Hands parked messages out, oldest first, until none is left or no consumer takes one. */
   drain(): void {
-    while (this.waiting.length > 0 && this.dispatch(this.waiting[0] as StoredEntry)) this.waiting.shift();
+    while (this.waiting.length > 0 && this.dispatch(this.waiting[0] as StoredEntry)) this.unpark();
     if (this.waiting.length === 0) this.dropped = 0;
   }
 
@@ -59,6 +68,7 @@ export class RoundRobin<C> {
   clear(): number {
     const count = this.waiting.length;
     this.waiting.length = 0;
+    this.waitingBytes = 0;
     this.dropped = 0;
     return count;
   }
@@ -74,10 +84,18 @@ export class RoundRobin<C> {
 
   private park(change: StoredEntry): void {
     this.waiting.push(change);
-    if (this.waiting.length <= this.maxParked) return;
-    this.waiting.shift();
-    if (this.dropped++ === 0) {
-      this.warn(`more than ${this.maxParked} round-robin messages wait for a consumer; the oldest are dropped from live delivery (they stay in the feed)`);
+    this.waitingBytes += sizeOf(change);
+    const { count, bytes } = this.limits;
+    while (this.waiting.length > count || (this.waitingBytes > bytes && this.waiting.length > 1)) {
+      this.unpark();
+      if (this.dropped++ === 0) {
+        this.warn(`more than ${count} round-robin messages or ${bytes} characters of them wait for a consumer; the oldest are dropped from live delivery (they stay in the feed)`);
+      }
     }
+  }
+
+  private unpark(): void {
+    const oldest = this.waiting.shift();
+    if (oldest) this.waitingBytes -= sizeOf(oldest);
   }
 }
