@@ -44,6 +44,14 @@ export function jsonWithSeq(rendered: Rendered, seq: number, am?: AmElements): s
   return `{"seq":${seq},${am ? amJson(am) : ''}${rendered.json}}`;
 }
 
+/**
+ * The fields of a stored entry's JSON, which is kept without its braces (render-entry.ts): what
+ * the server reads back of an entry it stored (its schedule, content, ids).
+ */
+export function storedFields<T>(json: string): T {
+  return JSON.parse(`{${json}}`) as T;
+}
+
 /** Completes both representations; a page needs only one, and uses the functions above. */
 export function withSeq(rendered: Rendered, seq: number, deleted: boolean, am?: AmElements): Rendered {
   return { xml: xmlWithSeq(rendered, seq, deleted, am), json: jsonWithSeq(rendered, seq, am) };

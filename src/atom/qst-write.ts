@@ -5,6 +5,7 @@
  * array. The stored JSON carries the message's own fields in a `qst` member, so a pull reads them
  * without parsing XML, and a JSON property keeps its type.
  */
+import { storedFields } from './finish-entry.js';
 import { NS } from './namespaces.js';
 import { QST_FIELDS, type QstMessage, type QstProperty } from './qst.js';
 import { element, text, type XmlElement } from './xml-tree.js';
@@ -78,7 +79,7 @@ interface StoredJson {
  * published another way is a message too: its atom:id, title, content and published.
  */
 export function messageOfJson(json: string): QstMessage {
-  const entry = JSON.parse(`{${json}}`) as StoredJson;
+  const entry = storedFields<StoredJson>(json);
   const { qst } = entry;
   const body = entry.content === undefined ? undefined : typeof entry.content === 'string' ? entry.content : JSON.stringify(entry.content);
   return {

@@ -4,6 +4,7 @@
  * as RFC 9110 5.6.7 defines it), or `deliverAfter` and `expires` in a JSON body (seconds from now,
  * or an RFC 3339 date-time). Cursor readers are not affected: they see every entry at once.
  */
+import { storedFields } from '../../atom/finish-entry.js';
 import { isDateTime } from '../../atom/values.js';
 import { AtomMQError, type ErrorCode } from '../../errors/index.js';
 import { quoted } from '../../errors/quote.js';
@@ -102,7 +103,6 @@ export function scheduleStamp(schedule: Schedule): { deliverAfter?: string; expi
 
 /** The schedule an entry was stored with, as its JSON form records it (render-entry.ts). */
 export function storedSchedule(entry: Pick<StoredEntry, 'json'>): Schedule {
-  // The stored JSON is the entry's fields without their braces (finish-entry.ts adds the seq first).
-  const { deliverAfter, expires } = JSON.parse(`{${entry.json}}`) as { deliverAfter?: string; expires?: string };
+  const { deliverAfter, expires } = storedFields<{ deliverAfter?: string; expires?: string }>(entry.json);
   return { deliverAfter: deliverAfter === undefined ? undefined : Date.parse(deliverAfter), expires: expires === undefined ? undefined : Date.parse(expires) };
 }

@@ -4,6 +4,7 @@
  * store call, or two where RestMQ's operation is two of AtomMQ's (a take is a claim and its ack).
  */
 import type { Response } from 'express';
+import { storedFields } from '../../../atom/finish-entry.js';
 import { NS } from '../../../atom/namespaces.js';
 import { entryOf } from '../../../atom/parse-entry.js';
 import { element, text } from '../../../atom/xml-tree.js';
@@ -69,7 +70,7 @@ export interface Taken {
 
 /** The value an entry carries: its content (a JSON value as JSON text), null when it has none. */
 function valueOf(json: string): string | null {
-  const { content } = JSON.parse(`{${json}}`) as { content?: unknown };
+  const { content } = storedFields<{ content?: unknown }>(json);
   if (content === undefined) return null;
   return typeof content === 'string' ? content : JSON.stringify(content);
 }
@@ -131,7 +132,7 @@ export async function deleteMessage(queue: Queue, key: string): Promise<boolean>
   }
   const [found] = (await queue.store.readAfter(name, seq - 1, { limit: 1, only: 'json' })).changes;
   if (!found || found.seq !== seq || found.deleted) return false;
-  const { key: entryKey, id, published } = JSON.parse(`{${found.json}}`) as { key: string; id: string; published: string };
+  const { key: entryKey, id, published } = storedFields<{ key: string; id: string; published: string }>(found.json);
   const now = new Date().toISOString();
   await queue.store.remove({ feed: name, key: entryKey, revision: tombstoneRevision(queue.feed, { key: entryKey, atomId: id, published }, now) });
   return true;
