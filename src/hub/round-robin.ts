@@ -1,12 +1,11 @@
 import type { StoredEntry } from '../store/store.js';
+import { ChangeQueue } from './change-queue.js';
 
 /** How much may wait for a consumer: messages, and characters of their stored forms. */
 export interface ParkedLimits {
   readonly count: number;
   readonly bytes: number;
 }
-
-const sizeOf = (change: StoredEntry): number => change.xml.length + change.json.length;
 
 /**
  * The round-robin side of one feed: its consumers in registration order, whose turn it is, and the
@@ -15,8 +14,8 @@ const sizeOf = (change: StoredEntry): number => change.xml.length + change.json.
 export class RoundRobin<C> {
   readonly members: C[] = [];
   private next = 0;
-  private readonly waiting: StoredEntry[] = [];
-  private waitingBytes = 0;
+  /** Both stored forms count: a parked message is held whole, whichever form its consumer reads. */
+  private readonly waiting = new ChangeQueue<StoredEntry>((change) => change.xml.length + change.json.length);
   /** Messages dropped from `waiting` since it last emptied, logged once per episode. */
   private dropped = 0;
 
@@ -60,15 +59,14 @@ export class RoundRobin<C> {
 
   /** Hands parked messages out, oldest first, until none is left or no consumer takes one. */
   drain(): void {
-    while (this.waiting.length > 0 && this.dispatch(this.waiting[0] as StoredEntry)) this.unpark();
+    while (this.waiting.first && this.dispatch(this.waiting.first)) this.waiting.shift();
     if (this.waiting.length === 0) this.dropped = 0;
   }
 
   /** Drops the parked messages (they stay in the feed); answers how many there were. */
   clear(): number {
     const count = this.waiting.length;
-    this.waiting.length = 0;
-    this.waitingBytes = 0;
+    this.waiting.clear();
     this.dropped = 0;
     return count;
   }
@@ -84,18 +82,12 @@ export class RoundRobin<C> {
 
   private park(change: StoredEntry): void {
     this.waiting.push(change);
-    this.waitingBytes += sizeOf(change);
     const { count, bytes } = this.limits;
-    while (this.waiting.length > count || (this.waitingBytes > bytes && this.waiting.length > 1)) {
-      this.unpark();
+    while (this.waiting.length > count || (this.waiting.bytes > bytes && this.waiting.length > 1)) {
+      this.waiting.shift();
       if (this.dropped++ === 0) {
         this.warn(`more than ${count} round-robin messages or ${bytes} characters of them wait for a consumer; the oldest are dropped from live delivery (they stay in the feed)`);
       }
     }
-  }
-
-  private unpark(): void {
-    const oldest = this.waiting.shift();
-    if (oldest) this.waitingBytes -= sizeOf(oldest);
   }
 }

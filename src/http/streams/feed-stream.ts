@@ -3,10 +3,10 @@ import { v4 as uuidv4 } from 'uuid';
 import type { FeedConfig } from '../../config/feed-config.js';
 import { AtomMQError } from '../../errors/index.js';
 import type { DeliveryPolicy, DeliveryState } from '../../hub/delivery.js';
+import { ChangeQueue } from '../../hub/change-queue.js';
 import type { Change } from '../../store/store.js';
 import type { AppContext } from '../context.js';
 import { representationOf, type Format, type StreamCursor } from '../read-params.js';
-import { ChangeQueue } from './change-queue.js';
 import { endOf, type StreamEnd } from './stream-end.js';
 import type { StreamSink } from './stream-sink.js';
 
@@ -75,7 +75,8 @@ export class FeedStream {
    */
   constructor(private readonly ctx: AppContext, private readonly options: FeedStreamOptions) {
     this.id = `${options.transport}:${uuidv4()}`;
-    this.queue = new ChangeQueue(representationOf(options.format));
+    const representation = representationOf(options.format);
+    this.queue = new ChangeQueue((change) => change[representation].length);
     this.releaseSlot = (options.socket && ctx.clients?.openStream(options.socket)) || (() => undefined);
     try {
       this.delivery = this.register();
