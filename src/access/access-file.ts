@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { describeJsonError } from '../config/json-error.js';
 import { describeIssue } from '../errors/describe-issue.js';
 import { ConfigError } from '../errors/index.js';
-import { parseHash, parseTokenHash, type SecretHash } from './secrets.js';
+import { parseHash, parseTokenHash, type SecretHash, type TokenHash } from './secrets.js';
 
 /** What a principal may do with the feeds a grant names (DESIGN.md section 14; the README's table lists the routes). */
 export const GRANTS = ['read', 'publish', 'consume', 'admin'] as const;
@@ -80,7 +80,7 @@ function compileGrants(grants: Record<string, Grant[]>): Principal['may'] {
 
 function toPrincipal(name: string, p: z.infer<typeof principal>): Principal {
   // The schema has checked every hash.
-  const tokens = p.tokenHashes.map((text) => parseTokenHash(text) as Exclude<ReturnType<typeof parseTokenHash>, string>);
+  const tokens = p.tokenHashes.map((text) => parseTokenHash(text) as TokenHash);
   return Object.freeze({
     name,
     tokenDigests: tokens.flatMap((hash) => ('digest' in hash ? [hash.digest] : [])),

@@ -26,7 +26,6 @@ export interface SqliteStoreOptions {
   readonly durability?: Durability;
 }
 
-
 /** A committed write: what the writer reported, and the changes it made, in seq order. */
 interface Committed {
   readonly result: WriteResult;
