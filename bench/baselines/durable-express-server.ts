@@ -18,7 +18,7 @@
  */
 import express, { type Response } from 'express';
 import { Worker } from 'node:worker_threads';
-import { openLog } from './durable-log.js';
+import { logPageReader, openLog } from './durable-log.js';
 import type { Append, Committed } from './durable-writer.js';
 import { ATOM_CONTENT_TYPE, createdEntry, PAGE_ENTRIES, parseArgs } from './payloads.js';
 
@@ -28,7 +28,7 @@ if (!path) throw new Error(`usage: ${process.argv[1] ?? 'server'} <port> <pageBy
 
 // Opened before the writer starts, so the table exists before the page statement is prepared.
 const log = openLog(path);
-const pageAfter = log.prepare<[number, number], [number, string]>('SELECT seq, body FROM log WHERE seq > ? ORDER BY seq LIMIT ?').raw(true);
+const pageAfter = logPageReader(log);
 const writer = new Worker(new URL('./durable-writer.js', import.meta.url), { workerData: { path } });
 const waiting = new Map<number, { res: Response; body: string }>();
 let outbox: Append[] = [];

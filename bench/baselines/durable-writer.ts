@@ -5,7 +5,7 @@
  * parsing, no rendering.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openLog } from './durable-log.js';
+import { logAppender, openLog } from './durable-log.js';
 
 export interface Append {
   readonly id: number;
@@ -21,8 +21,7 @@ const port = parentPort;
 if (!port) throw new Error('durable-writer.ts runs as a worker thread');
 const db = openLog((workerData as { path: string }).path);
 db.pragma('synchronous = FULL');
-const insert = db.prepare<[string], never>('INSERT INTO log (body) VALUES (?)');
-const commit = db.transaction((batch: readonly Append[]) => batch.map((a) => Number(insert.run(a.body).lastInsertRowid)));
+const append = logAppender(db);
 
 let queue: Append[] = [];
 port.on('message', (appends: readonly Append[]) => {
@@ -30,7 +29,7 @@ port.on('message', (appends: readonly Append[]) => {
     setImmediate(() => {
       const batch = queue;
       queue = [];
-      port.postMessage({ ids: batch.map((a) => a.id), seqs: commit(batch) } satisfies Committed);
+      port.postMessage({ ids: batch.map((a) => a.id), seqs: append(batch.map((a) => a.body)) } satisfies Committed);
     });
   }
   queue.push(...appends);

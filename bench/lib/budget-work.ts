@@ -11,7 +11,7 @@ import { entryRevision, newEntryUuid } from '../../src/http/atompub/revision.js'
 import type { AppendRequest, Revision } from '../../src/store/store.js';
 import { FeedReads } from '../../src/store/sqlite/feed-reads.js';
 import { openDatabase, SqliteWriter } from '../../src/store/sqlite/writer.js';
-import { openLog } from '../baselines/durable-log.js';
+import { logAppender, logPageReader, openLog } from '../baselines/durable-log.js';
 import { median } from './stats.js';
 import { FEED } from './servers.js';
 import { PAGE_LIMIT, POST_BODY } from './workload.js';
@@ -72,8 +72,7 @@ export function writeCosts(dir: string, batch: number, commits = 60): { atommq: 
   const writer = new SqliteWriter(openDatabase(join(dir, 'write-atommq.db'), 'fsync'));
   const log = openLog(join(dir, 'write-floor.db'));
   log.pragma('synchronous = FULL');
-  const insert = log.prepare<[string], never>('INSERT INTO log (body) VALUES (?)');
-  const commitFloor = log.transaction((bodies: readonly string[]) => bodies.forEach((body) => insert.run(body)));
+  const commitFloor = logAppender(log);
   try {
     // The requests are built outside the timed loops: building them is the HTTP thread's work, measured above.
     const requests = Array.from({ length: commits * (LOOPS + 1) }, () => Array.from({ length: batch }, () => ({ op: 'append', request: appendOf() }) as const));
@@ -98,12 +97,9 @@ export function readCosts(dir: string, entries: number, pageBytes: number): { at
   const db = openDatabase(join(dir, 'read-atommq.db'), 'fsync');
   new SqliteWriter(db).commit(Array.from({ length: entries }, () => ({ op: 'append', request: appendOf() }) as const));
   const log = openLog(join(dir, 'read-floor.db'));
-  const insert = log.prepare<[string], never>('INSERT INTO log (body) VALUES (?)');
-  log.transaction(() => {
-    for (let i = 0; i < entries; i++) insert.run(benchRevision().revision.xml);
-  })();
+  logAppender(log)(Array.from({ length: entries }, () => benchRevision().revision.xml));
   const reads = new FeedReads(db);
-  const floorPage = log.prepare<[number, number], [number, string]>('SELECT seq, body FROM log WHERE seq > ? ORDER BY seq LIMIT ?').raw(true);
+  const floorPage = logPageReader(log);
   const cursors = Array.from({ length: 1_000 }, () => Math.floor(Math.random() * (entries - PAGE_LIMIT)));
   let i = 0;
   const cursor = (): number => cursors[i++ % cursors.length] as number;
