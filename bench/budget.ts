@@ -11,6 +11,7 @@
  * is out of reach before any overhead is counted.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { resolveOptions } from '../src/config/server-options.js';
 import { DEFAULT_PAGE_BYTES } from './baselines/payloads.js';
 import { benchWorkDir, type ChildServer } from './lib/child.js';
 import { meterRun } from './lib/cpu.js';
@@ -22,19 +23,19 @@ import { pinServersAndLoad } from './lib/pinning.js';
 import { startAtomMq, startBaseline } from './lib/servers.js';
 import { median } from './lib/stats.js';
 import { fmtBytes, fmtInt, renderTable } from './lib/table.js';
+import { MIN_RATIO, TARGET_LOAD } from './lib/targets.js';
 import { PAGE_LIMIT, pageLoad, POST_BODY, postLoad, probePage, seqRange } from './lib/workload.js';
 
 const log = benchLog('budget');
 
 const config = {
+  ...TARGET_LOAD,
   rounds: envCount('BUDGET_ROUNDS', 3),
   seconds: envCount('BUDGET_SECONDS', 5),
-  entries: 1_000,
   /** Writes per commit in the write measurement: what AtomMQ's writer commits at 32 publishers (atommq_commit_batch_size). */
   batch: 28,
-  // As the ratios bench: 32 publishers, 8 page readers.
-  postConnections: 32,
-  getConnections: 8,
+  /** The page budget AtomMQ serves with by default (--page-bytes). */
+  pageBytes: resolveOptions({}).pageBytes,
 };
 
 interface Measured {
@@ -109,21 +110,21 @@ async function main(): Promise<void> {
     const parse = parseCost();
     const render = renderCost();
     const write = writeCosts(workDir, config.batch);
-    const read = readCosts(workDir, config.entries, 4 * 1024 * 1024);
+    const read = readCosts(workDir, config.entries, config.pageBytes);
     const out = [
       'What AtomMQ must spend beyond the durable floor, against the ratio targets (npm run bench:budget)',
       `machine: ${machineSummary()}, Node ${process.version}; ${pinning.summary}`,
       `servers: median of ${config.rounds} interleaved runs of ${config.seconds} s, server CPU (all threads) per request; ` +
         'the work alone: CPU of this process (GC included) per call, median of 7 loops',
       '',
-      budgetTable(`POST c=${config.postConnections}, the bench's ~300 B Atom entry`, postFloor, 0.85, [
+      budgetTable(`POST c=${config.postConnections}, the bench's ~300 B Atom entry`, postFloor, MIN_RATIO.post, [
         { what: 'parse and check the entry (fast-xml-parser, Atom rules)', us: parse },
         { what: 'render its stored forms, Atom and JSON', us: render },
         { what: `write its row rather than the floor's (both forms, 4 indexes; commits of ${config.batch})`, us: write.atommq - write.floor },
       ], postAtomMq),
       `(rows committed: AtomMQ ${write.atommq.toFixed(1)} µs, the floor ${write.floor.toFixed(1)} µs of CPU each, fsync included)`,
       '',
-      budgetTable(`GET ${PAGE_LIMIT}-entry cursor page, ${config.getConnections} readers`, getFloor, 0.8, [
+      budgetTable(`GET ${PAGE_LIMIT}-entry cursor page, ${config.getConnections} readers`, getFloor, MIN_RATIO.get, [
         { what: `serve AtomMQ's Atom rows rather than the posted bytes (the floor holding them; page ${fmtBytes(pages[2]?.pageBytes ?? 0)}, not ${fmtBytes(pages[1]?.pageBytes ?? 0)})`, us: getAtomFloor - getFloor },
         { what: 'read them as AtomMQ must: row by row within the byte budget, with seq, deleted and edited, and the feed\'s bounds', us: read.atommq - read.floor },
       ], getAtomMq),

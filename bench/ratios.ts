@@ -25,6 +25,7 @@ import { DURABLE_FLOOR_NOTE } from './lib/report.js';
 import { ONE_CLIENT_LIMITS, startAtomMq, startBaseline } from './lib/servers.js';
 import { collectDelivery, publishAtRate, Subscriber, type Sent } from './lib/sse-fanout.js';
 import { fmtBytes, fmtInt, fmtMs } from './lib/table.js';
+import { MIN_RATIO, TARGET_LOAD } from './lib/targets.js';
 import { feedUrl, PAGE_LIMIT, pageLoad, postLoad, probePage, seqRange } from './lib/workload.js';
 
 const log = benchLog('ratios');
@@ -35,10 +36,9 @@ const config = {
   warmupS: 1,
   /** The first run of each server in a phase warms up longer: a fresh server's first seconds are JIT and heap growth. */
   primeS: 3,
-  postConnections: 32,
-  getConnections: 8,
-  /** Entries both servers hold before the GET phase, POSTed to each. */
-  entries: envCount('RATIO_ENTRIES', 1_000),
+  postConnections: TARGET_LOAD.postConnections,
+  getConnections: TARGET_LOAD.getConnections,
+  entries: envCount('RATIO_ENTRIES', TARGET_LOAD.entries),
   subscribers: 100,
   rate: 1_000,
   /** A run's p99 is its 10th-worst wake: with 200, the 2nd-worst, which moved by a millisecond from run to run. */
@@ -46,8 +46,8 @@ const config = {
 };
 
 const PHASES = {
-  post: { name: 'POST c=32', title: `POST /feeds/bench, ~300 B Atom entry, ${config.postConnections} connections`, metric: 'req/s', cpuUnit: 'POST', target: { kind: 'min-ratio', value: 0.85 } },
-  get: { name: 'GET 50-entry page', title: `GET ?limit=${PAGE_LIMIT} after a random Xlastid, ${config.getConnections} connections, ${fmtInt(config.entries)} entries stored`, metric: 'req/s', cpuUnit: 'GET', target: { kind: 'min-ratio', value: 0.8 } },
+  post: { name: 'POST c=32', title: `POST /feeds/bench, ~300 B Atom entry, ${config.postConnections} connections`, metric: 'req/s', cpuUnit: 'POST', target: { kind: 'min-ratio', value: MIN_RATIO.post } },
+  get: { name: 'GET 50-entry page', title: `GET ?limit=${PAGE_LIMIT} after a random Xlastid, ${config.getConnections} connections, ${fmtInt(config.entries)} entries stored`, metric: 'req/s', cpuUnit: 'GET', target: { kind: 'min-ratio', value: MIN_RATIO.get } },
   fanout: { name: 'fan-out p99', title: `${config.subscribers} SSE subscribers, ${fmtInt(config.rate)} msg/s published (open loop), publish-to-receive p99 over every subscriber and message`, metric: 'p99 ms', cpuUnit: 'msg', target: { kind: 'max-ratio', value: 1.5 } },
   wake: { name: 'long-poll wake p99', title: `POST sent -> parked GET ?wait=10 answered, ${config.wakeRounds} sequential rounds a run`, metric: 'p99 ms', target: { kind: 'max-excess-ms', value: 1 } },
 } satisfies Record<string, PhaseSpec>;
